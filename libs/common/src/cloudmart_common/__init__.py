@@ -1,0 +1,1 @@
+"""Shared library every CloudMart service mounts: one way to do each cross-cutting thing."""

@@ -1,0 +1,60 @@
+"""The app factory every service builds on: lifespan-owned resources, health, readiness, metrics."""
+
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from cloudmart_common.metrics import MetricsMiddleware, metrics_router
+from cloudmart_common.readiness import DependencyCheck, run_checks
+from cloudmart_common.settings import CommonSettings
+
+# Opens the service's pools and clients on start-up, closes them on shutdown, and yields the
+# readiness checks of what it opened: importing a module never opens a connection.
+Resources = Callable[[FastAPI], AbstractAsyncContextManager[Sequence[DependencyCheck]]]
+
+_health_router = APIRouter(tags=["operations"])
+
+
+@_health_router.get("/health", summary="Liveness: the process answers")
+async def health(request: Request) -> dict[str, str]:
+    return {"status": "ok", "service": request.app.state.settings.service_name}
+
+
+@_health_router.get(
+    "/ready",
+    summary="Readiness: every dependency of this service answers within the health timeout",
+    responses={503: {"description": "A dependency is down; the body says which"}},
+)
+async def ready(request: Request) -> JSONResponse:
+    settings: CommonSettings = request.app.state.settings
+    report: dict[str, Any] = await run_checks(
+        request.app.state.readiness_checks, settings.health_check_timeout_seconds
+    )
+    report["service"] = settings.service_name
+    return JSONResponse(report, status_code=200 if report["status"] == "ready" else 503)
+
+
+def create_service_app(
+    *,
+    title: str,
+    settings: CommonSettings,
+    resources: Resources,
+    routers: Sequence[APIRouter] = (),
+) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with resources(app) as checks:
+            app.state.readiness_checks = list(checks)
+            yield
+
+    app = FastAPI(title=title, version="0.1.0", lifespan=lifespan)
+    app.state.settings = settings
+    app.add_middleware(MetricsMiddleware)
+    app.include_router(_health_router)
+    app.include_router(metrics_router)
+    for router in routers:
+        app.include_router(router)
+    return app

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Installs what the local stack needs and is missing; a second run only checks (stamps).
+# Debian packages (apt-get, as root), uv, the workspace environment, the DynamoDB emulator's
+# and localstripe's own venvs, the Kafka broker jars (Maven) and mailpit with its UI (Go + npm).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+TOOLS=$ROOT/.cloudmart/tools
+MAILPIT_VERSION=v1.27.11
+UV_VERSION=0.13.9
+export UV_PYTHON_DOWNLOADS=never   # use the machine's Python 3.11, never download one
+mkdir -p "$TOOLS/bin" "$TOOLS/venvs"
+
+step() { printf '  %-28s' "$1"; }
+done_in() { printf 'ok (%ss)\n' "$(( $(date +%s) - $1 ))"; }
+stamp_ok() { [ -f "$TOOLS/$1.stamp" ] && [ "$(cat "$TOOLS/$1.stamp")" = "$2" ]; }
+hash_of() { cat "$@" | sha256sum | cut -c1-16; }
+
+echo "install"
+
+step "debian packages"; t=$(date +%s)
+PGBIN=/usr/lib/postgresql/15/bin
+if [ -x $PGBIN/postgres ] && command -v pgbouncer >/dev/null && command -v redis-server >/dev/null \
+   && command -v prometheus >/dev/null && command -v kcat >/dev/null && command -v psql >/dev/null; then
+  echo "ok (present)"
+else
+  [ "$(id -u)" = 0 ] || { echo "FAILED: installing Debian packages needs root (apt-get)"; exit 1; }
+  apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+    postgresql-15 pgbouncer redis-server prometheus kcat >"$TOOLS/apt.log" 2>&1 \
+    || { echo "FAILED: see $TOOLS/apt.log"; exit 1; }
+  done_in "$t"
+fi
+
+step "uv"; t=$(date +%s)
+if command -v uv >/dev/null; then echo "ok ($(uv --version | cut -d' ' -f2))"; else
+  python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
+    "uv==$UV_VERSION"
+  done_in "$t"
+fi
+uv() { if type -P uv >/dev/null; then command uv "$@"; else python3 -m uv "$@"; fi; }
+
+step "workspace environment"; t=$(date +%s)
+uv sync --frozen --quiet --all-packages; done_in "$t"
+
+tool_venv() {  # name requirements-file
+  local h; h=$(hash_of "$2")
+  step "$1 venv"; t=$(date +%s)
+  if stamp_ok "$1" "$h"; then echo "ok (present)"; return; fi
+  rm -rf "$TOOLS/venvs/$1"
+  uv venv --quiet --python python3.11 "$TOOLS/venvs/$1"
+  uv pip install --quiet --python "$TOOLS/venvs/$1" -r "$2"
+  echo "$h" > "$TOOLS/$1.stamp"; done_in "$t"
+}
+tool_venv moto local/dynamodb/requirements.txt
+tool_venv localstripe local/stripe/requirements.txt
+
+step "kafka broker jars"; t=$(date +%s)
+h=$(hash_of local/kafka/pom.xml)
+if stamp_ok kafka "$h"; then echo "ok (present)"; else
+  rm -rf "$TOOLS/kafka/lib"
+  mvn -q -B -f local/kafka/pom.xml dependency:copy-dependencies \
+    -DoutputDirectory="$TOOLS/kafka/lib" >"$TOOLS/kafka-mvn.log" 2>&1 \
+    || { echo "FAILED: see $TOOLS/kafka-mvn.log"; exit 1; }
+  echo "$h" > "$TOOLS/kafka.stamp"; done_in "$t"
+fi
+
+step "mailpit $MAILPIT_VERSION"; t=$(date +%s)
+if stamp_ok mailpit "$MAILPIT_VERSION" && [ -x "$TOOLS/bin/mailpit" ]; then echo "ok (present)"; else
+  # `go install` alone gives a blank web UI (its assets are built by npm): build the UI first.
+  log=$TOOLS/mailpit-build.log
+  src=$(go mod download -json "github.com/axllent/mailpit@$MAILPIT_VERSION" 2>>"$log" \
+        | python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])') \
+    || { echo "FAILED: see $log"; exit 1; }
+  rm -rf "$TOOLS/build/mailpit"; mkdir -p "$TOOLS/build"
+  cp -r "$src" "$TOOLS/build/mailpit"; chmod -R u+w "$TOOLS/build/mailpit"
+  ( cd "$TOOLS/build/mailpit" \
+    && npm ci --no-audit --no-fund && npm run build \
+    && go build -ldflags "-s -w -X github.com/axllent/mailpit/config.Version=$MAILPIT_VERSION" \
+         -o "$TOOLS/bin/mailpit" . ) >>"$log" 2>&1 || { echo "FAILED: see $log"; exit 1; }
+  rm -rf "$TOOLS/build/mailpit"
+  echo "$MAILPIT_VERSION" > "$TOOLS/mailpit.stamp"; done_in "$t"
+fi

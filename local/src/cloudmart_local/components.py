@@ -1,0 +1,186 @@
+"""Every component of the local stack: how supervisord runs it and how we know it is healthy."""
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cloudmart_local import probes
+from cloudmart_local.layout import (
+    DATA,
+    DYNAMODB_PORT,
+    KAFKA_CONTROLLER_PORT,
+    KAFKA_PORT,
+    LOCALSTRIPE_PORT,
+    LOGS,
+    MAILPIT_PORT,
+    PGBIN,
+    PGBOUNCER_PORT,
+    POSTGRES_PORT,
+    PROMETHEUS_PORT,
+    REDIS_PORT,
+    ROOT,
+    RUN,
+    SERVICE_PORTS,
+    SMTP_PORT,
+    TOOLS,
+    VENV_BIN,
+)
+from cloudmart_local.secrets import service_environment
+
+
+@dataclass(frozen=True)
+class Component:
+    name: str
+    command: list[str]
+    probe: Callable[[], Awaitable[None]]
+    url: str
+    ports: tuple[int, ...]
+    user: str = "root"
+    directory: Path = ROOT
+    environment: dict[str, str] = field(default_factory=dict)
+    stop_signal: str = "TERM"
+    stop_wait_seconds: int = 15
+    start_timeout_seconds: float = 45.0
+    is_service: bool = False
+
+
+def _infrastructure() -> list[Component]:
+    return [
+        Component(
+            name="postgres",
+            command=[
+                str(PGBIN / "postgres"),
+                "-D", str(DATA / "postgres"),
+                "-p", str(POSTGRES_PORT),
+                "-k", str(RUN / "postgres"),
+                "-c", "listen_addresses=127.0.0.1",
+                "-c", "max_connections=200",
+            ],
+            probe=probes.postgres,
+            url=f"postgresql://127.0.0.1:{POSTGRES_PORT}",
+            ports=(POSTGRES_PORT,),
+            user="postgres",
+            stop_signal="INT",  # fast shutdown: roll back open transactions, then exit
+            stop_wait_seconds=30,
+        ),
+        Component(
+            name="pgbouncer",
+            command=["/usr/sbin/pgbouncer", str(RUN / "pgbouncer" / "pgbouncer.ini")],
+            probe=probes.pgbouncer,
+            url=f"postgresql://127.0.0.1:{PGBOUNCER_PORT}/{{users,orders,payments}}",
+            ports=(PGBOUNCER_PORT,),
+            user="postgres",
+            stop_signal="INT",  # safe shutdown
+        ),
+        Component(
+            name="redis",
+            command=["/usr/bin/redis-server", str(RUN / "redis" / "redis.conf")],
+            probe=probes.redis,
+            url=f"redis://127.0.0.1:{REDIS_PORT}",
+            ports=(REDIS_PORT,),
+            user="redis",
+        ),
+        Component(
+            name="kafka",
+            command=[
+                "java", "-Xms512m", "-Xmx512m", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20",
+                "-Djava.awt.headless=true",
+                f"-Dlog4j2.configurationFile={ROOT / 'local' / 'kafka' / 'log4j2.properties'}",
+                "-cp", str(TOOLS / "kafka" / "lib" / "*"),  # the JVM expands the wildcard
+                "kafka.Kafka", str(RUN / "kafka" / "server.properties"),
+            ],
+            probe=probes.kafka,
+            url=f"127.0.0.1:{KAFKA_PORT}",
+            ports=(KAFKA_PORT, KAFKA_CONTROLLER_PORT),
+            stop_wait_seconds=30,
+            start_timeout_seconds=90.0,
+        ),
+        Component(
+            name="dynamodb",
+            command=[
+                str(TOOLS / "venvs" / "moto" / "bin" / "python"),
+                str(ROOT / "local" / "dynamodb" / "emulator.py"),
+                "127.0.0.1", str(DYNAMODB_PORT),
+                str(ROOT / "services/products/src/cloudmart_products/table_schema.json"),
+            ],
+            probe=probes.dynamodb,
+            url=f"http://127.0.0.1:{DYNAMODB_PORT}",
+            ports=(DYNAMODB_PORT,),
+        ),
+        Component(
+            name="localstripe",
+            command=[
+                str(TOOLS / "venvs" / "localstripe" / "bin" / "python"),
+                str(ROOT / "local" / "stripe" / "localstripe_server.py"),
+                "127.0.0.1", str(LOCALSTRIPE_PORT), str(DATA / "localstripe" / "state.pickle"),
+            ],
+            probe=probes.localstripe,
+            url=f"http://127.0.0.1:{LOCALSTRIPE_PORT}",
+            ports=(LOCALSTRIPE_PORT,),
+        ),
+        Component(
+            name="mailpit",
+            command=[
+                str(TOOLS / "bin" / "mailpit"),
+                "--smtp", f"127.0.0.1:{SMTP_PORT}",
+                "--listen", f"127.0.0.1:{MAILPIT_PORT}",
+                "--database", str(DATA / "mailpit" / "mailpit.db"),
+                "--max", "0",  # keep every message (the default prunes to the newest 500)
+                "--disable-version-check",
+            ],
+            probe=probes.mailpit,
+            url=f"http://127.0.0.1:{MAILPIT_PORT} (SMTP 127.0.0.1:{SMTP_PORT})",
+            ports=(MAILPIT_PORT, SMTP_PORT),
+        ),
+        Component(
+            name="prometheus",
+            command=[
+                "/usr/bin/prometheus",
+                f"--config.file={RUN / 'prometheus' / 'prometheus.yml'}",
+                f"--storage.tsdb.path={DATA / 'prometheus'}",
+                f"--web.listen-address=127.0.0.1:{PROMETHEUS_PORT}",
+                "--storage.tsdb.retention.time=7d",
+            ],
+            probe=probes.prometheus,
+            url=f"http://127.0.0.1:{PROMETHEUS_PORT}",
+            ports=(PROMETHEUS_PORT,),
+        ),
+    ]
+
+
+def _services() -> list[Component]:
+    return [
+        Component(
+            name=name,
+            command=[
+                str(VENV_BIN / "uvicorn"),
+                "--factory", f"cloudmart_{name}.app:create_app",
+                "--host", "127.0.0.1",
+                "--port", str(port),
+                "--no-access-log",
+                "--timeout-graceful-shutdown", "10",
+            ],
+            probe=probes.service(port),
+            url=f"http://127.0.0.1:{port}",
+            ports=(port,),
+            environment=service_environment(name),
+            is_service=True,
+        )
+        for name, port in SERVICE_PORTS.items()
+    ]
+
+
+def all_components() -> list[Component]:
+    return _infrastructure() + _services()
+
+
+def by_name(name: str) -> Component:
+    for component in all_components():
+        if component.name == name:
+            return component
+    known = ", ".join(c.name for c in all_components())
+    raise SystemExit(f"unknown component {name!r}; known: {known}")
+
+
+def log_file(name: str) -> Path:
+    return LOGS / f"{name}.log"

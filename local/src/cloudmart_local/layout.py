@@ -1,0 +1,51 @@
+"""Where the local stack keeps things, and the ports it listens on (overridable by env)."""
+
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[3]
+STATE = ROOT / ".cloudmart"  # git-ignored; `make clean` wipes it
+TOOLS = STATE / "tools"  # installed by local/install.sh
+DATA = STATE / "data"  # what survives `make down` / `make up`
+LOGS = STATE / "logs"
+RUN = STATE / "run"  # sockets, pid files, generated configs (rewritten on every `make up`)
+SECRETS = STATE / "secrets"
+CONF_TEMPLATES = ROOT / "local" / "conf"
+VENV_BIN = ROOT / ".venv" / "bin"
+PGBIN = Path("/usr/lib/postgresql/15/bin")
+
+
+def _port(name: str, default: int) -> int:
+    return int(os.environ.get(f"CLOUDMART_{name}_PORT", default))
+
+
+POSTGRES_PORT = _port("POSTGRES", 15432)
+PGBOUNCER_PORT = _port("PGBOUNCER", 16432)
+REDIS_PORT = _port("REDIS", 16379)
+KAFKA_PORT = _port("KAFKA", 19092)
+KAFKA_CONTROLLER_PORT = _port("KAFKA_CONTROLLER", 19093)
+DYNAMODB_PORT = _port("DYNAMODB", 18000)
+LOCALSTRIPE_PORT = _port("LOCALSTRIPE", 18420)
+SMTP_PORT = _port("SMTP", 11025)
+MAILPIT_PORT = _port("MAILPIT", 18025)
+PROMETHEUS_PORT = _port("PROMETHEUS", 19090)
+
+SERVICE_PORTS = {
+    "gateway": 5000,
+    "users": 5001,
+    "products": 5002,
+    "orders": 5003,
+    "notifications": 5004,
+    "payments": 5005,
+    "dashboard": 5006,
+}
+DATABASES = ("users", "orders", "payments")  # one per service that owns PostgreSQL data
+
+# Topics of DESIGN.md §5: name -> (partitions, retention in days). Replication is 1 locally.
+TOPICS = {
+    "orders": (3, 7),
+    "payments": (3, 7),
+    "notifications": (1, 7),
+    "analytics-results": (3, 30),
+    "notifications-dlq": (1, 30),
+}

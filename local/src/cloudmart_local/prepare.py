@@ -1,0 +1,189 @@
+"""Before and after the processes start: directories, config files, databases, roles, topics.
+
+Every step is idempotent: it checks what is there and only does what is missing.
+"""
+
+import shutil
+import subprocess
+from pathlib import Path
+from string import Template
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from cloudmart_common.settings import local_database_password
+from cloudmart_local.layout import (
+    CONF_TEMPLATES,
+    DATA,
+    DATABASES,
+    KAFKA_CONTROLLER_PORT,
+    KAFKA_PORT,
+    LOGS,
+    PGBIN,
+    PGBOUNCER_PORT,
+    POSTGRES_PORT,
+    PROMETHEUS_PORT,
+    REDIS_PORT,
+    ROOT,
+    RUN,
+    SERVICE_PORTS,
+    TOOLS,
+    TOPICS,
+)
+
+DAY_MS = 24 * 60 * 60 * 1000
+
+
+def _as(user: str, *command: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["runuser", "-u", user, "--", *command],
+        check=True, capture_output=True, text=True, input=stdin,
+    )
+
+
+def _own(user: str, *paths: Path) -> None:
+    for path in paths:
+        shutil.chown(path, user, user)
+
+
+def _render(template: str, target: Path, **values: object) -> None:
+    text = Template((CONF_TEMPLATES / template).read_text()).substitute(values)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if not target.exists() or target.read_text() != text:
+        target.write_text(text)
+
+
+def directories() -> None:
+    for path in (LOGS, RUN, DATA):
+        path.mkdir(parents=True, exist_ok=True)
+    for name in ("postgres", "redis", "kafka", "mailpit", "localstripe", "prometheus"):
+        (DATA / name).mkdir(exist_ok=True)
+    for name in ("postgres", "pgbouncer", "redis", "kafka", "prometheus"):
+        (RUN / name).mkdir(exist_ok=True)
+    (DATA / "postgres").chmod(0o700)  # PostgreSQL refuses a data dir others can read
+    _own("postgres", DATA / "postgres", RUN / "postgres", RUN / "pgbouncer")
+    _own("redis", DATA / "redis", RUN / "redis")
+
+
+def postgres_cluster() -> bool:
+    """initdb on first run; True when the cluster is new."""
+    if (DATA / "postgres" / "PG_VERSION").exists():
+        return False
+    # Local socket: peer auth (the postgres OS user only); TCP: passwords (SCRAM).
+    _as(
+        "postgres", str(PGBIN / "initdb"), "-D", str(DATA / "postgres"), "-U", "postgres",
+        "--auth-local=peer", "--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C.UTF-8",
+    )
+    return True
+
+
+def postgres_databases() -> None:
+    """One role and one database per service that owns PostgreSQL data."""
+    statements = []
+    for database in DATABASES:
+        password = local_database_password(database)
+        statements.append(
+            f"""DO $$ BEGIN
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{database}') THEN
+    CREATE ROLE "{database}" LOGIN PASSWORD '{password}';
+  ELSE
+    ALTER ROLE "{database}" LOGIN PASSWORD '{password}';
+  END IF;
+END $$;
+SELECT 'CREATE DATABASE "{database}" OWNER "{database}"'
+  WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '{database}')\\gexec
+REVOKE ALL ON DATABASE "{database}" FROM PUBLIC;"""
+        )
+    _as(
+        "postgres", "psql", "-h", str(RUN / "postgres"), "-p", str(POSTGRES_PORT),
+        "-d", "postgres", "-q", "-v", "ON_ERROR_STOP=1", stdin="\n".join(statements),
+    )
+
+
+def pgbouncer_config() -> None:
+    auth_file = RUN / "pgbouncer" / "userlist.txt"
+    # Plain passwords: pgbouncer answers the client's SCRAM and logs in to PostgreSQL with them.
+    auth_file.write_text(
+        "".join(f'"{db}" "{local_database_password(db)}"\n' for db in DATABASES)
+    )
+    auth_file.chmod(0o600)
+    databases = "\n".join(
+        f"{db} = host=127.0.0.1 port={POSTGRES_PORT} dbname={db}" for db in DATABASES
+    )
+    config = RUN / "pgbouncer" / "pgbouncer.ini"
+    _render(
+        "pgbouncer.ini", config,
+        databases=databases, pgbouncer_port=PGBOUNCER_PORT, auth_file=auth_file,
+        pidfile=RUN / "pgbouncer" / "pgbouncer.pid",
+    )
+    _own("postgres", auth_file, config)
+
+
+def redis_config() -> None:
+    config = RUN / "redis" / "redis.conf"
+    _render("redis.conf", config, redis_port=REDIS_PORT, data_dir=DATA / "redis")
+    _own("redis", config)
+
+
+def kafka_storage() -> None:
+    config = RUN / "kafka" / "server.properties"
+    _render(
+        "kafka.properties", config,
+        kafka_port=KAFKA_PORT, controller_port=KAFKA_CONTROLLER_PORT, data_dir=DATA / "kafka",
+    )
+    if (DATA / "kafka" / "meta.properties").exists():
+        return
+    java = [
+        "java", f"-Dlog4j2.configurationFile={ROOT / 'local/kafka/tools-log4j2.properties'}",
+        "-cp", str(TOOLS / "kafka" / "lib" / "*"), "kafka.tools.StorageTool",
+    ]
+    cluster_id = subprocess.run(
+        [*java, "random-uuid"], check=True, capture_output=True, text=True
+    ).stdout.strip()
+    subprocess.run(
+        [*java, "format", "--cluster-id", cluster_id, "--config", str(config), "--standalone",
+         "--ignore-formatted"],
+        check=True, capture_output=True, text=True,
+    )
+
+
+def prometheus_config() -> None:
+    targets = "\n".join(
+        f'      - targets: ["127.0.0.1:{port}"]\n        labels: {{service: "{name}"}}'
+        for name, port in SERVICE_PORTS.items()
+    )
+    _render(
+        "prometheus.yml", RUN / "prometheus" / "prometheus.yml",
+        service_targets=targets, prometheus_port=PROMETHEUS_PORT,
+    )
+
+
+async def kafka_topics() -> list[str]:
+    """Create the missing topics of DESIGN.md §5; return the names created."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=f"127.0.0.1:{KAFKA_PORT}")
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [
+            NewTopic(
+                name,
+                num_partitions=partitions,
+                replication_factor=1,
+                topic_configs={"retention.ms": str(days * DAY_MS)},
+            )
+            for name, (partitions, days) in TOPICS.items()
+            if name not in existing
+        ]
+        if missing:
+            await admin.create_topics(missing)
+        return [topic.name for topic in missing]
+    finally:
+        await admin.close()
+
+
+def before_start() -> None:
+    directories()
+    postgres_cluster()
+    pgbouncer_config()
+    redis_config()
+    kafka_storage()
+    prometheus_config()

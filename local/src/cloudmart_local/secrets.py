@@ -1,0 +1,52 @@
+"""Local credentials: service client secrets (DESIGN.md §9), made once and kept in .cloudmart/."""
+
+import json
+import secrets
+
+from cloudmart_common.settings import local_database_url
+from cloudmart_local.layout import (
+    DATABASES,
+    DYNAMODB_PORT,
+    KAFKA_PORT,
+    LOCALSTRIPE_PORT,
+    PGBOUNCER_PORT,
+    REDIS_PORT,
+    SECRETS,
+    SERVICE_PORTS,
+    SMTP_PORT,
+)
+
+SERVICE_CLIENTS_FILE = SECRETS / "service-clients.json"
+
+
+def service_clients() -> dict[str, str]:
+    """Client id -> secret of every service; generated on first use, then stable."""
+    if SERVICE_CLIENTS_FILE.exists():
+        stored: dict[str, str] = json.loads(SERVICE_CLIENTS_FILE.read_text())
+        if set(stored) == set(SERVICE_PORTS):
+            return stored
+    clients = {name: secrets.token_urlsafe(32) for name in SERVICE_PORTS}
+    SECRETS.mkdir(parents=True, exist_ok=True)
+    SECRETS.chmod(0o700)
+    SERVICE_CLIENTS_FILE.write_text(json.dumps(clients, indent=2))
+    SERVICE_CLIENTS_FILE.chmod(0o600)
+    return clients
+
+
+def service_environment(name: str) -> dict[str, str]:
+    """What a service process gets from the stack: its credentials and where everything is."""
+    environment = {
+        "PYTHONUNBUFFERED": "1",
+        "SERVICE_CLIENT_ID": name,
+        "SERVICE_CLIENT_SECRET": service_clients()[name],
+        "REDIS_URL": f"redis://127.0.0.1:{REDIS_PORT}/0",
+        "KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{KAFKA_PORT}",
+        "DYNAMODB_ENDPOINT_URL": f"http://127.0.0.1:{DYNAMODB_PORT}",
+        "STRIPE_API_BASE": f"http://127.0.0.1:{LOCALSTRIPE_PORT}",
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": str(SMTP_PORT),
+    }
+    if name in DATABASES:
+        url = local_database_url(name).get_secret_value()
+        environment["DATABASE_URL"] = url.replace(":16432/", f":{PGBOUNCER_PORT}/")
+    return environment

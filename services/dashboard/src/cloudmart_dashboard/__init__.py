@@ -1,0 +1,1 @@
+"""Dashboard service: live analytics from the Flink job's results."""

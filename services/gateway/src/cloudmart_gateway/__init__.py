@@ -1,0 +1,1 @@
+"""API gateway: routing, edge auth, rate limiting, health aggregation."""

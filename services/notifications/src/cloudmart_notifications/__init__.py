@@ -1,0 +1,1 @@
+"""Notifications service: Kafka consumer, email/SMS/push."""

@@ -1,0 +1,1 @@
+"""Orders service: checkout saga, status workflow, outbox to Kafka."""

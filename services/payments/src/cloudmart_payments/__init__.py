@@ -1,0 +1,1 @@
+"""Payments service: Stripe payments, refunds, idempotency."""

@@ -1,0 +1,1 @@
+"""Products service: DynamoDB catalog, search, stock reservations, cache."""

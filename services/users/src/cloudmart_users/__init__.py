@@ -1,0 +1,1 @@
+"""Users service: accounts, JWT auth, profiles, sessions."""
