@@ -1,4 +1,4 @@
-"""`python -m cloudmart_local up|down|status|logs|clean|start|stop`: the Makefile's stack commands."""
+"""`python -m cloudmart_local up|down|status|logs|clean|start|stop`: the stack commands."""
 
 import argparse
 import asyncio
@@ -56,7 +56,8 @@ async def _start_all(components: Sequence[Component]) -> None:
     info = supervisor.process_info()
     started = time.monotonic()
     already = {
-        c.name for c in components
+        c.name
+        for c in components
         if info[c.name]["statename"] == "RUNNING" and await _probe_ok(c) is None
     }
     for component in components:
@@ -72,8 +73,10 @@ async def _start_all(components: Sequence[Component]) -> None:
     for finished in asyncio.as_completed([one(c) for c in components]):
         component, failure = await finished
         if failure is None:
-            outcome = "running" if component.name in already else (
-                f"started ({time.monotonic() - started:.1f} s)"
+            outcome = (
+                "running"
+                if component.name in already
+                else (f"started ({time.monotonic() - started:.1f} s)")
             )
             _line(component.name, f"ok  {outcome}")
         else:
@@ -188,7 +191,9 @@ def main() -> None:
         print(f"removed {STATE}")
         sys.exit(code)
     elif args.command == "logs":
-        os.execvp("tail", ["tail", "-n", "200", "-F", str(log_file(by_name(args.name).name))])
+        os.execvp(  # noqa: S606 - replaces this process with tail, no shell involved
+            "tail", ["tail", "-n", "200", "-F", str(log_file(by_name(args.name).name))]
+        )
     elif args.command == "start":
         asyncio.run(_start_all([by_name(args.name)]))
     elif args.command == "stop":

@@ -36,7 +36,10 @@ DAY_MS = 24 * 60 * 60 * 1000
 def _as(user: str, *command: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         ["runuser", "-u", user, "--", *command],
-        check=True, capture_output=True, text=True, input=stdin,
+        check=True,
+        capture_output=True,
+        text=True,
+        input=stdin,
     )
 
 
@@ -70,49 +73,70 @@ def postgres_cluster() -> bool:
         return False
     # Local socket: peer auth (the postgres OS user only); TCP: passwords (SCRAM).
     _as(
-        "postgres", str(PGBIN / "initdb"), "-D", str(DATA / "postgres"), "-U", "postgres",
-        "--auth-local=peer", "--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C.UTF-8",
+        "postgres",
+        str(PGBIN / "initdb"),
+        "-D",
+        str(DATA / "postgres"),
+        "-U",
+        "postgres",
+        "--auth-local=peer",
+        "--auth-host=scram-sha-256",
+        "-E",
+        "UTF8",
+        "--locale=C.UTF-8",
     )
     return True
 
 
+# psql quotes the values itself (%I identifiers, %L literals): no SQL is built by hand.
+_ROLE_AND_DATABASE = r"""
+SELECT format('CREATE ROLE %I LOGIN', :'name')
+  WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'name')\gexec
+SELECT format('ALTER ROLE %I LOGIN PASSWORD %L', :'name', :'password')\gexec
+SELECT format('CREATE DATABASE %I OWNER %I', :'name', :'name')
+  WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = :'name')\gexec
+SELECT format('REVOKE ALL ON DATABASE %I FROM PUBLIC', :'name')\gexec
+"""
+
+
 def postgres_databases() -> None:
     """One role and one database per service that owns PostgreSQL data."""
-    statements = []
     for database in DATABASES:
-        password = local_database_password(database)
-        statements.append(
-            f"""DO $$ BEGIN
-  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{database}') THEN
-    CREATE ROLE "{database}" LOGIN PASSWORD '{password}';
-  ELSE
-    ALTER ROLE "{database}" LOGIN PASSWORD '{password}';
-  END IF;
-END $$;
-SELECT 'CREATE DATABASE "{database}" OWNER "{database}"'
-  WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '{database}')\\gexec
-REVOKE ALL ON DATABASE "{database}" FROM PUBLIC;"""
+        _as(
+            "postgres",
+            "psql",
+            "-h",
+            str(RUN / "postgres"),
+            "-p",
+            str(POSTGRES_PORT),
+            "-d",
+            "postgres",
+            "-q",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-v",
+            f"name={database}",
+            "-v",
+            f"password={local_database_password(database)}",
+            stdin=_ROLE_AND_DATABASE,
         )
-    _as(
-        "postgres", "psql", "-h", str(RUN / "postgres"), "-p", str(POSTGRES_PORT),
-        "-d", "postgres", "-q", "-v", "ON_ERROR_STOP=1", stdin="\n".join(statements),
-    )
 
 
 def pgbouncer_config() -> None:
     auth_file = RUN / "pgbouncer" / "userlist.txt"
     # Plain passwords: pgbouncer answers the client's SCRAM and logs in to PostgreSQL with them.
-    auth_file.write_text(
-        "".join(f'"{db}" "{local_database_password(db)}"\n' for db in DATABASES)
-    )
+    auth_file.write_text("".join(f'"{db}" "{local_database_password(db)}"\n' for db in DATABASES))
     auth_file.chmod(0o600)
     databases = "\n".join(
         f"{db} = host=127.0.0.1 port={POSTGRES_PORT} dbname={db}" for db in DATABASES
     )
     config = RUN / "pgbouncer" / "pgbouncer.ini"
     _render(
-        "pgbouncer.ini", config,
-        databases=databases, pgbouncer_port=PGBOUNCER_PORT, auth_file=auth_file,
+        "pgbouncer.ini",
+        config,
+        databases=databases,
+        pgbouncer_port=PGBOUNCER_PORT,
+        auth_file=auth_file,
         pidfile=RUN / "pgbouncer" / "pgbouncer.pid",
     )
     _own("postgres", auth_file, config)
@@ -127,22 +151,38 @@ def redis_config() -> None:
 def kafka_storage() -> None:
     config = RUN / "kafka" / "server.properties"
     _render(
-        "kafka.properties", config,
-        kafka_port=KAFKA_PORT, controller_port=KAFKA_CONTROLLER_PORT, data_dir=DATA / "kafka",
+        "kafka.properties",
+        config,
+        kafka_port=KAFKA_PORT,
+        controller_port=KAFKA_CONTROLLER_PORT,
+        data_dir=DATA / "kafka",
     )
     if (DATA / "kafka" / "meta.properties").exists():
         return
     java = [
-        "java", f"-Dlog4j2.configurationFile={ROOT / 'local/kafka/tools-log4j2.properties'}",
-        "-cp", str(TOOLS / "kafka" / "lib" / "*"), "kafka.tools.StorageTool",
+        "java",
+        f"-Dlog4j2.configurationFile={ROOT / 'local/kafka/tools-log4j2.properties'}",
+        "-cp",
+        str(TOOLS / "kafka" / "lib" / "*"),
+        "kafka.tools.StorageTool",
     ]
     cluster_id = subprocess.run(
         [*java, "random-uuid"], check=True, capture_output=True, text=True
     ).stdout.strip()
     subprocess.run(
-        [*java, "format", "--cluster-id", cluster_id, "--config", str(config), "--standalone",
-         "--ignore-formatted"],
-        check=True, capture_output=True, text=True,
+        [
+            *java,
+            "format",
+            "--cluster-id",
+            cluster_id,
+            "--config",
+            str(config),
+            "--standalone",
+            "--ignore-formatted",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
     )
 
 
@@ -152,8 +192,10 @@ def prometheus_config() -> None:
         for name, port in SERVICE_PORTS.items()
     )
     _render(
-        "prometheus.yml", RUN / "prometheus" / "prometheus.yml",
-        service_targets=targets, prometheus_port=PROMETHEUS_PORT,
+        "prometheus.yml",
+        RUN / "prometheus" / "prometheus.yml",
+        service_targets=targets,
+        prometheus_port=PROMETHEUS_PORT,
     )
 
 

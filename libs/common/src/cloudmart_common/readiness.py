@@ -27,16 +27,15 @@ class DependencyCheck:
     critical: bool = True
 
 
-async def _timed(check: DependencyCheck, timeout: float) -> dict[str, Any]:
+async def _timed(check: DependencyCheck, deadline_seconds: float) -> dict[str, Any]:
     started = time.perf_counter()
+    error: str | None = None
     try:
-        await asyncio.wait_for(check.probe(), timeout)
+        await asyncio.wait_for(check.probe(), deadline_seconds)
     except TimeoutError:
-        error = f"no answer within {timeout:g} s"
+        error = f"no answer within {deadline_seconds:g} s"
     except Exception as exc:  # any failure means "not ready"; the reason is reported
         error = f"{type(exc).__name__}: {exc}"[:300]
-    else:
-        error = None
     result: dict[str, Any] = {
         "status": "up" if error is None else "down",
         "critical": check.critical,
@@ -47,9 +46,9 @@ async def _timed(check: DependencyCheck, timeout: float) -> dict[str, Any]:
     return result
 
 
-async def run_checks(checks: Sequence[DependencyCheck], timeout: float) -> dict[str, Any]:
+async def run_checks(checks: Sequence[DependencyCheck], deadline_seconds: float) -> dict[str, Any]:
     """Probe every dependency at once; ready only when all are up."""
-    results = await asyncio.gather(*(_timed(check, timeout) for check in checks))
+    results = await asyncio.gather(*(_timed(check, deadline_seconds) for check in checks))
     by_name = {check.name: result for check, result in zip(checks, results, strict=True)}
     ready = all(
         result["status"] == "up"

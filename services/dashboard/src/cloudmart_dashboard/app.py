@@ -19,7 +19,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redis = create_redis(settings)
         try:
             # Results are served from Redis; without Kafka they only stop getting fresher.
-            yield [redis_check(redis), kafka_check(settings.kafka_bootstrap_servers, critical=False)]
+            yield [
+                redis_check(redis),
+                kafka_check(settings.kafka_bootstrap_servers, critical=False),
+            ]
         finally:
             await redis.aclose()
 

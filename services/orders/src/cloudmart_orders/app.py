@@ -19,7 +19,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = create_database_engine(settings)
         try:
             # Kafka is not critical: the outbox keeps events until the broker is back.
-            yield [postgres_check(engine), kafka_check(settings.kafka_bootstrap_servers, critical=False)]
+            yield [
+                postgres_check(engine),
+                kafka_check(settings.kafka_bootstrap_servers, critical=False),
+            ]
         finally:
             await engine.dispose()
 

@@ -1,0 +1,216 @@
+"""Each component of the local stack does its real job, reached the way the services reach it."""
+
+import json
+import smtplib
+import subprocess
+import uuid
+from email.message import EmailMessage
+
+import boto3
+import httpx
+import pytest
+import stripe
+
+from cloudmart_common.settings import local_database_password
+from cloudmart_local.layout import (
+    DATABASES,
+    DYNAMODB_PORT,
+    KAFKA_PORT,
+    LOCALSTRIPE_PORT,
+    MAILPIT_PORT,
+    PGBOUNCER_PORT,
+    PROMETHEUS_PORT,
+    SERVICE_PORTS,
+    SMTP_PORT,
+    TOPICS,
+)
+from tests.stack_control import service_url, wait_for
+
+
+def test_kafka_lists_the_broker_and_the_design_topics_with_their_partitions() -> None:
+    listing = subprocess.run(
+        ["kcat", "-b", f"127.0.0.1:{KAFKA_PORT}", "-L", "-J"],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    metadata = json.loads(listing.stdout)
+    assert [broker["name"] for broker in metadata["brokers"]] == [f"127.0.0.1:{KAFKA_PORT}"]
+    partitions = {topic["topic"]: len(topic["partitions"]) for topic in metadata["topics"]}
+    for topic, (count, _) in TOPICS.items():
+        assert partitions.get(topic) == count, f"{topic}: {partitions.get(topic)} partitions"
+
+
+@pytest.mark.parametrize("database", DATABASES)
+def test_psql_reaches_each_database_through_pgbouncer(database: str) -> None:
+    result = subprocess.run(
+        [
+            "psql",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(PGBOUNCER_PORT),
+            "-U",
+            database,
+            "-d",
+            database,
+            "-tAc",
+            "SELECT current_database() || ' ' || current_user",
+        ],
+        env={"PGPASSWORD": local_database_password(database), "PATH": "/usr/bin:/bin"},
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.stdout.strip() == f"{database} {database}"
+
+
+def test_a_service_role_cannot_open_another_services_database() -> None:
+    result = subprocess.run(
+        [
+            "psql",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(PGBOUNCER_PORT),
+            "-U",
+            "orders",
+            "-d",
+            "payments",
+            "-tAc",
+            "SELECT 1",
+        ],
+        env={"PGPASSWORD": local_database_password("orders"), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "permission denied" in result.stderr
+
+
+def test_boto3_lists_the_products_table_with_both_indexes() -> None:
+    client = boto3.client(
+        "dynamodb",
+        endpoint_url=f"http://127.0.0.1:{DYNAMODB_PORT}",
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
+    assert "products" in client.list_tables()["TableNames"]
+    table = client.describe_table(TableName="products")["Table"]
+    assert table["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}]
+    indexes = {index["IndexName"] for index in table["GlobalSecondaryIndexes"]}
+    assert indexes == {"category-index", "sku-index"}
+
+
+def _stripe() -> stripe.StripeClient:
+    return stripe.StripeClient(
+        "sk_test_local",
+        base_addresses={"api": f"http://127.0.0.1:{LOCALSTRIPE_PORT}"},
+        max_network_retries=0,
+    )
+
+
+def test_stripe_sdk_creates_and_confirms_a_payment_intent_at_localstripe() -> None:
+    client = _stripe()
+    customer = client.v1.customers.create(params={"email": "buyer@example.test"})
+    method = client.v1.payment_methods.attach("pm_card_visa", params={"customer": customer.id})
+    intent = client.v1.payment_intents.create(
+        params={
+            "amount": 1999,
+            "currency": "usd",
+            "customer": customer.id,
+            "payment_method": method.id,
+            "confirm": True,
+        }
+    )
+    assert intent.status == "succeeded"
+    assert client.v1.payment_intents.retrieve(intent.id).amount == 1999
+
+
+def test_localstripe_declines_the_decline_test_card() -> None:
+    client = _stripe()
+    customer = client.v1.customers.create(params={"email": "declined@example.test"})
+    method = client.v1.payment_methods.create(
+        params={
+            "type": "card",
+            "card": {"number": "4000000000000341", "exp_month": 12, "exp_year": 2030, "cvc": "123"},
+        }
+    )
+    client.v1.payment_methods.attach(method.id, params={"customer": customer.id})
+    with pytest.raises(stripe.CardError) as declined:
+        client.v1.payment_intents.create(
+            params={
+                "amount": 500,
+                "currency": "usd",
+                "customer": customer.id,
+                "payment_method": method.id,
+                "confirm": True,
+            }
+        )
+    assert declined.value.http_status == 402
+    assert declined.value.code == "card_declined"
+
+
+def test_an_email_sent_over_smtp_is_readable_from_mailpit() -> None:
+    subject = f"stack check {uuid.uuid4()}"
+    message = EmailMessage()
+    message["From"] = "shop@cloudmart.test"
+    message["To"] = "alice@example.test"
+    message["Subject"] = subject
+    message.set_content("Your order is confirmed.")
+    with smtplib.SMTP("127.0.0.1", SMTP_PORT, timeout=10) as smtp:
+        smtp.send_message(message)
+
+    def found() -> list[dict[str, object]]:
+        response = httpx.get(
+            f"http://127.0.0.1:{MAILPIT_PORT}/api/v1/search",
+            params={"query": f'subject:"{subject}"'},
+            timeout=5,
+        )
+        messages: list[dict[str, object]] = response.json()["messages"]
+        return messages
+
+    messages = wait_for(found, timeout=10, what="the message in mailpit")
+    detail = httpx.get(
+        f"http://127.0.0.1:{MAILPIT_PORT}/api/v1/message/{messages[0]['ID']}", timeout=5
+    ).json()
+    assert detail["To"][0]["Address"] == "alice@example.test"
+    assert "Your order is confirmed." in detail["Text"]
+
+
+@pytest.mark.parametrize("service", SERVICE_PORTS)
+def test_every_service_answers_health_ready_metrics_and_openapi(service: str) -> None:
+    base = service_url(service)
+    health = httpx.get(f"{base}/health", timeout=5)
+    assert health.status_code == 200
+    assert health.json() == {"status": "ok", "service": service}
+    ready = httpx.get(f"{base}/ready", timeout=5)
+    assert ready.status_code == 200, ready.text
+    assert ready.json()["status"] == "ready"
+    metrics = httpx.get(f"{base}/metrics", timeout=5)
+    assert metrics.status_code == 200
+    assert 'http_requests_total{method="GET",route="/health",status="200"}' in metrics.text
+    openapi = httpx.get(f"{base}/openapi.json", timeout=5).json()
+    assert {"/health", "/ready"} <= set(openapi["paths"])
+
+
+def test_prometheus_scrapes_every_service() -> None:
+    def all_up() -> dict[str, str] | None:
+        response = httpx.get(f"http://127.0.0.1:{PROMETHEUS_PORT}/api/v1/targets", timeout=5)
+        targets = response.json()["data"]["activeTargets"]
+        health = {
+            target["labels"]["service"]: target["health"]
+            for target in targets
+            if "service" in target["labels"]
+        }
+        return (
+            health
+            if set(health) == set(SERVICE_PORTS) and all(state == "up" for state in health.values())
+            else None
+        )
+
+    wait_for(all_up, timeout=30, what="every service target up in Prometheus")
