@@ -22,6 +22,34 @@ class CommonSettings(BaseSettings):
 
     health_check_timeout_seconds: float = Field(default=3.0, gt=0)
 
+    # Tokens: verified locally from the users service's JWKS (DESIGN.md §9).
+    jwks_url: str = Field(default="http://127.0.0.1:5001/api/users/.well-known/jwks.json")
+    jwt_issuer: str = Field(default="cloudmart-users")
+    jwt_audience: str = Field(default="cloudmart")
+    jwks_cache_seconds: float = Field(default=300.0, gt=0)
+    jwks_min_refresh_interval_seconds: float = Field(
+        default=10.0, ge=0, description="Unknown `kid`s refresh the JWKS at most this often"
+    )
+    service_token_url: str = Field(default="http://127.0.0.1:5001/api/users/oauth/token")
+
+    # Service-to-service calls (DESIGN.md §6).
+    service_call_timeout_seconds: float = Field(default=5.0, gt=0)
+    service_call_retries: int = Field(default=3, ge=1, description="Attempts, idempotent calls")
+    breaker_failure_threshold: int = Field(default=5, ge=1)
+    breaker_recovery_seconds: float = Field(default=30.0, gt=0)
+
+    # Kafka producer and outbox relay.
+    kafka_delivery_timeout_seconds: float = Field(default=10.0, gt=0)
+    outbox_poll_interval_seconds: float = Field(default=0.5, gt=0)
+    outbox_batch_size: int = Field(default=100, ge=1)
+
+    # Observability.
+    log_format: str = Field(default="json", pattern="^(json|text)$")
+    tracing_enabled: bool = Field(default=False, description="Export OpenTelemetry spans")
+    otel_exporter_otlp_endpoint: str | None = Field(
+        default=None, description="OTLP/HTTP collector, e.g. http://otel-collector:4318"
+    )
+
 
 def local_database_password(database: str) -> str:
     """The local stack's password of a service's own role (created by `make up`, local only)."""
