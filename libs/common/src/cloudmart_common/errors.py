@@ -73,5 +73,5 @@ STATUS_BY_ERROR: dict[type[DomainError], int] = {
 def status_for(error: DomainError) -> int:
     for cls in type(error).__mro__:
         if cls in STATUS_BY_ERROR:
-            return STATUS_BY_ERROR[cls]  # type: ignore[index]
+            return STATUS_BY_ERROR[cls]
     return 400
