@@ -12,7 +12,7 @@ from pathlib import Path
 
 from cloudmart_local import prepare, supervisor
 from cloudmart_local.components import Component, all_components, by_name, log_file
-from cloudmart_local.layout import ROOT, STATE
+from cloudmart_local.layout import DATABASES, ROOT, STATE
 
 FAILED_STATES = {"FATAL", "EXITED", "BACKOFF", "STOPPED", "UNKNOWN"}
 
@@ -101,8 +101,10 @@ def up() -> None:
     print("infrastructure")
     asyncio.run(_start_all(infrastructure))
     prepare.postgres_databases()
-    _line("databases", "ok  " + ", ".join(("users", "orders", "payments")))
+    _line("databases", "ok  " + ", ".join(DATABASES))
     asyncio.run(_start_all([by_name("pgbouncer")]))
+    prepare.migrations()
+    _line("migrations", "ok  " + ", ".join(DATABASES))
     created = asyncio.run(prepare.kafka_topics())
     _line("kafka topics", "ok  " + (f"created {', '.join(created)}" if created else "present"))
     print("services")

@@ -3,6 +3,7 @@
 Every step is idempotent: it checks what is there and only does what is missing.
 """
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -28,7 +29,9 @@ from cloudmart_local.layout import (
     SERVICE_PORTS,
     TOOLS,
     TOPICS,
+    VENV_BIN,
 )
+from cloudmart_local.secrets import service_environment
 
 DAY_MS = 24 * 60 * 60 * 1000
 
@@ -220,6 +223,27 @@ async def kafka_topics() -> list[str]:
         return [topic.name for topic in missing]
     finally:
         await admin.close()
+
+
+def migrations() -> None:
+    """`alembic upgrade head` for each service that owns a database (idempotent)."""
+    for database in DATABASES:
+        environment = {**os.environ, **service_environment(database)}
+        result = subprocess.run(
+            [
+                str(VENV_BIN / "alembic"),
+                "-c",
+                str(ROOT / "services" / database / "alembic.ini"),
+                "upgrade",
+                "head",
+            ],
+            env=environment,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise SystemExit(f"migrations of {database} failed:\n{result.stderr[-2000:]}")
 
 
 def before_start() -> None:

@@ -5,6 +5,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from cloudmart_common.outbox_relay import running_relay
 from cloudmart_common.readiness import DependencyCheck, kafka_check, postgres_check
 from cloudmart_common.service_app import create_service_app
 from cloudmart_common.stores import create_database_engine
@@ -19,10 +20,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = create_database_engine(settings)
         try:
             # Kafka is not critical: the outbox keeps events until the broker is back.
-            yield [
-                postgres_check(engine),
-                kafka_check(settings.kafka_bootstrap_servers, critical=False),
-            ]
+            async with running_relay(engine, settings) as relay:
+                app.state.outbox_relay = relay
+                yield [
+                    postgres_check(engine),
+                    kafka_check(settings.kafka_bootstrap_servers, critical=False),
+                ]
         finally:
             await engine.dispose()
 

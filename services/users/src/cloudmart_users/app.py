@@ -5,6 +5,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from cloudmart_common.outbox_relay import running_relay
 from cloudmart_common.readiness import DependencyCheck, postgres_check, redis_check
 from cloudmart_common.service_app import create_service_app
 from cloudmart_common.stores import create_database_engine, create_redis
@@ -20,7 +21,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redis = create_redis(settings)
         try:
             # Sessions live in Redis: without it nobody can log in, so both are critical.
-            yield [postgres_check(engine), redis_check(redis)]
+            async with running_relay(engine, settings) as relay:
+                app.state.outbox_relay = relay
+                yield [postgres_check(engine), redis_check(redis)]
         finally:
             await engine.dispose()
             await redis.aclose()

@@ -1,0 +1,7 @@
+"""Alembic environment of the orders service: its settings' database, its tables."""
+
+from cloudmart_common.db import CommonBase
+from cloudmart_common.migrations import run_migrations
+from cloudmart_orders.settings import Settings
+
+run_migrations(Settings().database_url.get_secret_value(), [CommonBase.metadata])

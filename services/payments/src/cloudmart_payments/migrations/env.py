@@ -1,0 +1,7 @@
+"""Alembic environment of the payments service: its settings' database, its tables."""
+
+from cloudmart_common.db import CommonBase
+from cloudmart_common.migrations import run_migrations
+from cloudmart_payments.settings import Settings
+
+run_migrations(Settings().database_url.get_secret_value(), [CommonBase.metadata])
