@@ -1,0 +1,33 @@
+"""PostgreSQL for the services that own data: naming conventions, sessions, the unit of work."""
+
+from sqlalchemy import MetaData
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.orm import DeclarativeBase
+
+# Explicit, predictable constraint names: Alembic can then drop and alter them by name.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def service_metadata() -> MetaData:
+    """The MetaData a service's models and migrations share."""
+    return MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class CommonBase(DeclarativeBase):
+    """Tables every data-owning service has (outbox, idempotency keys), in its own database.
+
+    A service's Alembic env targets `[its own metadata, CommonBase.metadata]`.
+    """
+
+    metadata = service_metadata()
+
+
+def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    # expire_on_commit=False: objects stay readable after commit, to build the response.
+    return async_sessionmaker(engine, expire_on_commit=False)

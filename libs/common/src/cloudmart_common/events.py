@@ -1,0 +1,95 @@
+"""The event envelope of DESIGN.md §5: building events and validating them against JSON Schema."""
+
+import json
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema.exceptions import ValidationError
+
+from cloudmart_common.errors import UnprocessableError
+
+SCHEMA_PACKAGE = "cloudmart_common.event_schemas"
+ENVELOPE_SCHEMA = "envelope.schema.json"
+
+
+class InvalidEvent(UnprocessableError):
+    title, slug = "Invalid event", "invalid-event"
+
+
+def utc_timestamp(moment: datetime | None = None) -> str:
+    """ISO 8601 UTC with a `Z`, to the millisecond: the `timestamp` format of every event."""
+    moment = (moment or datetime.now(UTC)).astimezone(UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _json_compatible(value: Any) -> Any:
+    # Money is Decimal in the services and a JSON number (two places) on the wire.
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, datetime):
+        return utc_timestamp(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, Mapping):
+        return {str(k): _json_compatible(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_compatible(v) for v in value]
+    return value
+
+
+def new_event(event_type: str, payload: Mapping[str, Any], *, version: int = 1) -> dict[str, Any]:
+    """An event: the envelope plus the payload's fields at the top level, JSON-ready."""
+    envelope = {
+        "event_id": str(uuid.uuid4()),
+        "event_type": event_type,
+        "event_version": version,
+        "timestamp": utc_timestamp(),
+    }
+    event: dict[str, Any] = {**_json_compatible(payload), **envelope}
+    return validate_event(event)
+
+
+@cache
+def _validator(schema_file: str) -> Draft202012Validator | None:
+    schema_path = resources.files(SCHEMA_PACKAGE).joinpath(schema_file)
+    if not schema_path.is_file():
+        return None
+    schema = json.loads(schema_path.read_text())
+    return Draft202012Validator(schema, format_checker=FormatChecker())
+
+
+def schema_file_for(event_type: str) -> str:
+    return f"{event_type}.schema.json"
+
+
+def validate_event(event: Mapping[str, Any], *, require_schema: bool = False) -> dict[str, Any]:
+    """The event as a dict when it fits the envelope and its type's schema; InvalidEvent if not.
+
+    Types without a schema of their own are checked against the envelope only, unless
+    `require_schema` (producers' tests use it, so every produced type has a schema).
+    """
+    envelope = _validator(ENVELOPE_SCHEMA)
+    assert envelope is not None, "the envelope schema ships with cloudmart_common"
+    _check(envelope, event, "envelope")
+    event_type = str(event["event_type"])
+    specific = _validator(schema_file_for(event_type))
+    if specific is None and require_schema:
+        raise InvalidEvent(f"no JSON Schema for event type {event_type!r}")
+    if specific is not None:
+        _check(specific, event, event_type)
+    return dict(event)
+
+
+def _check(validator: Draft202012Validator, event: Mapping[str, Any], what: str) -> None:
+    error: ValidationError | None = next(iter(validator.iter_errors(event)), None)
+    if error is not None:
+        where = "/".join(str(part) for part in error.absolute_path) or "(root)"
+        raise InvalidEvent(f"{what}: {where}: {error.message}")

@@ -1,0 +1,169 @@
+"""Idempotency-Key for POST endpoints (DESIGN.md §6): same key and body -> the first response."""
+
+import asyncio
+import hashlib
+import json
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import Header
+from sqlalchemy import DateTime, Integer, String, delete, func, select, update
+from sqlalchemy.dialects.postgresql import JSONB, insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Mapped, mapped_column
+
+from cloudmart_common.db import CommonBase
+from cloudmart_common.errors import ConflictError, UnprocessableError
+
+IdempotencyKey = Annotated[
+    str,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=255,
+        pattern=r"^[\x21-\x7e]+$",
+        description="A unique key per operation; retries with the same key and body are safe",
+    ),
+]
+
+
+class IdempotencyRecord(CommonBase):
+    __tablename__ = "idempotency_keys"
+
+    # Scope = operation + caller, so one client's key never replays another's response.
+    scope: Mapped[str] = mapped_column(String(200), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    response_status: Mapped[int | None] = mapped_column(Integer)
+    response_body: Mapped[Any | None] = mapped_column(JSONB)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    locked_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+
+
+@dataclass(frozen=True)
+class StoredResponse:
+    status_code: int
+    body: Any
+
+
+class KeyReusedWithOtherRequest(UnprocessableError):
+    title, slug = "Idempotency-Key reused", "idempotency-key-reused"
+
+
+class RequestInProgress(ConflictError):
+    title, slug = "Request in progress", "idempotency-in-progress"
+
+
+def request_fingerprint(body: Any) -> str:
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class IdempotencyStore:
+    """Runs an operation once per (scope, key), replaying its response to every retry.
+
+    The operation returns the final response (success or a business failure such as a
+    decline, both replayed). If it raises, the claim is dropped so that a retry runs it again.
+    A claim left by a crashed process is taken over after `lock_seconds`.
+    """
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        wait_seconds: float = 10.0,
+        lock_seconds: float = 60.0,
+    ) -> None:
+        self._sessions = sessions
+        self._wait_seconds = wait_seconds
+        self._lock_seconds = lock_seconds
+
+    async def execute(
+        self,
+        *,
+        scope: str,
+        key: str,
+        request: Any,
+        operation: Callable[[], Awaitable[StoredResponse]],
+    ) -> tuple[StoredResponse, bool]:
+        """(response, replayed): run `operation` for a new key, else replay its first result."""
+        fingerprint = request_fingerprint(request)
+        deadline = time.monotonic() + self._wait_seconds
+        while True:
+            if await self._claim(scope, key, fingerprint):
+                return await self._run(scope, key, operation), False
+            record = await self._get(scope, key)
+            if record is None:
+                continue  # the claim was dropped between our two reads: try to claim again
+            if record.request_hash != fingerprint:
+                raise KeyReusedWithOtherRequest(
+                    "this Idempotency-Key was already used with a different request"
+                )
+            if record.response_status is not None:
+                return StoredResponse(record.response_status, record.response_body), True
+            if time.monotonic() > deadline:
+                raise RequestInProgress("a request with this Idempotency-Key is still running")
+            await asyncio.sleep(0.05)
+
+    async def _claim(self, scope: str, key: str, fingerprint: str) -> bool:
+        async with self._sessions() as session, session.begin():
+            inserted = await session.scalar(
+                insert(IdempotencyRecord)
+                .values(scope=scope, key=key, request_hash=fingerprint)
+                .on_conflict_do_nothing()
+                .returning(IdempotencyRecord.key)
+            )
+            if inserted is not None:
+                return True
+            taken_over = await session.scalar(
+                update(IdempotencyRecord)
+                .where(
+                    IdempotencyRecord.scope == scope,
+                    IdempotencyRecord.key == key,
+                    IdempotencyRecord.request_hash == fingerprint,
+                    IdempotencyRecord.response_status.is_(None),
+                    IdempotencyRecord.locked_at
+                    < func.now() - func.make_interval(0, 0, 0, 0, 0, 0, self._lock_seconds),
+                )
+                .values(locked_at=func.now())
+                .returning(IdempotencyRecord.key)
+            )
+            return taken_over is not None
+
+    async def _get(self, scope: str, key: str) -> IdempotencyRecord | None:
+        async with self._sessions() as session:
+            return await session.scalar(
+                select(IdempotencyRecord).where(
+                    IdempotencyRecord.scope == scope, IdempotencyRecord.key == key
+                )
+            )
+
+    async def _run(
+        self, scope: str, key: str, operation: Callable[[], Awaitable[StoredResponse]]
+    ) -> StoredResponse:
+        try:
+            response = await operation()
+        except BaseException:
+            async with self._sessions() as session, session.begin():
+                await session.execute(
+                    delete(IdempotencyRecord).where(
+                        IdempotencyRecord.scope == scope, IdempotencyRecord.key == key
+                    )
+                )
+            raise
+        async with self._sessions() as session, session.begin():
+            await session.execute(
+                update(IdempotencyRecord)
+                .where(IdempotencyRecord.scope == scope, IdempotencyRecord.key == key)
+                .values(
+                    response_status=response.status_code,
+                    response_body=response.body,
+                    locked_at=None,
+                )
+            )
+        return response

@@ -1,0 +1,234 @@
+"""The consumer runner: commit after handling, each event_id once, bounded retries, then the DLQ."""
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from opentelemetry import trace
+from prometheus_client import Counter, Gauge
+from redis.asyncio import Redis
+from tenacity import AsyncRetrying, stop_after_attempt, wait_exponential_jitter
+
+from cloudmart_common.events import InvalidEvent, validate_event
+from cloudmart_common.kafka_producer import EventProducer
+from cloudmart_common.settings import CommonSettings
+from cloudmart_common.tracing import context_from_kafka_headers
+
+log = logging.getLogger(__name__)
+tracer = trace.get_tracer(__name__)
+
+EVENTS_HANDLED = Counter(
+    "kafka_events_handled_total", "Events consumed, by outcome", ["group", "topic", "outcome"]
+)
+CONSUMER_LAG = Gauge("kafka_consumer_lag", "Records behind the partition end", ["group", "topic"])
+
+# Longer than the longest topic retention (30 days): a redelivered event is always recognised.
+DEDUPE_TTL_SECONDS = 31 * 24 * 3600
+# While a handler runs, its claim blocks a concurrent duplicate; it lapses if the process dies.
+CLAIM_TTL_SECONDS = 300
+
+
+@dataclass(frozen=True)
+class ConsumedEvent:
+    topic: str
+    partition: int
+    offset: int
+    key: str | None
+    event: Mapping[str, Any]
+    headers: Mapping[str, bytes]
+
+    @property
+    def event_id(self) -> str:
+        return str(self.event["event_id"])
+
+    @property
+    def event_type(self) -> str:
+        return str(self.event["event_type"])
+
+
+Handler = Callable[[ConsumedEvent], Awaitable[None]]
+
+
+class DedupeStore:
+    """Which event_ids a consumer group has handled, in Redis."""
+
+    def __init__(self, redis: "Redis", group_id: str) -> None:
+        self._redis = redis
+        self._prefix = f"dedupe:{group_id}:"
+
+    async def claim(self, event_id: str) -> bool:
+        """True when this event was neither handled nor is being handled now."""
+        claimed = await self._redis.set(
+            self._prefix + event_id, "claimed", nx=True, ex=CLAIM_TTL_SECONDS
+        )
+        return bool(claimed)
+
+    async def done(self, event_id: str, outcome: str) -> None:
+        await self._redis.set(self._prefix + event_id, outcome, ex=DEDUPE_TTL_SECONDS)
+
+    async def release(self, event_id: str) -> None:
+        await self._redis.delete(self._prefix + event_id)
+
+
+class EventConsumer:
+    """Consume `topics` as `group_id`, calling `handler` for each new event.
+
+    Offsets are committed only after an event was handled, dead-lettered or recognised as a
+    duplicate, so a crash means redelivery, and the dedupe store turns redelivery into a no-op.
+    """
+
+    def __init__(
+        self,
+        settings: CommonSettings,
+        *,
+        topics: list[str],
+        group_id: str,
+        handler: Handler,
+        dedupe: DedupeStore,
+        dlq_producer: EventProducer,
+        dlq_topic: str,
+        max_attempts: int = 5,
+        retry_initial_seconds: float = 0.5,
+        retry_max_seconds: float = 30.0,
+    ) -> None:
+        self._settings = settings
+        self._topics = topics
+        self._group_id = group_id
+        self._handler = handler
+        self._dedupe = dedupe
+        self._dlq = dlq_producer
+        self._dlq_topic = dlq_topic
+        self._max_attempts = max_attempts
+        self._wait = wait_exponential_jitter(
+            multiplier=retry_initial_seconds, max=retry_max_seconds, jitter=retry_initial_seconds
+        )
+        self._consumer: AIOKafkaConsumer | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def assignment(self) -> set[TopicPartition]:
+        return set(self._consumer.assignment()) if self._consumer is not None else set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self.run(), name=f"consumer-{self._group_id}")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def run(self) -> None:
+        """Forever: (re)connect, then consume; a broker outage pauses it, never ends it."""
+        while True:
+            consumer = AIOKafkaConsumer(
+                *self._topics,
+                bootstrap_servers=self._settings.kafka_bootstrap_servers,
+                group_id=self._group_id,
+                client_id=f"{self._settings.service_name}-{self._group_id}",
+                enable_auto_commit=False,
+                auto_offset_reset="earliest",
+                isolation_level="read_committed",
+            )
+            try:
+                await consumer.start()
+                self._consumer = consumer
+                await self._consume(consumer)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("consumer %s paused: %s: %s", self._group_id, type(exc).__name__, exc)
+                await asyncio.sleep(1.0)
+            finally:
+                self._consumer = None
+                with contextlib.suppress(Exception):
+                    await consumer.stop()
+
+    async def _consume(self, consumer: AIOKafkaConsumer) -> None:
+        while True:
+            batches = await consumer.getmany(timeout_ms=1000, max_records=100)
+            for partition, records in batches.items():
+                for record in records:
+                    await self._process(record)
+                    await consumer.commit({partition: record.offset + 1})
+            await self._record_lag(consumer)
+
+    async def _record_lag(self, consumer: AIOKafkaConsumer) -> None:
+        lag: dict[str, int] = {}
+        for partition in consumer.assignment():
+            end = consumer.highwater(partition)  # None until the first fetch answered
+            if end is not None:
+                behind = end - await consumer.position(partition)
+                lag[partition.topic] = lag.get(partition.topic, 0) + max(behind, 0)
+        for topic, value in lag.items():
+            CONSUMER_LAG.labels(self._group_id, topic).set(value)
+
+    async def _process(self, record: ConsumerRecord[bytes, bytes]) -> None:
+        headers = {name: value for name, value in (record.headers or ())}
+        try:
+            event = validate_event(json.loads(record.value or b""))
+        except (ValueError, InvalidEvent) as exc:
+            # Poison: retrying cannot fix malformed bytes or a schema violation.
+            await self._dead_letter(record, f"malformed: {exc}", attempts=0)
+            return
+        consumed = ConsumedEvent(
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            key=record.key.decode() if record.key is not None else None,
+            event=event,
+            headers=headers,
+        )
+        if not await self._dedupe.claim(consumed.event_id):
+            EVENTS_HANDLED.labels(self._group_id, record.topic, "duplicate").inc()
+            return
+        context = context_from_kafka_headers(list(headers.items()))
+        with tracer.start_as_current_span(
+            f"consume {record.topic}", context=context, kind=trace.SpanKind.CONSUMER
+        ):
+            await self._handle_with_retries(record, consumed)
+
+    async def _handle_with_retries(
+        self, record: ConsumerRecord[bytes, bytes], consumed: ConsumedEvent
+    ) -> None:
+        attempts = 0
+        try:
+            async for attempt in AsyncRetrying(
+                stop=stop_after_attempt(self._max_attempts), wait=self._wait, reraise=True
+            ):
+                with attempt:
+                    attempts += 1
+                    await self._handler(consumed)
+        except asyncio.CancelledError:
+            await self._dedupe.release(consumed.event_id)  # let the next owner handle it
+            raise
+        except Exception as exc:
+            await self._dead_letter(record, f"{type(exc).__name__}: {exc}", attempts=attempts)
+            await self._dedupe.done(consumed.event_id, "dead-lettered")
+            return
+        await self._dedupe.done(consumed.event_id, "handled")
+        EVENTS_HANDLED.labels(self._group_id, record.topic, "handled").inc()
+
+    async def _dead_letter(
+        self, record: ConsumerRecord[bytes, bytes], error: str, *, attempts: int
+    ) -> None:
+        headers = [
+            *(record.headers or ()),
+            ("dlq_error", error[:1000].encode()),
+            ("dlq_original_topic", record.topic.encode()),
+            ("dlq_original_partition", str(record.partition).encode()),
+            ("dlq_original_offset", str(record.offset).encode()),
+            ("dlq_attempts", str(attempts).encode()),
+            ("dlq_consumer_group", self._group_id.encode()),
+        ]
+        key = record.key.decode() if record.key is not None else None
+        future = await self._dlq.enqueue(self._dlq_topic, key, record.value or b"", headers)
+        await asyncio.wait_for(future, self._dlq.delivery_timeout)
+        EVENTS_HANDLED.labels(self._group_id, record.topic, "dead_lettered").inc()
+        log.error("event sent to %s: %s", self._dlq_topic, error)

@@ -1,0 +1,91 @@
+"""The Kafka producer every service uses: acks=all, idempotent, JSON values, bounded delivery."""
+
+import asyncio
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.structs import RecordMetadata
+
+from cloudmart_common.settings import CommonSettings
+
+Headers = Sequence[tuple[str, bytes]]
+
+
+def encode_value(event: Mapping[str, Any]) -> bytes:
+    return json.dumps(event, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+class EventProducer:
+    """Wraps AIOKafkaProducer with the settings DESIGN.md §6 asks for.
+
+    The idempotent producer keeps per-partition order across its own retries, and `acks=all`
+    means an acknowledged record survives the loss of the leader.
+    """
+
+    def __init__(self, settings: CommonSettings, *, client_id: str | None = None) -> None:
+        self._settings = settings
+        self._client_id = client_id or settings.service_name
+        self._producer = self._new_producer()
+        self._started = False
+
+    def _new_producer(self) -> AIOKafkaProducer:
+        return AIOKafkaProducer(
+            bootstrap_servers=self._settings.kafka_bootstrap_servers,
+            client_id=self._client_id,
+            acks="all",
+            enable_idempotence=True,
+            linger_ms=5,
+            request_timeout_ms=int(self._settings.kafka_delivery_timeout_seconds * 1000),
+        )
+
+    @property
+    def delivery_timeout(self) -> float:
+        return self._settings.kafka_delivery_timeout_seconds
+
+    async def start(self) -> None:
+        """Connect; safe to call again after a failure (the broker may be down at boot)."""
+        if self._started:
+            return
+        try:
+            await asyncio.wait_for(self._producer.start(), self.delivery_timeout)
+        except BaseException:
+            # A producer whose start failed cannot be started again: build a fresh one.
+            await self._producer.stop()
+            self._producer = self._new_producer()
+            raise
+        self._started = True
+
+    async def stop(self) -> None:
+        if self._started:
+            self._started = False
+            await self._producer.stop()
+
+    async def enqueue(
+        self, topic: str, key: str | None, value: bytes, headers: Headers = ()
+    ) -> "asyncio.Future[RecordMetadata]":
+        """Hand a record to the producer; the returned future resolves when the broker acks."""
+        await self.start()
+        future: asyncio.Future[RecordMetadata] = await asyncio.wait_for(
+            self._producer.send(
+                topic,
+                value=value,
+                key=key.encode() if key is not None else None,
+                headers=list(headers),
+            ),
+            self.delivery_timeout,
+        )
+        return future
+
+    async def send(
+        self,
+        topic: str,
+        key: str | None,
+        event: Mapping[str, Any],
+        headers: Headers = (),
+    ) -> RecordMetadata:
+        """Publish one event and wait for the broker's ack (at most the delivery timeout)."""
+        all_headers = [("event_type", str(event["event_type"]).encode()), *headers]
+        future = await self.enqueue(topic, key, encode_value(event), all_headers)
+        return await asyncio.wait_for(future, self.delivery_timeout)

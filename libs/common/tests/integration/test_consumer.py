@@ -1,0 +1,171 @@
+"""The consumer runner: commits after handling, handles each event_id once, dead-letters."""
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from redis.asyncio import Redis
+
+from cloudmart_common.events import new_event
+from cloudmart_common.kafka_consumer import ConsumedEvent, DedupeStore, EventConsumer, Handler
+from cloudmart_common.kafka_producer import EventProducer
+from cloudmart_common.settings import CommonSettings
+
+ReadTopic = Callable[[str], Awaitable[list[ConsumerRecord[bytes, bytes]]]]
+MakeTopic = Callable[[int], Awaitable[str]]
+
+
+async def _eventually(condition: Callable[[], bool], what: str, within: float = 30) -> None:
+    deadline = asyncio.get_running_loop().time() + within
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.05)
+
+
+@asynccontextmanager
+async def _consuming(
+    settings: CommonSettings,
+    redis: Redis,
+    topic: str,
+    dlq: str,
+    handler: Handler,
+    *,
+    group: str,
+    max_attempts: int = 3,
+) -> AsyncIterator[EventConsumer]:
+    producer = EventProducer(settings)
+    consumer = EventConsumer(
+        settings,
+        topics=[topic],
+        group_id=group,
+        handler=handler,
+        dedupe=DedupeStore(redis, group),
+        dlq_producer=producer,
+        dlq_topic=dlq,
+        max_attempts=max_attempts,
+        retry_initial_seconds=0.05,
+        retry_max_seconds=0.2,
+    )
+    consumer.start()
+    try:
+        yield consumer
+    finally:
+        await consumer.stop()
+        await producer.stop()
+
+
+async def _produce(settings: CommonSettings, topic: str, *events: dict[str, object]) -> None:
+    producer = EventProducer(settings)
+    try:
+        for event in events:
+            await producer.send(topic, "k", event)
+    finally:
+        await producer.stop()
+
+
+async def _committed(settings: CommonSettings, group: str, topic: str) -> int | None:
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers, group_id=group)
+    await consumer.start()
+    try:
+        offset: int | None = await consumer.committed(TopicPartition(topic, 0))
+        return offset
+    finally:
+        await consumer.stop()
+
+
+async def test_offsets_are_committed_only_after_the_handler_finished(
+    settings: CommonSettings, redis: Redis, make_topic: MakeTopic
+) -> None:
+    topic, dlq, group = await make_topic(1), await make_topic(1), f"g-{uuid.uuid4().hex}"
+    events = [new_event("widget_created", {"n": n}) for n in range(3)]
+    await _produce(settings, topic, *events)
+    release = asyncio.Event()
+    handled: list[int] = []
+
+    async def handler(consumed: ConsumedEvent) -> None:
+        if consumed.event["n"] == 1 and not release.is_set():
+            await release.wait()  # stuck in the middle of the second event
+        handled.append(int(consumed.event["n"]))
+
+    async with _consuming(settings, redis, topic, dlq, handler, group=group):
+        await _eventually(lambda: handled == [0], "the first event")
+        await asyncio.sleep(1)  # give a wrong implementation time to commit too early
+        assert await _committed(settings, group, topic) == 1
+    # The consumer died while handling event 1: a new one gets it again, not skipped.
+    release.set()
+    async with _consuming(settings, redis, topic, dlq, handler, group=group):
+        await _eventually(lambda: handled == [0, 1, 2], "the rest after a restart")
+        deadline = asyncio.get_running_loop().time() + 10
+        while await _committed(settings, group, topic) != 3:
+            assert asyncio.get_running_loop().time() < deadline
+            await asyncio.sleep(0.1)
+
+
+async def test_a_redelivered_event_id_is_handled_once(
+    settings: CommonSettings, redis: Redis, make_topic: MakeTopic
+) -> None:
+    topic, dlq, group = await make_topic(1), await make_topic(1), f"g-{uuid.uuid4().hex}"
+    event = new_event("widget_created", {"n": 1})
+    later = new_event("widget_created", {"n": 2})
+    await _produce(settings, topic, event, event, event, later)
+    handled: list[str] = []
+
+    async def handler(consumed: ConsumedEvent) -> None:
+        handled.append(consumed.event_id)
+
+    async with _consuming(settings, redis, topic, dlq, handler, group=group):
+        await _eventually(lambda: len(handled) == 2, "both distinct events")
+    assert handled == [event["event_id"], later["event_id"]]
+
+
+async def test_a_handler_failing_every_attempt_sends_the_event_to_the_dlq_and_moves_on(
+    settings: CommonSettings, redis: Redis, make_topic: MakeTopic, read_topic: ReadTopic
+) -> None:
+    topic, dlq, group = await make_topic(1), await make_topic(1), f"g-{uuid.uuid4().hex}"
+    failing = new_event("widget_created", {"n": 1})
+    fine = new_event("widget_created", {"n": 2})
+    await _produce(settings, topic, failing, fine)
+    attempts: list[int] = []
+    handled: list[int] = []
+
+    async def handler(consumed: ConsumedEvent) -> None:
+        if consumed.event["n"] == 1:
+            attempts.append(1)
+            raise ConnectionError("SMTP relay down")
+        handled.append(2)
+
+    async with _consuming(settings, redis, topic, dlq, handler, group=group, max_attempts=4):
+        await _eventually(lambda: handled == [2], "the next event")
+    assert len(attempts) == 4
+    [dead] = await read_topic(dlq)
+    headers = dict(dead.headers)
+    assert json.loads(dead.value or b"{}")["event_id"] == failing["event_id"]
+    assert headers["dlq_error"] == b"ConnectionError: SMTP relay down"
+    assert headers["dlq_attempts"] == b"4"
+    assert headers["dlq_original_topic"] == topic.encode()
+
+
+async def test_a_poison_message_goes_to_the_dlq_at_once(
+    settings: CommonSettings, redis: Redis, make_topic: MakeTopic, read_topic: ReadTopic
+) -> None:
+    topic, dlq, group = await make_topic(1), await make_topic(1), f"g-{uuid.uuid4().hex}"
+    producer = EventProducer(settings)
+    try:
+        await (await producer.enqueue(topic, "k", b"{not json"))
+        await (await producer.enqueue(topic, "k", json.dumps({"event_type": "x"}).encode()))
+        await producer.send(topic, "k", new_event("widget_created", {"n": 3}))
+    finally:
+        await producer.stop()
+    calls: list[int] = []
+
+    async def handler(consumed: ConsumedEvent) -> None:
+        calls.append(int(consumed.event["n"]))
+
+    async with _consuming(settings, redis, topic, dlq, handler, group=group):
+        await _eventually(lambda: calls == [3], "the valid event after the poison")
+    dead = await read_topic(dlq)
+    assert [record.value for record in dead] == [b"{not json", b'{"event_type": "x"}']
+    assert all(dict(record.headers)["dlq_attempts"] == b"0" for record in dead)

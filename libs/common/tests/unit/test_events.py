@@ -1,0 +1,46 @@
+"""The event envelope: built with every required field, validated against JSON Schema."""
+
+import uuid
+from decimal import Decimal
+
+import pytest
+
+from cloudmart_common.events import InvalidEvent, new_event, validate_event
+
+
+def test_a_new_event_carries_the_envelope_and_its_payload_at_the_top_level() -> None:
+    event = new_event("order_created", {"order_id": 123, "total_amount": Decimal("99.99")})
+    assert uuid.UUID(event["event_id"]).version == 4
+    assert event["event_type"] == "order_created"
+    assert event["event_version"] == 1
+    assert event["timestamp"].endswith("Z")
+    assert event["order_id"] == 123
+    assert event["total_amount"] == 99.99
+
+
+@pytest.mark.parametrize(
+    ("change", "where"),
+    [
+        ({"event_id": "not-a-uuid"}, "event_id"),
+        ({"event_type": "OrderCreated"}, "event_type"),
+        ({"event_version": 0}, "event_version"),
+        ({"timestamp": "2025-11-23 10:30"}, "timestamp"),
+    ],
+)
+def test_an_event_outside_the_envelope_is_refused(change: dict[str, object], where: str) -> None:
+    event = {**new_event("order_created", {"order_id": 1}), **change}
+    with pytest.raises(InvalidEvent, match=where):
+        validate_event(event)
+
+
+def test_a_missing_envelope_field_is_refused() -> None:
+    event = new_event("order_created", {"order_id": 1})
+    del event["event_id"]
+    with pytest.raises(InvalidEvent, match="event_id"):
+        validate_event(event)
+
+
+def test_producers_can_require_a_schema_for_their_event_type() -> None:
+    event = new_event("no_schema_for_this", {"x": 1})
+    with pytest.raises(InvalidEvent, match="no JSON Schema"):
+        validate_event(event, require_schema=True)
