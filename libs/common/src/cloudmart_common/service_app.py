@@ -7,9 +7,13 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from cloudmart_common.log import configure_logging
 from cloudmart_common.metrics import MetricsMiddleware, metrics_router
+from cloudmart_common.problem_details import UnhandledErrorMiddleware, install_problem_handlers
 from cloudmart_common.readiness import DependencyCheck, run_checks
+from cloudmart_common.request_id import RequestIdMiddleware
 from cloudmart_common.settings import CommonSettings
+from cloudmart_common.tracing import configure_tracing, instrument_app
 
 # Opens the service's pools and clients on start-up, closes them on shutdown, and yields the
 # readiness checks of what it opened: importing a module never opens a connection.
@@ -50,9 +54,16 @@ def create_service_app(
             app.state.readiness_checks = list(checks)
             yield
 
+    configure_logging(settings)
+    configure_tracing(settings)
     app = FastAPI(title=title, version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
+    install_problem_handlers(app)
+    # add_middleware puts the last one outermost: request id, then metrics, then 500s.
+    app.add_middleware(UnhandledErrorMiddleware)
     app.add_middleware(MetricsMiddleware)
+    app.add_middleware(RequestIdMiddleware)
+    instrument_app(app)
     app.include_router(_health_router)
     app.include_router(metrics_router)
     for router in routers:

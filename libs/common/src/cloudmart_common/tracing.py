@@ -2,8 +2,12 @@
 
 from collections.abc import Sequence
 
+import httpx
+from fastapi import FastAPI
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
@@ -26,6 +30,16 @@ def configure_tracing(settings: CommonSettings) -> None:
         provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint)))
     trace.set_tracer_provider(provider)
     _configured = True
+
+
+def instrument_app(app: FastAPI) -> None:
+    """A server span per request, continuing an incoming `traceparent`."""
+    FastAPIInstrumentor.instrument_app(app, excluded_urls="/health,/ready,/metrics")
+
+
+def instrument_httpx_client(client: httpx.AsyncClient) -> None:
+    """A client span per call, and `traceparent` on the outgoing request."""
+    HTTPXClientInstrumentor.instrument_client(client)
 
 
 def kafka_headers_with_trace(extra: dict[str, str] | None = None) -> list[tuple[str, bytes]]:
