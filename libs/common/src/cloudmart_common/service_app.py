@@ -4,14 +4,17 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
+import httpx
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from cloudmart_common.jwks import JwksVerifier
 from cloudmart_common.log import configure_logging
 from cloudmart_common.metrics import MetricsMiddleware, metrics_router
 from cloudmart_common.problem_details import UnhandledErrorMiddleware, install_problem_handlers
 from cloudmart_common.readiness import DependencyCheck, run_checks
 from cloudmart_common.request_id import RequestIdMiddleware
+from cloudmart_common.service_token import ServiceTokenProvider
 from cloudmart_common.settings import CommonSettings
 from cloudmart_common.tracing import configure_tracing, instrument_app
 
@@ -50,9 +53,13 @@ def create_service_app(
 ) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with resources(app) as checks:
-            app.state.readiness_checks = list(checks)
-            yield
+        # One pooled client for the JWKS and the service token; keys are fetched on first use.
+        async with httpx.AsyncClient() as http:
+            app.state.jwt_verifier = JwksVerifier(settings, http)
+            app.state.service_token = ServiceTokenProvider(settings, http)
+            async with resources(app) as checks:
+                app.state.readiness_checks = list(checks)
+                yield
 
     configure_logging(settings)
     configure_tracing(settings)
