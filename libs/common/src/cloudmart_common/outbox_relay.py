@@ -138,10 +138,10 @@ class OutboxRelay:
             except Exception as exc:
                 error = exc
                 break
-        timeout = self._producer.delivery_timeout
-        results = await asyncio.gather(
-            *(asyncio.wait_for(future, timeout) for future in futures), return_exceptions=True
-        )
+        # No timeout of our own on the acks: a record we gave up on may still be delivered by the
+        # producer's retries, and sending it again would duplicate it. The producer settles every
+        # future itself, with an ack or with an error once its request timeout is spent.
+        results = await asyncio.gather(*futures, return_exceptions=True)
         acked: list[OutboxRow] = []
         blocked: set[tuple[str, str]] = set()
         for row, result in zip(rows, results, strict=False):

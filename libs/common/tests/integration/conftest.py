@@ -45,7 +45,8 @@ async def engine() -> AsyncIterator[AsyncEngine]:
     """An engine on the orders database whose search_path is a schema of its own."""
     schema = f"common_tests_{uuid.uuid4().hex[:8]}"
     url = local_database_url("orders").get_secret_value()
-    admin = create_async_engine(url)
+    # pre_ping: the stack tests restart PostgreSQL before this fixture's teardown runs.
+    admin = create_async_engine(url, pool_pre_ping=True)
     async with admin.begin() as connection:
         await connection.execute(text(f'CREATE SCHEMA "{schema}"'))
     # Session pooling pins a server connection per client connection: stay well under the
