@@ -31,6 +31,7 @@ CONSUMER_LAG = Gauge("kafka_consumer_lag", "Records behind the partition end", [
 DEDUPE_TTL_SECONDS = 31 * 24 * 3600
 # While a handler runs, its claim blocks a concurrent duplicate; it lapses if the process dies.
 CLAIM_TTL_SECONDS = 300
+STOP_TIMEOUT_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -120,8 +121,9 @@ class EventConsumer:
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            # Leaving the group can stall on a broker that is going away: do not hang shutdown.
+            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                await asyncio.wait_for(self._task, STOP_TIMEOUT_SECONDS)
             self._task = None
 
     async def run(self) -> None:
@@ -148,7 +150,7 @@ class EventConsumer:
             finally:
                 self._consumer = None
                 with contextlib.suppress(Exception):
-                    await consumer.stop()
+                    await asyncio.wait_for(consumer.stop(), STOP_TIMEOUT_SECONDS)
 
     async def _consume(self, consumer: AIOKafkaConsumer) -> None:
         while True:

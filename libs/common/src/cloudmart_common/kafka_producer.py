@@ -27,8 +27,7 @@ class EventProducer:
     def __init__(self, settings: CommonSettings, *, client_id: str | None = None) -> None:
         self._settings = settings
         self._client_id = client_id or settings.service_name
-        self._producer = self._new_producer()
-        self._started = False
+        self._producer: AIOKafkaProducer | None = None  # made on first use, not at import
 
     def _new_producer(self) -> AIOKafkaProducer:
         return AIOKafkaProducer(
@@ -44,31 +43,32 @@ class EventProducer:
     def delivery_timeout(self) -> float:
         return self._settings.kafka_delivery_timeout_seconds
 
-    async def start(self) -> None:
+    async def start(self) -> AIOKafkaProducer:
         """Connect; safe to call again after a failure (the broker may be down at boot)."""
-        if self._started:
-            return
+        if self._producer is not None:
+            return self._producer
+        producer = self._new_producer()
         try:
-            await asyncio.wait_for(self._producer.start(), self.delivery_timeout)
+            await asyncio.wait_for(producer.start(), self.delivery_timeout)
         except BaseException:
-            # A producer whose start failed cannot be started again: build a fresh one.
-            await self._producer.stop()
-            self._producer = self._new_producer()
+            # A producer whose start failed cannot be started again: the next call makes one.
+            await producer.stop()
             raise
-        self._started = True
+        self._producer = producer
+        return producer
 
     async def stop(self) -> None:
-        if self._started:
-            self._started = False
-            await self._producer.stop()
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            await producer.stop()
 
     async def enqueue(
         self, topic: str, key: str | None, value: bytes, headers: Headers = ()
     ) -> "asyncio.Future[RecordMetadata]":
         """Hand a record to the producer; the returned future resolves when the broker acks."""
-        await self.start()
+        producer = await self.start()
         future: asyncio.Future[RecordMetadata] = await asyncio.wait_for(
-            self._producer.send(
+            producer.send(
                 topic,
                 value=value,
                 key=key.encode() if key is not None else None,
