@@ -105,6 +105,7 @@ def up() -> None:
     asyncio.run(_start_all([by_name("pgbouncer")]))
     prepare.migrations()
     _line("migrations", "ok  " + ", ".join(DATABASES))
+    _line("admin account", "ok  " + prepare.admin_account())
     created = asyncio.run(prepare.kafka_topics())
     _line("kafka topics", "ok  " + (f"created {', '.join(created)}" if created else "present"))
     print("services")

@@ -31,7 +31,11 @@ from cloudmart_local.layout import (
     TOPICS,
     VENV_BIN,
 )
-from cloudmart_local.secrets import service_environment
+from cloudmart_local.secrets import (
+    ensure_jwt_signing_key,
+    service_clients,
+    service_environment,
+)
 
 DAY_MS = 24 * 60 * 60 * 1000
 
@@ -246,8 +250,24 @@ def migrations() -> None:
             raise SystemExit(f"migrations of {database} failed:\n{result.stderr[-2000:]}")
 
 
+def admin_account() -> str:
+    """The first admin (CLOUDMART_ADMIN_USERNAME / _PASSWORD, local defaults in DESIGN.md §4)."""
+    result = subprocess.run(
+        [str(VENV_BIN / "python"), "-m", "cloudmart_users.bootstrap_admin"],
+        env={**os.environ, **service_environment("users")},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise SystemExit(f"creating the admin account failed:\n{result.stderr[-2000:]}")
+    return result.stdout.strip()
+
+
 def before_start() -> None:
     directories()
+    ensure_jwt_signing_key()
+    service_clients()
     postgres_cluster()
     pgbouncer_config()
     redis_config()

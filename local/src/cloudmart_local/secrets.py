@@ -2,6 +2,11 @@
 
 import json
 import secrets
+from datetime import date
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from cloudmart_common.settings import local_database_url
 from cloudmart_local.layout import (
@@ -17,6 +22,7 @@ from cloudmart_local.layout import (
 )
 
 SERVICE_CLIENTS_FILE = SECRETS / "service-clients.json"
+JWT_KEYS_DIR = SECRETS / "jwt-keys"
 
 
 def service_clients() -> dict[str, str]:
@@ -33,6 +39,23 @@ def service_clients() -> dict[str, str]:
     return clients
 
 
+def ensure_jwt_signing_key() -> Path:
+    """The users service's signing key, made once: tokens stay valid across restarts."""
+    JWT_KEYS_DIR.mkdir(parents=True, exist_ok=True)
+    JWT_KEYS_DIR.chmod(0o700)
+    if not any(JWT_KEYS_DIR.glob("*.pem")):
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        pem = key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        path = JWT_KEYS_DIR / f"{date.today().isoformat()}.pem"  # names sort by age
+        path.write_bytes(pem)
+        path.chmod(0o600)
+    return JWT_KEYS_DIR
+
+
 def service_environment(name: str) -> dict[str, str]:
     """What a service process gets from the stack: its credentials and where everything is."""
     environment = {
@@ -46,6 +69,9 @@ def service_environment(name: str) -> dict[str, str]:
         "SMTP_HOST": "127.0.0.1",
         "SMTP_PORT": str(SMTP_PORT),
     }
+    if name == "users":
+        environment["JWT_SIGNING_KEYS_DIR"] = str(JWT_KEYS_DIR)
+        environment["SERVICE_CLIENTS_FILE"] = str(SERVICE_CLIENTS_FILE)
     if name in DATABASES:
         url = local_database_url(name).get_secret_value()
         environment["DATABASE_URL"] = url.replace(":16432/", f":{PGBOUNCER_PORT}/")

@@ -62,8 +62,10 @@ class UnitOfWork:
     ) -> None:
         session = self.session
         try:
-            if session.in_transaction():
+            if exc_type is not None and session.in_transaction():
                 await session.rollback()
         finally:
+            # close() also ends an uncommitted transaction (rolled back in the database) but,
+            # unlike rollback(), leaves loaded objects readable for building the response.
             await session.close()
             self._session = None

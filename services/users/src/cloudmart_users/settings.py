@@ -1,6 +1,8 @@
-"""Settings of the users service: the common ones plus its database."""
+"""Settings of the users service: the common ones plus its database, keys and token lifetimes."""
 
-from pydantic import SecretStr
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr
 
 from cloudmart_common.settings import CommonSettings, DatabaseSettings, local_database_url
 
@@ -8,3 +10,25 @@ from cloudmart_common.settings import CommonSettings, DatabaseSettings, local_da
 class Settings(CommonSettings, DatabaseSettings):
     service_name: str = "users"
     database_url: SecretStr = local_database_url("users")
+
+    jwt_signing_keys_dir: Path | None = Field(
+        default=None,
+        description="PEM RSA private keys, one per file named <kid>.pem; the newest signs, all "
+        "are published. Unset: an ephemeral key (local development only)",
+    )
+    access_token_seconds: int = Field(default=3600, gt=0)
+    refresh_token_seconds: int = Field(default=30 * 24 * 3600, gt=0)
+    service_token_seconds: int = Field(default=300, gt=0)
+    password_reset_seconds: int = Field(default=1800, gt=0)
+    service_clients_file: Path | None = Field(
+        default=None, description="JSON {client_id: secret} of the services (DESIGN.md §9)"
+    )
+    admin_username: str = Field(
+        default="admin",
+        validation_alias=AliasChoices("CLOUDMART_ADMIN_USERNAME", "ADMIN_USERNAME"),
+    )
+    admin_password: SecretStr = Field(
+        default=SecretStr("admin-local-only"),
+        validation_alias=AliasChoices("CLOUDMART_ADMIN_PASSWORD", "ADMIN_PASSWORD"),
+    )
+    admin_email: str = Field(default="admin@cloudmart.example.com")
