@@ -1,34 +1,43 @@
-"""FastAPI dependencies for who may call a route: any user, admins only, services only."""
+"""FastAPI dependencies for who may call a route: anyone, any user, admins only, services only."""
 
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from cloudmart_common.errors import ForbiddenError, UnauthorizedError
 from cloudmart_common.jwks import JwksVerifier
 from cloudmart_common.principal import Principal
 
+# Parses nothing we rely on: it puts the bearer scheme (and the lock icons) in the OpenAPI
+# document. auto_error=False so that every refusal is ours, a problem+json 401.
+_bearer_scheme = HTTPBearer(
+    auto_error=False,
+    bearerFormat="JWT",
+    description="An access token from `POST /api/users/login`, or a service token",
+)
 
-def _bearer_token(request: Request) -> str | None:
+
+async def optional_user(
+    request: Request,
+    _documented_scheme: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer_scheme)],
+) -> Principal | None:
+    """The caller, or None without an `Authorization` header; a bad token is still a 401."""
     header = request.headers.get("authorization")
     if header is None:
         return None
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    scheme, _sep, token = header.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
         raise UnauthorizedError("expected `Authorization: Bearer <token>`")
-    return token.strip()
-
-
-async def optional_user(request: Request) -> Principal | None:
-    token = _bearer_token(request)
-    if token is None:
-        return None
     verifier: JwksVerifier = request.app.state.jwt_verifier
     return await verifier.verify(token)
 
 
-async def current_user(request: Request) -> Principal:
-    principal = await optional_user(request)
+async def current_user(
+    principal: Annotated[Principal | None, Depends(optional_user)],
+) -> Principal:
+    """Any verified caller: customer, admin or service."""
     if principal is None:
         raise UnauthorizedError("authentication required")
     return principal
@@ -41,7 +50,7 @@ async def require_admin(principal: Annotated[Principal, Depends(current_user)]) 
 
 
 async def require_service(principal: Annotated[Principal, Depends(current_user)]) -> Principal:
-    # End users never reach /internal routes, whatever their role (DESIGN.md §9).
+    # End-user tokens never open service-only routes, admins' included (DESIGN.md §9).
     if not principal.is_service:
         raise ForbiddenError("service credentials required")
     return principal

@@ -5,11 +5,13 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 Role = Literal["customer", "admin", "service"]
-SERVICE_PREFIX = "service:"
+SERVICE_PREFIX = "service:"  # service tokens carry `sub: "service:<name>"` (DESIGN.md §9)
 
 
 @dataclass(frozen=True)
 class Principal:
+    """A caller whose token verified: an end user (customer, admin) or another service."""
+
     subject: str
     role: Role
     token_id: str
@@ -26,12 +28,14 @@ class Principal:
     @property
     def user_id(self) -> int | None:
         """The end user's id (`sub` is the users table's id); None for a service."""
-        if self.is_service or not self.subject.isdigit():
+        # isascii: str.isdigit() also accepts digits such as "²" that int() refuses.
+        if self.is_service or not (self.subject.isascii() and self.subject.isdigit()):
             return None
         return int(self.subject)
 
     @property
     def service_name(self) -> str | None:
+        """The calling service's name (`orders` for `sub: "service:orders"`); None for users."""
         if self.is_service and self.subject.startswith(SERVICE_PREFIX):
-            return self.subject.removeprefix(SERVICE_PREFIX)
+            return self.subject.removeprefix(SERVICE_PREFIX) or None
         return None

@@ -164,6 +164,7 @@ def serve() -> Iterator[Callable[[Any], str]]:
         return f"http://127.0.0.1:{port}"
 
     yield start
-    for server, thread in servers:
+    for server, _ in servers:  # ask all to stop first, then wait: they stop in parallel
         server.should_exit = True
+    for _, thread in servers:
         thread.join(timeout=5)

@@ -3,6 +3,7 @@
 import base64
 import binascii
 from typing import Annotated
+from urllib.parse import unquote_plus
 
 from fastapi import APIRouter, Form, Request, Response, status
 
@@ -105,9 +106,11 @@ async def service_token(
     basic = request.headers.get("authorization", "")
     if basic.lower().startswith("basic "):
         try:
-            client_id, _, client_secret = base64.b64decode(basic[6:]).decode().partition(":")
+            encoded_id, _, encoded_secret = base64.b64decode(basic[6:]).decode().partition(":")
         except (binascii.Error, UnicodeDecodeError) as exc:
             raise InvalidCredentials("malformed Basic credentials") from exc
+        # RFC 6749 §2.3.1: the client form-encodes id and secret before Basic encoding.
+        client_id, client_secret = unquote_plus(encoded_id), unquote_plus(encoded_secret)
     if not client_id or not client_secret:
         raise InvalidCredentials("client credentials required")
     name = service.authenticate_service(clients, client_id, client_secret)
