@@ -7,10 +7,11 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import httpx
+import stripe
 
 from cloudmart_local import supervisor
 from cloudmart_local.components import by_name
-from cloudmart_local.layout import SERVICE_PORTS
+from cloudmart_local.layout import LOCALSTRIPE_PORT, SERVICE_PORTS
 
 T = TypeVar("T")
 
@@ -63,3 +64,12 @@ def stopped(component: str) -> Iterator[None]:
     finally:
         supervisor.start(component)
         wait_healthy(component)
+
+
+def stripe_client() -> stripe.StripeClient:
+    """The official SDK pointed at localstripe, as the payments service uses it."""
+    return stripe.StripeClient(
+        "sk_test_local",
+        base_addresses={"api": f"http://127.0.0.1:{LOCALSTRIPE_PORT}"},
+        max_network_retries=0,
+    )

@@ -12,10 +12,8 @@ import uuid
 from email.message import EmailMessage
 
 import asyncpg
-import boto3
 import httpx
 import pytest
-import stripe
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from redis import Redis
@@ -24,14 +22,14 @@ from cloudmart_common.settings import local_database_password
 from cloudmart_local import supervisor
 from cloudmart_local.__main__ import leftovers
 from cloudmart_local.layout import (
-    DYNAMODB_PORT,
     KAFKA_PORT,
-    LOCALSTRIPE_PORT,
     MAILPIT_PORT,
     PGBOUNCER_PORT,
     REDIS_PORT,
     ROOT,
 )
+from cloudmart_local.probes import dynamodb_client
+from tests.stack_control import stripe_client
 
 pytestmark = pytest.mark.lifecycle
 
@@ -123,14 +121,6 @@ async def _kafka_cleanup() -> None:
         await admin.close()
 
 
-def _stripe() -> stripe.StripeClient:
-    return stripe.StripeClient(
-        "sk_test_local",
-        base_addresses={"api": f"http://127.0.0.1:{LOCALSTRIPE_PORT}"},
-        max_network_retries=0,
-    )
-
-
 def _mail_count(subject: str) -> int:
     response = httpx.get(
         f"http://127.0.0.1:{MAILPIT_PORT}/api/v1/search",
@@ -147,7 +137,7 @@ def test_down_stops_everything_and_up_brings_the_same_data_back() -> None:
     asyncio.run(_postgres("INSERT INTO lifecycle_probe VALUES ($1)", RUN_ID))
     asyncio.run(_kafka_write())
     redis.set(f"lifecycle:{RUN_ID}", "kept")
-    customer = _stripe().v1.customers.create(params={"email": f"{RUN_ID}@example.test"})
+    customer = stripe_client().v1.customers.create(params={"email": f"{RUN_ID}@example.test"})
     message = EmailMessage()
     message["From"], message["To"], message["Subject"] = "a@x.test", "b@x.test", RUN_ID
     message.set_content("kept across restarts")
@@ -169,15 +159,9 @@ def test_down_stops_everything_and_up_brings_the_same_data_back() -> None:
         )
         assert RUN_ID.encode() in asyncio.run(_kafka_values())
         assert redis.get(f"lifecycle:{RUN_ID}") == b"kept"
-        assert _stripe().v1.customers.retrieve(customer.id).email == f"{RUN_ID}@example.test"
+        assert stripe_client().v1.customers.retrieve(customer.id).email == f"{RUN_ID}@example.test"
         assert _mail_count(RUN_ID) == 1
-        dynamodb = boto3.client(
-            "dynamodb",
-            endpoint_url=f"http://127.0.0.1:{DYNAMODB_PORT}",
-            region_name="us-east-1",
-            aws_access_key_id="test",
-            aws_secret_access_key="test",
-        )
+        dynamodb = dynamodb_client()
         table = dynamodb.describe_table(TableName="products")["Table"]
         assert {index["IndexName"] for index in table["GlobalSecondaryIndexes"]} == {
             "category-index",

@@ -6,7 +6,6 @@ import subprocess
 import uuid
 from email.message import EmailMessage
 
-import boto3
 import httpx
 import pytest
 import stripe
@@ -14,9 +13,7 @@ import stripe
 from cloudmart_common.settings import local_database_password
 from cloudmart_local.layout import (
     DATABASES,
-    DYNAMODB_PORT,
     KAFKA_PORT,
-    LOCALSTRIPE_PORT,
     MAILPIT_PORT,
     PGBOUNCER_PORT,
     PROMETHEUS_PORT,
@@ -24,7 +21,8 @@ from cloudmart_local.layout import (
     SMTP_PORT,
     TOPICS,
 )
-from tests.stack_control import service_url, wait_for
+from cloudmart_local.probes import dynamodb_client
+from tests.stack_control import service_url, stripe_client, wait_for
 
 
 def test_kafka_lists_the_broker_and_the_design_topics_with_their_partitions() -> None:
@@ -92,13 +90,7 @@ def test_a_service_role_cannot_open_another_services_database() -> None:
 
 
 def test_boto3_lists_the_products_table_with_both_indexes() -> None:
-    client = boto3.client(
-        "dynamodb",
-        endpoint_url=f"http://127.0.0.1:{DYNAMODB_PORT}",
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-    )
+    client = dynamodb_client()
     assert "products" in client.list_tables()["TableNames"]
     table = client.describe_table(TableName="products")["Table"]
     assert table["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}]
@@ -106,16 +98,8 @@ def test_boto3_lists_the_products_table_with_both_indexes() -> None:
     assert indexes == {"category-index", "sku-index"}
 
 
-def _stripe() -> stripe.StripeClient:
-    return stripe.StripeClient(
-        "sk_test_local",
-        base_addresses={"api": f"http://127.0.0.1:{LOCALSTRIPE_PORT}"},
-        max_network_retries=0,
-    )
-
-
 def test_stripe_sdk_creates_and_confirms_a_payment_intent_at_localstripe() -> None:
-    client = _stripe()
+    client = stripe_client()
     customer = client.v1.customers.create(params={"email": "buyer@example.test"})
     method = client.v1.payment_methods.attach("pm_card_visa", params={"customer": customer.id})
     intent = client.v1.payment_intents.create(
@@ -132,7 +116,7 @@ def test_stripe_sdk_creates_and_confirms_a_payment_intent_at_localstripe() -> No
 
 
 def test_localstripe_declines_the_decline_test_card() -> None:
-    client = _stripe()
+    client = stripe_client()
     customer = client.v1.customers.create(params={"email": "declined@example.test"})
     method = client.v1.payment_methods.create(
         params={

@@ -7,11 +7,10 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any
 
-import boto3
 import pytest
 from botocore.config import Config
 
-from cloudmart_local.layout import DYNAMODB_PORT
+from cloudmart_local.probes import dynamodb_client
 
 CLIENTS = 20
 STOCK = 10
@@ -19,14 +18,7 @@ ROUNDS = 10
 
 
 def _client() -> Any:
-    return boto3.client(
-        "dynamodb",
-        endpoint_url=f"http://127.0.0.1:{DYNAMODB_PORT}",
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-        config=Config(retries={"max_attempts": 1}, max_pool_connections=CLIENTS),
-    )
+    return dynamodb_client(Config(retries={"max_attempts": 1}, max_pool_connections=CLIENTS))
 
 
 @pytest.fixture

@@ -3,11 +3,13 @@
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import asyncpg
 import boto3
 import httpx
 from aiokafka.client import AIOKafkaClient
+from botocore.config import Config
 from redis.asyncio import Redis
 
 from cloudmart_common.settings import local_database_password
@@ -76,13 +78,15 @@ async def kafka() -> None:
         await client.close()
 
 
-def dynamodb_client() -> object:
+def dynamodb_client(config: Config | None = None) -> Any:
+    """A boto3 DynamoDB client for the local emulator (its keys are not checked)."""
     return boto3.client(
         "dynamodb",
         endpoint_url=f"http://127.0.0.1:{DYNAMODB_PORT}",
         region_name="us-east-1",
         aws_access_key_id="test",
         aws_secret_access_key="test",  # noqa: S106 - the emulator accepts any key
+        config=config,
     )
 
 
@@ -90,7 +94,7 @@ async def dynamodb() -> None:
     # Healthy means the tables are there too: the emulator creates them as it starts.
     def describe() -> None:
         client = dynamodb_client()
-        client.describe_table(TableName="products")  # type: ignore[attr-defined]
+        client.describe_table(TableName="products")
 
     await asyncio.to_thread(describe)
 

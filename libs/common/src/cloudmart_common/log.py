@@ -51,8 +51,8 @@ def _formatter(log_format: str) -> logging.Formatter:
         "%(asctime)s %(levelname)s %(name)s %(message)s %(service)s %(request_id)s "
         "%(trace_id)s %(span_id)s",
         rename_fields={"asctime": "timestamp", "levelname": "level", "name": "logger"},
-        datefmt="%Y-%m-%dT%H:%M:%S",
     )
+    formatter.default_time_format = "%Y-%m-%dT%H:%M:%S"  # ISO 8601, with milliseconds and Z:
     formatter.default_msec_format = "%s.%03dZ"
     formatter.converter = time.gmtime  # timestamps in UTC, as everywhere else
     return formatter

@@ -1,15 +1,10 @@
 """RED metrics are labelled by route template, never by the raw path."""
 
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 
 from fastapi import APIRouter, FastAPI
 from fastapi.testclient import TestClient
 from prometheus_client import REGISTRY
-
-from cloudmart_common.readiness import DependencyCheck
-from cloudmart_common.service_app import create_service_app
-from cloudmart_common.settings import CommonSettings
 
 router = APIRouter()
 
@@ -19,11 +14,6 @@ async def get_thing(thing_id: int) -> dict[str, int]:
     return {"id": thing_id}
 
 
-@asynccontextmanager
-async def _no_resources(app: FastAPI) -> AsyncIterator[Sequence[DependencyCheck]]:
-    yield []
-
-
 def _count(route: str, status: str) -> float:
     value = REGISTRY.get_sample_value(
         "http_requests_total", {"method": "GET", "route": route, "status": status}
@@ -31,13 +21,8 @@ def _count(route: str, status: str) -> float:
     return value or 0.0
 
 
-def test_requests_are_counted_by_route_template() -> None:
-    app = create_service_app(
-        title="t",
-        settings=CommonSettings(service_name="t"),
-        resources=_no_resources,
-        routers=[router],
-    )
+def test_requests_are_counted_by_route_template(make_app: Callable[..., FastAPI]) -> None:
+    app = make_app(router)
     before = _count("/api/things/{thing_id}", "200")
     unmatched_before = _count("<unmatched>", "404")
     with TestClient(app) as client:

@@ -1,7 +1,6 @@
 """Every error is RFC 9457 problem+json with the right status, a request id and no stack trace."""
 
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 
 import pytest
 from fastapi import APIRouter, FastAPI
@@ -14,9 +13,6 @@ from cloudmart_common.errors import (
     DomainError,
     UnauthorizedError,
 )
-from cloudmart_common.readiness import DependencyCheck
-from cloudmart_common.service_app import create_service_app
-from cloudmart_common.settings import CommonSettings
 
 
 class OutOfStock(ConflictError):
@@ -52,20 +48,9 @@ async def crash() -> None:
     raise RuntimeError("secret connection string postgres://admin:hunter2@db")
 
 
-@asynccontextmanager
-async def _no_resources(app: FastAPI) -> AsyncIterator[Sequence[DependencyCheck]]:
-    yield []
-
-
 @pytest.fixture(scope="module")
-def client() -> TestClient:
-    app = create_service_app(
-        title="t",
-        settings=CommonSettings(service_name="problems"),
-        resources=_no_resources,
-        routers=[router],
-    )
-    return TestClient(app, raise_server_exceptions=False)
+def client(make_app: Callable[..., FastAPI]) -> TestClient:
+    return TestClient(make_app(router), raise_server_exceptions=False)
 
 
 def _assert_problem(response: object, status: int) -> dict[str, object]:

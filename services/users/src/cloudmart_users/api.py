@@ -14,7 +14,7 @@ from cloudmart_users.dependencies import (
     DbSession,
     Keys,
     RefreshSessions,
-    RelayWake,
+    Relay,
     Resets,
     ServiceClients,
     Sessions,
@@ -125,11 +125,11 @@ async def password_reset(
     sessions: Sessions,
     resets: Resets,
     settings: UsersSettings,
-    wake: RelayWake,
+    relay: Relay,
 ) -> AcceptedOut:
     # Always 202: the answer must not reveal whether the address is registered.
     await service.request_password_reset(
-        sessions, resets, str(body.email), settings.password_reset_seconds, after_commit=wake
+        sessions, resets, str(body.email), settings.password_reset_seconds, after_commit=relay.wake
     )
     return AcceptedOut()
 

@@ -115,6 +115,13 @@ async def soft_delete(
     await store.close_all(user_id)
 
 
+async def _set_password(uow: UnitOfWork, user: User, password: str) -> None:
+    """Every way of setting a password: strength rule, fresh hash. Callers end the sessions."""
+    _check_strength(password, user.username)
+    user.password_hash = hash_password(password)
+    await uow.commit()
+
+
 async def change_password(
     sessions: async_sessionmaker[AsyncSession],
     store: SessionStore,
@@ -126,9 +133,7 @@ async def change_password(
         user = await get_user(uow.session, user_id)
         if not verify_password(user.password_hash, current):
             raise WrongCurrentPassword("the current password does not match")
-        _check_strength(new, user.username)
-        user.password_hash = hash_password(new)
-        await uow.commit()
+        await _set_password(uow, user, new)
     await store.close_all(user_id)
 
 
@@ -172,10 +177,7 @@ async def confirm_password_reset(
     if user_id is None:
         raise InvalidResetToken("this reset link is invalid, used or expired")
     async with UnitOfWork(sessions) as uow:
-        user = await get_user(uow.session, user_id)
-        _check_strength(new_password, user.username)
-        user.password_hash = hash_password(new_password)
-        await uow.commit()
+        await _set_password(uow, await get_user(uow.session, user_id), new_password)
     await store.close_all(user_id)
 
 
