@@ -1,8 +1,8 @@
 """Request ids, JSON logs carrying them and the trace id, and W3C trace context propagation."""
 
 import json
-import re
 import logging
+import re
 from collections.abc import Callable
 
 import httpx
