@@ -106,6 +106,7 @@ def up() -> None:
     prepare.migrations()
     _line("migrations", "ok  " + ", ".join(DATABASES))
     _line("admin account", "ok  " + prepare.admin_account())
+    _line("demo catalog", "ok  " + prepare.demo_catalog())
     created = asyncio.run(prepare.kafka_topics())
     _line("kafka topics", "ok  " + (f"created {', '.join(created)}" if created else "present"))
     print("services")

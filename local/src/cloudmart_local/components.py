@@ -114,6 +114,9 @@ def _infrastructure() -> list[Component]:
                 "127.0.0.1",
                 str(DYNAMODB_PORT),
                 str(ROOT / "services/products/src/cloudmart_products/table_schema.json"),
+                str(
+                    ROOT / "services/products/src/cloudmart_products/reservations_table_schema.json"
+                ),
             ],
             probe=probes.dynamodb,
             url=f"http://127.0.0.1:{DYNAMODB_PORT}",

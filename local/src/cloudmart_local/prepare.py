@@ -250,6 +250,20 @@ def migrations() -> None:
             raise SystemExit(f"migrations of {database} failed:\n{result.stderr[-2000:]}")
 
 
+def demo_catalog() -> str:
+    """The demo products, when the emulator's table is empty (it keeps nothing across restarts)."""
+    result = subprocess.run(
+        [str(VENV_BIN / "python"), "-m", "cloudmart_products.demo_catalog"],
+        env={**os.environ, **service_environment("products")},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise SystemExit(f"loading the demo catalog failed:\n{result.stderr[-2000:]}")
+    return result.stdout.strip()
+
+
 def admin_account() -> str:
     """The first admin (CLOUDMART_ADMIN_USERNAME / _PASSWORD, local defaults in DESIGN.md §4)."""
     result = subprocess.run(

@@ -5,9 +5,14 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from cloudmart_common.readiness import DependencyCheck, redis_check
+from cloudmart_common.cache import ReadThroughCache
+from cloudmart_common.kafka_producer import EventProducer
+from cloudmart_common.readiness import DependencyCheck, kafka_check, redis_check
 from cloudmart_common.service_app import create_service_app
 from cloudmart_common.stores import create_redis
+from cloudmart_products.api import internal, router
+from cloudmart_products.repository import ProductTable
+from cloudmart_products.service import Catalog
 from cloudmart_products.settings import Settings
 from cloudmart_products.table import dynamodb_check, dynamodb_client
 
@@ -18,16 +23,32 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def resources(app: FastAPI) -> AsyncIterator[Sequence[DependencyCheck]]:
         redis = create_redis(settings)
+        producer = EventProducer(settings)
         try:
             async with dynamodb_client(settings) as dynamodb:
-                # Reads fall back to DynamoDB when the cache is down, so Redis is not critical.
+                table = ProductTable(dynamodb, settings.products_table, settings.reservations_table)
+                app.state.catalog = Catalog(
+                    table,
+                    ReadThroughCache(redis, "product", settings.product_cache_seconds),
+                    producer,
+                    settings.low_stock_threshold,
+                )
+                # Reads fall back to DynamoDB when the cache is down, and a missed stock alert
+                # does not stop sales: only DynamoDB is critical.
                 yield [
-                    dynamodb_check(dynamodb, settings.products_table),
+                    dynamodb_check(
+                        dynamodb, [settings.products_table, settings.reservations_table]
+                    ),
                     redis_check(redis, critical=False),
+                    kafka_check(settings.kafka_bootstrap_servers, critical=False),
                 ]
         finally:
+            await producer.stop()
             await redis.aclose()
 
     return create_service_app(
-        title="CloudMart products service", settings=settings, resources=resources
+        title="CloudMart products service",
+        settings=settings,
+        resources=resources,
+        routers=[router, internal],
     )

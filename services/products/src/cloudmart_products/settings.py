@@ -1,4 +1,4 @@
-"""Settings of the products service: the common ones plus DynamoDB."""
+"""Settings of the products service: the common ones plus DynamoDB, the cache and stock alerts."""
 
 from pydantic import Field, SecretStr
 
@@ -17,3 +17,6 @@ class Settings(CommonSettings):
     aws_access_key_id: str | None = Field(default="test")
     aws_secret_access_key: SecretStr | None = Field(default=SecretStr("test"))
     products_table: str = Field(default="products")
+    reservations_table: str = Field(default="product-reservations")
+    product_cache_seconds: int = Field(default=3600, gt=0)
+    low_stock_threshold: int = Field(default=10, ge=0)

@@ -1,24 +1,25 @@
-"""The `products` table: its one schema definition (also read by `make up` and Terraform)."""
+"""The service's DynamoDB tables: one schema definition, read by make up and Terraform too."""
 
 import json
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aioboto3
 from botocore.config import Config
-from types_aiobotocore_dynamodb import DynamoDBClient
 
 from cloudmart_common.readiness import DependencyCheck
 from cloudmart_products.settings import Settings
 
-SCHEMA_FILE = "table_schema.json"
+if TYPE_CHECKING:  # stubs only: not installed in the service image
+    from types_aiobotocore_dynamodb import DynamoDBClient
+
+SCHEMA_FILES = ("table_schema.json", "reservations_table_schema.json")
 
 
-def table_definition() -> dict[str, Any]:
-    """CreateTable parameters of `products`, with both GSIs."""
-    text = resources.files("cloudmart_products").joinpath(SCHEMA_FILE).read_text()
-    definition: dict[str, Any] = json.loads(text)
-    return definition
+def table_definitions() -> list[dict[str, Any]]:
+    """CreateTable parameters: `products` (with both GSIs) and `product-reservations`."""
+    package = resources.files("cloudmart_products")
+    return [json.loads(package.joinpath(name).read_text()) for name in SCHEMA_FILES]
 
 
 def dynamodb_client(settings: Settings) -> Any:
@@ -36,11 +37,12 @@ def dynamodb_client(settings: Settings) -> Any:
     )
 
 
-def dynamodb_check(client: DynamoDBClient, table_name: str) -> DependencyCheck:
+def dynamodb_check(client: "DynamoDBClient", table_names: list[str]) -> DependencyCheck:
     async def probe() -> None:
-        description = await client.describe_table(TableName=table_name)
-        status = description["Table"].get("TableStatus")
-        if status != "ACTIVE":
-            raise RuntimeError(f"table {table_name} is {status}")
+        for table_name in table_names:
+            description = await client.describe_table(TableName=table_name)
+            status = description["Table"].get("TableStatus")
+            if status != "ACTIVE":
+                raise RuntimeError(f"table {table_name} is {status}")
 
     return DependencyCheck("dynamodb", probe)

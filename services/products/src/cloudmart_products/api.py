@@ -1,0 +1,120 @@
+"""Routes of the products service: parse, authorize, call the catalog, return a schema."""
+
+from decimal import Decimal
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response, status
+
+from cloudmart_common.auth import AdminUser, ServiceCaller
+from cloudmart_products.repository import Filters
+from cloudmart_products.schemas import (
+    CategoriesOut,
+    Category,
+    CategoryCount,
+    ProductIn,
+    ProductOut,
+    ProductPage,
+    ProductUpdate,
+    ReservationIn,
+    ReservationLine,
+    ReservationOut,
+    StockChange,
+)
+from cloudmart_products.service import Catalog
+
+router = APIRouter(prefix="/api/products", tags=["products"])
+internal = APIRouter(prefix="/internal/reservations", tags=["internal"])
+
+
+def _catalog(request: Request) -> Catalog:
+    catalog: Catalog = request.app.state.catalog
+    return catalog
+
+
+def _out(product: dict[str, Any]) -> ProductOut:
+    return ProductOut.model_validate(product)
+
+
+@router.get("", response_model=ProductPage)
+async def list_products(
+    request: Request,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(max_length=1000)] = None,
+    category: Annotated[Category | None, Query()] = None,
+    min_price: Annotated[Decimal | None, Query(ge=0, le=Decimal("99999999.99"))] = None,
+    max_price: Annotated[Decimal | None, Query(ge=0, le=Decimal("99999999.99"))] = None,
+    in_stock: bool = False,
+    q: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
+) -> ProductPage:
+    """A page of products. Order: DynamoDB key order (stable between pages, not by name or
+    price); with `category` the category-index is queried, never scanned."""
+    filters = Filters(category, min_price, max_price, in_stock, q)
+    items, next_cursor = await _catalog(request).page(filters, limit, cursor)
+    return ProductPage(items=[_out(item) for item in items], next_cursor=next_cursor)
+
+
+@router.get("/categories", response_model=CategoriesOut)
+async def categories(request: Request) -> CategoriesOut:
+    counts = await _catalog(request).category_counts()
+    return CategoriesOut(
+        items=[CategoryCount(category=name, product_count=n) for name, n in sorted(counts.items())]
+    )
+
+
+@router.get("/sku/{sku}", response_model=ProductOut)
+async def by_sku(sku: str, request: Request) -> ProductOut:
+    return _out(await _catalog(request).by_sku(sku))
+
+
+@router.get("/{product_id}", response_model=ProductOut)
+async def get_product(product_id: int, request: Request) -> ProductOut:
+    return _out(await _catalog(request).get(product_id))
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=ProductOut)
+async def create_product(body: ProductIn, admin: AdminUser, request: Request) -> ProductOut:
+    return _out(await _catalog(request).create(body))
+
+
+@router.put("/{product_id}", response_model=ProductOut)
+async def update_product(
+    product_id: int, body: ProductUpdate, admin: AdminUser, request: Request
+) -> ProductOut:
+    return _out(await _catalog(request).update(product_id, body))
+
+
+@router.delete("/{product_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_product(product_id: int, admin: AdminUser, request: Request) -> None:
+    await _catalog(request).delete(product_id)
+
+
+@router.patch("/{product_id}/stock", response_model=ProductOut)
+async def change_stock(
+    product_id: int, body: StockChange, admin: AdminUser, request: Request
+) -> ProductOut:
+    return _out(await _catalog(request).change_stock(product_id, body))
+
+
+def _reservation_out(record: dict[str, Any]) -> ReservationOut:
+    return ReservationOut(
+        order_id=record["order_id"],
+        status=record["status"],
+        lines=[ReservationLine(product_id=p, quantity=q) for p, q in record["lines"]],
+    )
+
+
+@internal.post("", response_model=ReservationOut, status_code=status.HTTP_201_CREATED)
+async def reserve(
+    body: ReservationIn, caller: ServiceCaller, request: Request, response: Response
+) -> ReservationOut:
+    """All lines or none (409 out-of-stock names the short products); a repeat is a 200."""
+    record, created = await _catalog(request).reserve(body)
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return _reservation_out(record)
+
+
+@internal.post("/{order_id}/release", response_model=ReservationOut)
+async def release(order_id: str, caller: ServiceCaller, request: Request) -> ReservationOut:
+    """Gives back exactly what the order reserved, once; a repeat changes nothing."""
+    return _reservation_out(await _catalog(request).release(order_id))

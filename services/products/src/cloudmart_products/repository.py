@@ -1,0 +1,395 @@
+"""Every DynamoDB operation of the products service."""
+
+import base64
+import binascii
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+
+from cloudmart_common.events import utc_timestamp
+from cloudmart_products.errors import InvalidCursor
+
+_serializer, _deserializer = TypeSerializer(), TypeDeserializer()
+COUNTER_ID = 0  # the item holding `next_id`; real products start at 1
+
+
+def to_item(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: _serializer.serialize(value) for key, value in values.items() if value is not None}
+
+
+def from_item(item: Mapping[str, Any]) -> dict[str, Any]:
+    values = {key: _deserializer.deserialize(value) for key, value in item.items()}
+    for key in ("id", "stock_quantity"):
+        if key in values:
+            values[key] = int(values[key])
+    return values
+
+
+def search_text(name: str, description: str) -> str:
+    return f"{name}\n{description}".lower()
+
+
+@dataclass(frozen=True)
+class Filters:
+    category: str | None = None
+    min_price: Decimal | None = None
+    max_price: Decimal | None = None
+    in_stock: bool = False
+    text: str | None = None
+
+
+def encode_cursor(last_key: Mapping[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(last_key).encode()).decode()
+
+
+def decode_cursor(cursor: str, *, with_category: bool) -> dict[str, Any]:
+    """The ExclusiveStartKey behind a cursor, checked to be one we could have made."""
+    try:
+        key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        expected = {"id", "category"} if with_category else {"id"}
+        if not isinstance(key, dict) or set(key) != expected:
+            raise ValueError("unexpected keys")
+        if set(key["id"]) != {"N"} or not str(key["id"]["N"]).isdigit():
+            raise ValueError("bad id")
+        if with_category and set(key["category"]) != {"S"}:
+            raise ValueError("bad category")
+    except (ValueError, TypeError, binascii.Error, json.JSONDecodeError) as exc:
+        raise InvalidCursor("this cursor was not issued for this listing") from exc
+    return key
+
+
+class ProductTable:
+    def __init__(self, client: Any, products_table: str, reservations_table: str) -> None:
+        self._client = client
+        self._products = products_table
+        self._reservations = reservations_table
+
+    async def get(self, product_id: int) -> dict[str, Any] | None:
+        answer = await self._client.get_item(
+            TableName=self._products, Key={"id": {"N": str(product_id)}}, ConsistentRead=True
+        )
+        item = answer.get("Item")
+        return from_item(item) if item and product_id != COUNTER_ID else None
+
+    async def by_sku(self, sku: str) -> dict[str, Any] | None:
+        answer = await self._client.query(
+            TableName=self._products,
+            IndexName="sku-index",
+            KeyConditionExpression="sku = :sku",
+            ExpressionAttributeValues={":sku": {"S": sku}},
+        )
+        items = answer.get("Items", [])
+        return from_item(items[0]) if items else None
+
+    async def next_id(self) -> int:
+        # An atomic counter: concurrent creations never get the same id.
+        answer = await self._client.update_item(
+            TableName=self._products,
+            Key={"id": {"N": str(COUNTER_ID)}},
+            UpdateExpression="ADD next_id :one",
+            ExpressionAttributeValues={":one": {"N": "1"}},
+            ReturnValues="UPDATED_NEW",
+        )
+        return int(answer["Attributes"]["next_id"]["N"])
+
+    async def create(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        now = utc_timestamp()
+        product = {
+            **values,
+            "created_at": now,
+            "updated_at": now,
+            "search_text": search_text(values["name"], values.get("description", "")),
+        }
+        await self._client.put_item(
+            TableName=self._products,
+            Item=to_item(product),
+            ConditionExpression="attribute_not_exists(id)",
+        )
+        return product
+
+    async def update(self, product_id: int, changes: Mapping[str, Any]) -> dict[str, Any] | None:
+        current = await self.get(product_id)
+        if current is None:
+            return None
+        merged = {**current, **changes, "updated_at": utc_timestamp()}
+        merged["search_text"] = search_text(merged["name"], merged.get("description", ""))
+        names = {f"#{key}": key for key in merged if key != "id"}
+        values = {f":{key}": _serializer.serialize(merged[key]) for key in merged if key != "id"}
+        sets = ", ".join(f"#{key} = :{key}" for key in merged if key != "id")
+        try:
+            answer = await self._client.update_item(
+                TableName=self._products,
+                Key={"id": {"N": str(product_id)}},
+                UpdateExpression=f"SET {sets}",
+                ConditionExpression="attribute_exists(id)",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as exc:
+            if _code(exc) == "ConditionalCheckFailedException":
+                return None
+            raise
+        return from_item(answer["Attributes"])
+
+    async def delete(self, product_id: int) -> bool:
+        try:
+            await self._client.delete_item(
+                TableName=self._products,
+                Key={"id": {"N": str(product_id)}},
+                ConditionExpression="attribute_exists(id)",
+            )
+        except ClientError as exc:
+            if _code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    async def change_stock(
+        self, product_id: int, *, set_to: int | None, adjust: int | None
+    ) -> dict[str, Any] | None:
+        """The product after the change; None when it does not exist or would go negative."""
+        if set_to is not None:
+            expression, condition = "SET stock_quantity = :value", "attribute_exists(id)"
+            value = set_to
+        else:
+            assert adjust is not None
+            expression = "SET stock_quantity = stock_quantity + :value"
+            condition = "attribute_exists(id) AND stock_quantity >= :floor"
+            value = adjust
+        attribute_values = {
+            ":value": {"N": str(value)},
+            ":now": {"S": utc_timestamp()},
+        }
+        if adjust is not None:
+            attribute_values[":floor"] = {"N": str(max(-adjust, 0))}
+        try:
+            answer = await self._client.update_item(
+                TableName=self._products,
+                Key={"id": {"N": str(product_id)}},
+                UpdateExpression=f"{expression}, updated_at = :now",
+                ConditionExpression=condition,
+                ExpressionAttributeValues=attribute_values,
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as exc:
+            if _code(exc) == "ConditionalCheckFailedException":
+                return None
+            raise
+        return from_item(answer["Attributes"])
+
+    async def page(
+        self, filters: Filters, limit: int, cursor: str | None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """Up to `limit` matching products and the cursor after them (None at the end).
+
+        With a category: a Query on category-index (never a Scan). Without: a Scan. Each call
+        asks for at most what is still missing, so the cursor never skips an unreturned item.
+        """
+        conditions, values, names = ["id > :zero"], {":zero": {"N": "0"}}, {}
+        if filters.min_price is not None:
+            conditions.append("price >= :min_price")
+            values[":min_price"] = {"N": str(filters.min_price)}
+        if filters.max_price is not None:
+            conditions.append("price <= :max_price")
+            values[":max_price"] = {"N": str(filters.max_price)}
+        if filters.in_stock:
+            conditions.append("stock_quantity > :zero")
+        if filters.text:
+            conditions.append("contains(search_text, :text)")
+            values[":text"] = {"S": filters.text.lower()}
+        request: dict[str, Any] = {"TableName": self._products}
+        if filters.category is not None:
+            request |= {
+                "IndexName": "category-index",
+                "KeyConditionExpression": "#category = :category",
+            }
+            names["#category"] = "category"
+            values[":category"] = {"S": filters.category}
+        request |= {
+            "FilterExpression": " AND ".join(conditions),
+            "ExpressionAttributeValues": values,
+        }
+        if names:
+            request["ExpressionAttributeNames"] = names
+        start = (
+            decode_cursor(cursor, with_category=filters.category is not None) if cursor else None
+        )
+        operation = self._client.query if filters.category is not None else self._client.scan
+        items: list[dict[str, Any]] = []
+        while len(items) < limit:
+            call = request | {"Limit": limit - len(items)}
+            if start is not None:
+                call["ExclusiveStartKey"] = start
+            answer = await operation(**call)
+            items += [from_item(item) for item in answer.get("Items", [])]
+            start = answer.get("LastEvaluatedKey")
+            if start is None:
+                break
+        return items, encode_cursor(start) if start is not None else None
+
+    async def category_counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        request: dict[str, Any] = {
+            "TableName": self._products,
+            "ProjectionExpression": "category",
+            "FilterExpression": "attribute_exists(category)",
+        }
+        while True:
+            answer = await self._client.scan(**request)
+            for item in answer.get("Items", []):
+                category = item["category"]["S"]
+                counts[category] = counts.get(category, 0) + 1
+            if "LastEvaluatedKey" not in answer:
+                return counts
+            request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
+
+    async def reservation(self, order_id: str) -> dict[str, Any] | None:
+        answer = await self._client.get_item(
+            TableName=self._reservations, Key={"order_id": {"S": order_id}}, ConsistentRead=True
+        )
+        item = answer.get("Item")
+        if not item:
+            return None
+        values = _deserializer_plain(item)
+        return values
+
+    async def reserve(
+        self, order_id: str, lines: Sequence[tuple[int, int]]
+    ) -> tuple[str, list[int]]:
+        """Every line or none: ("reserved", []), ("repeat", []) or ("short", product ids)."""
+        record = {
+            "order_id": order_id,
+            "status": "reserved",
+            "lines": json.dumps([[product, quantity] for product, quantity in lines]),
+            "reserved_at": utc_timestamp(),
+        }
+        items: list[dict[str, Any]] = [
+            {
+                "Put": {
+                    "TableName": self._reservations,
+                    "Item": to_item(record),
+                    # The idempotency of a repeated reserve: one record per order, ever.
+                    "ConditionExpression": "attribute_not_exists(order_id)",
+                }
+            }
+        ]
+        items += [
+            {
+                "Update": {
+                    "TableName": self._products,
+                    "Key": {"id": {"N": str(product)}},
+                    "UpdateExpression": "SET stock_quantity = stock_quantity - :q",
+                    "ConditionExpression": "attribute_exists(id) AND stock_quantity >= :q",
+                    "ExpressionAttributeValues": {":q": {"N": str(quantity)}},
+                }
+            }
+            for product, quantity in lines
+        ]
+        try:
+            await self._client.transact_write_items(TransactItems=items)
+        except ClientError as exc:
+            if _code(exc) != "TransactionCanceledException":
+                raise
+            reasons = exc.response.get("CancellationReasons", [])
+            codes = [reason.get("Code") for reason in reasons]
+            if codes and codes[0] == "ConditionalCheckFailed":
+                return "repeat", []  # this order has a record: the caller compares the lines
+            short = [
+                product
+                for (product, _), code in zip(lines, codes[1:], strict=False)
+                if code == "ConditionalCheckFailed"
+            ]
+            return "short", short or [product for product, _ in lines]
+        return "reserved", []
+
+    async def release(self, order_id: str, lines: Sequence[tuple[int, int]]) -> bool:
+        """Give back what the order reserved, once: False when it was already released."""
+        items: list[dict[str, Any]] = [
+            {
+                "Update": {
+                    "TableName": self._reservations,
+                    "Key": {"order_id": {"S": order_id}},
+                    "UpdateExpression": "SET #status = :released, released_at = :now",
+                    "ConditionExpression": "#status = :reserved",
+                    "ExpressionAttributeNames": {"#status": "status"},
+                    "ExpressionAttributeValues": {
+                        ":released": {"S": "released"},
+                        ":reserved": {"S": "reserved"},
+                        ":now": {"S": utc_timestamp()},
+                    },
+                }
+            }
+        ]
+        items += [
+            {
+                "Update": {
+                    "TableName": self._products,
+                    "Key": {"id": {"N": str(product)}},
+                    "UpdateExpression": "SET stock_quantity = stock_quantity + :q",
+                    # A product deleted since is not resurrected as a stock-only item.
+                    "ConditionExpression": "attribute_exists(id)",
+                    "ExpressionAttributeValues": {":q": {"N": str(quantity)}},
+                }
+            }
+            for product, quantity in lines
+        ]
+        try:
+            await self._client.transact_write_items(TransactItems=items)
+        except ClientError as exc:
+            if _code(exc) == "TransactionCanceledException":
+                return False
+            raise
+        return True
+
+    async def mark_low_stock(self, product_id: int, threshold: int) -> bool:
+        """True once per crossing below the threshold (the flag resets on restock)."""
+        try:
+            await self._client.update_item(
+                TableName=self._products,
+                Key={"id": {"N": str(product_id)}},
+                UpdateExpression="SET low_stock_notified = :yes",
+                ConditionExpression="attribute_exists(id) AND stock_quantity <= :threshold "
+                "AND (attribute_not_exists(low_stock_notified) OR low_stock_notified = :no)",
+                ExpressionAttributeValues={
+                    ":yes": {"BOOL": True},
+                    ":no": {"BOOL": False},
+                    ":threshold": {"N": str(threshold)},
+                },
+            )
+        except ClientError as exc:
+            if _code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    async def clear_low_stock(self, product_id: int, threshold: int) -> None:
+        try:
+            await self._client.update_item(
+                TableName=self._products,
+                Key={"id": {"N": str(product_id)}},
+                UpdateExpression="SET low_stock_notified = :no",
+                ConditionExpression="attribute_exists(id) AND stock_quantity > :threshold",
+                ExpressionAttributeValues={
+                    ":no": {"BOOL": False},
+                    ":threshold": {"N": str(threshold)},
+                },
+            )
+        except ClientError as exc:
+            if _code(exc) != "ConditionalCheckFailedException":
+                raise
+
+
+def _deserializer_plain(item: Mapping[str, Any]) -> dict[str, Any]:
+    values = {key: _deserializer.deserialize(value) for key, value in item.items()}
+    values["lines"] = [(int(p), int(q)) for p, q in json.loads(values["lines"])]
+    return values
+
+
+def _code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))

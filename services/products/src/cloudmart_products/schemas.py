@@ -1,0 +1,110 @@
+"""The products service's public contract: request and response bodies."""
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from cloudmart_common.money import Money
+
+Price = Annotated[
+    Decimal,
+    Field(gt=0, le=Decimal("99999999.99"), max_digits=10, decimal_places=2, allow_inf_nan=False),
+]  # NUMERIC(10,2), as money everywhere
+Stock = Annotated[int, Field(ge=0, le=1_000_000)]
+Sku = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9][A-Z0-9-]{1,39}$")]
+Category = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,49}$")]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)]
+Url = Annotated[str, StringConstraints(pattern=r"^https?://\S{1,500}$")]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ProductIn(Strict):
+    name: Name
+    description: Text = ""
+    price: Price
+    category: Category
+    stock_quantity: Stock = 0
+    image_url: Url | None = None
+    sku: Sku
+
+
+class ProductUpdate(Strict):
+    """Catalog fields; stock changes go through PATCH /stock so each carries a reason."""
+
+    name: Name | None = None
+    description: Text | None = None
+    price: Price | None = None
+    category: Category | None = None
+    image_url: Url | None = None
+
+
+class ProductOut(BaseModel):
+    id: int
+    name: str
+    description: str
+    price: Money
+    category: str
+    stock_quantity: int
+    image_url: str | None = None
+    sku: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class ProductPage(BaseModel):
+    items: list[ProductOut]
+    next_cursor: str | None
+
+
+class CategoryCount(BaseModel):
+    category: str
+    product_count: int
+
+
+class CategoriesOut(BaseModel):
+    items: list[CategoryCount]
+    next_cursor: None = None
+
+
+class StockChange(Strict):
+    """Exactly one of `set` (absolute) and `adjust` (relative), with a reason for the audit log."""
+
+    set: Stock | None = None
+    adjust: Annotated[int, Field(ge=-1_000_000, le=1_000_000)] | None = None
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+    @model_validator(mode="after")
+    def one_change(self) -> Self:
+        if (self.set is None) == (self.adjust is None):
+            raise ValueError("give exactly one of `set` and `adjust`")
+        return self
+
+
+class ReservationLine(Strict):
+    product_id: Annotated[int, Field(gt=0)]
+    quantity: Annotated[int, Field(ge=1, le=1000)]
+
+
+class ReservationIn(Strict):
+    order_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]
+    # A transaction holds at most 100 items: the reservation record plus 99 lines.
+    lines: Annotated[list[ReservationLine], Field(min_length=1, max_length=99)]
+
+    @model_validator(mode="after")
+    def distinct_products(self) -> Self:
+        ids = [line.product_id for line in self.lines]
+        if len(ids) != len(set(ids)):
+            raise ValueError("each product may appear in one line only")
+        return self
+
+
+class ReservationOut(BaseModel):
+    order_id: str
+    status: Literal["reserved", "released"]
+    lines: list[ReservationLine]
