@@ -37,8 +37,9 @@ lint: install
 	$(BIN)/ruff format --check .
 
 # Packages by name (they are installed editable), test folders by path: no module is seen twice.
-PACKAGES := common gateway users products orders payments notifications dashboard local
-TEST_DIRS := $(wildcard libs/*/tests services/*/tests) tests
+PACKAGES := common gateway users products orders payments notifications dashboard local \
+	catalog_import
+TEST_DIRS := $(wildcard libs/*/tests services/*/tests functions/*/tests) tests
 
 typecheck: install
 	$(BIN)/mypy $(foreach p,$(PACKAGES),-p cloudmart_$(p))
@@ -48,7 +49,7 @@ typecheck: install
 test: up lint typecheck test-stack test-lifecycle
 
 test-stack:
-	$(PYTEST) -m "not lifecycle" libs services tests
+	$(PYTEST) -m "not lifecycle" libs services functions tests
 
 test-lifecycle:
 	$(PYTEST) -m lifecycle tests

@@ -26,7 +26,13 @@ DEPENDENTS = {
     ),
     "kafka": (
         "kafka",
-        {"notifications": True, "orders": False, "payments": False, "dashboard": False},
+        {
+            "notifications": True,
+            "orders": False,
+            "payments": False,
+            "dashboard": False,
+            "products": False,
+        },
     ),
     "dynamodb": ("dynamodb", {"products": True}),
     "mailpit": ("smtp", {"notifications": False}),

@@ -195,8 +195,22 @@ def _services() -> list[Component]:
     ]
 
 
+def _functions() -> list[Component]:
+    return [
+        Component(
+            name="catalog-import",
+            command=[str(VENV_BIN / "python"), "-m", "cloudmart_catalog_import.poller"],
+            probe=probes.catalog_import,
+            url=f"s3://catalog-imports/incoming/ (on http://127.0.0.1:{DYNAMODB_PORT})",
+            ports=(),
+            environment=service_environment("products"),
+            is_service=True,
+        )
+    ]
+
+
 def all_components() -> list[Component]:
-    return _infrastructure() + _services()
+    return _infrastructure() + _services() + _functions()
 
 
 def by_name(name: str) -> Component:

@@ -119,3 +119,20 @@ def service(port: int) -> Callable[[], Awaitable[None]]:
         await _http_ok(f"http://127.0.0.1:{port}/ready")
 
     return probe
+
+
+async def catalog_import() -> None:
+    # Ready once the poller has wired the bucket's notification to its queue.
+    def wired() -> None:
+        s3 = boto3.client(
+            "s3",
+            endpoint_url=f"http://127.0.0.1:{DYNAMODB_PORT}",
+            region_name="us-east-1",
+            aws_access_key_id="test",
+            aws_secret_access_key="test",  # noqa: S106 - the emulator accepts any key
+        )
+        configuration = s3.get_bucket_notification_configuration(Bucket="catalog-imports")
+        if not configuration.get("QueueConfigurations"):
+            raise RuntimeError("no notification configured yet")
+
+    await asyncio.to_thread(wired)

@@ -1,0 +1,1 @@
+"""The S3-triggered catalog import (AWS Lambda), and its local stand-in: a poller on SQS."""

@@ -1,0 +1,99 @@
+"""The S3 catalog import on the local emulator: real S3 event -> SQS -> the Lambda's handler."""
+
+import json
+import time
+import uuid
+from typing import Any
+
+import boto3
+import httpx
+
+from cloudmart_local.layout import DYNAMODB_PORT, SERVICE_PORTS
+from cloudmart_local.probes import dynamodb_client
+
+PRODUCTS = f"http://127.0.0.1:{SERVICE_PORTS['products']}"
+
+
+def _s3() -> Any:
+    return boto3.client(
+        "s3",
+        endpoint_url=f"http://127.0.0.1:{DYNAMODB_PORT}",
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
+
+
+def _import(key: str, body: bytes) -> dict[str, Any]:
+    """Upload a file as a user would, and wait for the import's report on it."""
+    s3 = _s3()
+    s3.delete_object(Bucket="catalog-imports", Key=f"reports/{key}.json")
+    s3.put_object(Bucket="catalog-imports", Key=key, Body=body)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            obj = s3.get_object(Bucket="catalog-imports", Key=f"reports/{key}.json")
+        except s3.exceptions.NoSuchKey:
+            time.sleep(0.3)
+            continue
+        report: dict[str, Any] = json.loads(obj["Body"].read())
+        return report
+    raise AssertionError(f"no import report for {key}")
+
+
+def _updated_at(sku: str) -> str:
+    product: dict[str, Any] = httpx.get(f"{PRODUCTS}/api/products/sku/{sku}").json()
+    return str(product["updated_at"])
+
+
+def test_a_csv_with_good_and_bad_rows_imports_the_good_ones_and_reports_the_rest() -> None:
+    run = uuid.uuid4().hex[:6].upper()
+    csv = "\n".join(
+        [
+            "sku,name,description,price,category,stock_quantity,image_url",
+            f"IMP-{run}-1,Imported Kettle,Boils water,24.50,home,12,",
+            f"IMP-{run}-2,Imported Mug,,-3,home,5,",
+            f"IMP-{run}-3,Imported Teapot,Porcelain,39.00,home,many,",
+            f"IMP-{run}-4,Imported Tray,Oak,18.00,home,7,https://example.com/tray.png",
+            f"IMP-{run}-1,Duplicate Kettle,,10.00,home,1,",
+        ]
+    ).encode()
+    key = f"incoming/catalog {run}.csv"  # a space: the event's key arrives URL-encoded
+    report = _import(key, csv)
+    assert sorted(report["created"]) == [f"IMP-{run}-1", f"IMP-{run}-4"]
+    assert [(r["row"], r["reason"].split(":")[0]) for r in report["rejected"]] == [
+        (3, "price"),
+        (4, "stock_quantity"),
+        (6, "sku repeats row 2"),
+    ]
+    kettle = httpx.get(f"{PRODUCTS}/api/products/sku/IMP-{run}-1").json()
+    assert (kettle["price"], kettle["stock_quantity"]) == (24.5, 12)
+
+    before = _updated_at(f"IMP-{run}-4")
+    again = _import(key, csv)  # the same file again
+    assert (again["created"], again["updated"]) == ([], [])
+    assert sorted(again["unchanged"]) == [f"IMP-{run}-1", f"IMP-{run}-4"]
+    assert _updated_at(f"IMP-{run}-4") == before
+
+
+def test_a_json_catalog_updates_what_changed() -> None:
+    run = uuid.uuid4().hex[:6].upper()
+    sku = f"IMPJ-{run}"
+    first = [
+        {"sku": sku, "name": "Imported Lamp", "price": 30, "category": "home", "stock_quantity": 3}
+    ]
+    key = f"incoming/{run}.json"
+    assert _import(key, json.dumps(first).encode())["created"] == [sku]
+    product_id = httpx.get(f"{PRODUCTS}/api/products/sku/{sku}").json()["id"]
+    httpx.get(f"{PRODUCTS}/api/products/{product_id}")  # now cached by the products service
+    changed = {"products": [first[0] | {"price": 27.5}]}
+    assert _import(key, json.dumps(changed).encode())["updated"] == [sku]
+    item = dynamodb_client().query(
+        TableName="products",
+        IndexName="sku-index",
+        KeyConditionExpression="sku = :s",
+        ExpressionAttributeValues={":s": {"S": sku}},
+    )["Items"][0]
+    assert item["price"]["N"] == "27.5"
+    product_id = item["id"]["N"]
+    assert httpx.get(f"{PRODUCTS}/api/products/{product_id}").json()["price"] == 27.5
