@@ -1,17 +1,25 @@
 """Clients of the data stores several services share, built from settings in a lifespan."""
 
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from cloudmart_common.settings import CommonSettings, DatabaseSettings
 
 
 def create_redis(settings: CommonSettings) -> "Redis":
+    # After a Redis restart every pooled connection is dead: retrying on a fresh connection
+    # makes the first command after the restart succeed instead of failing the request.
     return Redis.from_url(
         settings.redis_url,
         socket_connect_timeout=settings.health_check_timeout_seconds,
         socket_timeout=settings.health_check_timeout_seconds,
         health_check_interval=30,
+        retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), retries=2),
+        retry_on_error=[RedisConnectionError, RedisTimeoutError],
     )
 
 
