@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from cloudmart_common.events import utc_timestamp
+from cloudmart_common.stores import create_redis
 from cloudmart_products.repository import COUNTER_ID, search_text, to_item
 from cloudmart_products.settings import Settings
 from cloudmart_products.table import dynamodb_client
@@ -90,7 +91,16 @@ async def load_if_empty(settings: Settings) -> str:
             TableName=settings.products_table,
             Item={"id": {"N": str(COUNTER_ID)}, "next_id": {"N": str(len(products))}},
         )
-        return f"loaded {len(products)} products"
+    # An empty table after an emulator restart means ids start again: cached products of the
+    # old table would answer for the new ones.
+    redis = create_redis(settings)
+    try:
+        stale = [key async for key in redis.scan_iter(match="product:*", count=500)]
+        if stale:
+            await redis.delete(*stale)
+    finally:
+        await redis.aclose()
+    return f"loaded {len(products)} products"
 
 
 if __name__ == "__main__":

@@ -315,7 +315,7 @@ def test_reads_are_served_while_redis_is_down(http: httpx.Client, admin: dict[st
         assert http.get("/api/products", params={"category": "books"}).status_code == 200
 
 
-async def _stock_low_events(product_id: int) -> list[dict[str, Any]]:
+async def _stock_low_events(product_id: int, sku: str) -> list[dict[str, Any]]:
     consumer = AIOKafkaConsumer(
         bootstrap_servers=f"127.0.0.1:{KAFKA_PORT}", enable_auto_commit=False
     )
@@ -330,7 +330,10 @@ async def _stock_low_events(product_id: int) -> list[dict[str, Any]]:
             batch = await consumer.getmany(partition, timeout_ms=1000)
             for record in batch.get(partition, []):
                 event = json.loads(record.value or b"{}")
-                if event.get("event_type") == "stock_low" and event["product_id"] == product_id:
+                if event.get("event_type") == "stock_low" and (
+                    event["product_id"],
+                    event["sku"],
+                ) == (product_id, sku):
                     events.append(event)
         return events
     finally:
@@ -351,7 +354,7 @@ def test_low_stock_is_announced_once_per_crossing(
             },
         )
     deadline = time.monotonic() + 10
-    while not (events := asyncio.run(_stock_low_events(product["id"]))):
+    while not (events := asyncio.run(_stock_low_events(product["id"], product["sku"]))):
         assert time.monotonic() < deadline, "no stock_low event"
         time.sleep(0.2)
     assert [event["stock_quantity"] for event in events] == [8]
@@ -364,7 +367,7 @@ def test_low_stock_is_announced_once_per_crossing(
         json={"adjust": -45, "reason": "breakage"},
     )
     deadline = time.monotonic() + 10
-    while len(events := asyncio.run(_stock_low_events(product["id"]))) < 2:
+    while len(events := asyncio.run(_stock_low_events(product["id"], product["sku"]))) < 2:
         assert time.monotonic() < deadline, "no second stock_low event"
         time.sleep(0.2)
     assert [event["stock_quantity"] for event in events] == [8, 5]
