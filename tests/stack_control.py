@@ -1,6 +1,7 @@
 """What platform tests use to look at and steer the running local stack."""
 
 import asyncio
+import json
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -8,10 +9,11 @@ from typing import Any, TypeVar
 
 import httpx
 import stripe
+from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from cloudmart_local import supervisor
 from cloudmart_local.components import by_name
-from cloudmart_local.layout import LOCALSTRIPE_PORT, SERVICE_PORTS
+from cloudmart_local.layout import KAFKA_PORT, LOCALSTRIPE_PORT, SERVICE_PORTS
 
 T = TypeVar("T")
 
@@ -73,3 +75,41 @@ def stripe_client() -> stripe.StripeClient:
         base_addresses={"api": f"http://127.0.0.1:{LOCALSTRIPE_PORT}"},
         max_network_retries=0,
     )
+
+
+async def _read_notifications() -> list[tuple[dict[str, Any], dict[str, bytes]]]:
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=f"127.0.0.1:{KAFKA_PORT}", enable_auto_commit=False
+    )
+    await consumer.start()
+    try:
+        partition = TopicPartition("notifications", 0)  # the topic has one partition
+        consumer.assign([partition])
+        await consumer.seek_to_beginning(partition)
+        end = (await consumer.end_offsets([partition]))[partition]
+        events = []
+        while await consumer.position(partition) < end:
+            batch = await consumer.getmany(partition, timeout_ms=1000)
+            events += [
+                (json.loads(record.value or b"{}"), dict(record.headers))
+                for record in batch.get(partition, [])
+            ]
+        return events
+    finally:
+        await consumer.stop()
+
+
+def notification_events(
+    event_type: str, *, timeout: float = 20, **fields: object
+) -> list[tuple[dict[str, Any], dict[str, bytes]]]:
+    """The events of a type on topic `notifications` whose fields match, once there is one."""
+
+    def matching() -> list[tuple[dict[str, Any], dict[str, bytes]]]:
+        return [
+            (event, headers)
+            for event, headers in asyncio.run(_read_notifications())
+            if event.get("event_type") == event_type
+            and all(event.get(name) == value for name, value in fields.items())
+        ]
+
+    return wait_for(matching, timeout=timeout, what=f"a {event_type} event matching {fields}")

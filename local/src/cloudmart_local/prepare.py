@@ -229,53 +229,47 @@ async def kafka_topics() -> list[str]:
         await admin.close()
 
 
+def _run_as_service(service: str, command: list[str], what: str) -> str:
+    """Run a command of a service with that service's environment; its output, or exit."""
+    result = subprocess.run(
+        command,
+        env={**os.environ, **service_environment(service)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise SystemExit(f"{what} failed:\n{result.stderr[-2000:]}")
+    return result.stdout.strip()
+
+
 def migrations() -> None:
     """`alembic upgrade head` for each service that owns a database (idempotent)."""
     for database in DATABASES:
-        environment = {**os.environ, **service_environment(database)}
-        result = subprocess.run(
-            [
-                str(VENV_BIN / "alembic"),
-                "-c",
-                str(ROOT / "services" / database / "alembic.ini"),
-                "upgrade",
-                "head",
-            ],
-            env=environment,
-            capture_output=True,
-            text=True,
-            check=False,
+        alembic_ini = str(ROOT / "services" / database / "alembic.ini")
+        _run_as_service(
+            database,
+            [str(VENV_BIN / "alembic"), "-c", alembic_ini, "upgrade", "head"],
+            f"migrations of {database}",
         )
-        if result.returncode != 0:
-            raise SystemExit(f"migrations of {database} failed:\n{result.stderr[-2000:]}")
 
 
 def demo_catalog() -> str:
     """The demo products, when the emulator's table is empty (it keeps nothing across restarts)."""
-    result = subprocess.run(
+    return _run_as_service(
+        "products",
         [str(VENV_BIN / "python"), "-m", "cloudmart_products.demo_catalog"],
-        env={**os.environ, **service_environment("products")},
-        capture_output=True,
-        text=True,
-        check=False,
+        "loading the demo catalog",
     )
-    if result.returncode != 0:
-        raise SystemExit(f"loading the demo catalog failed:\n{result.stderr[-2000:]}")
-    return result.stdout.strip()
 
 
 def admin_account() -> str:
     """The first admin (CLOUDMART_ADMIN_USERNAME / _PASSWORD, local defaults in DESIGN.md §4)."""
-    result = subprocess.run(
+    return _run_as_service(
+        "users",
         [str(VENV_BIN / "python"), "-m", "cloudmart_users.bootstrap_admin"],
-        env={**os.environ, **service_environment("users")},
-        capture_output=True,
-        text=True,
-        check=False,
+        "creating the admin account",
     )
-    if result.returncode != 0:
-        raise SystemExit(f"creating the admin account failed:\n{result.stderr[-2000:]}")
-    return result.stdout.strip()
 
 
 def before_start() -> None:

@@ -3,7 +3,7 @@
 import base64
 import binascii
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -121,8 +121,8 @@ class ProductTable:
         names = {f"#{key}": key for key in merged if key != "id"}
         values = {f":{key}": _serializer.serialize(merged[key]) for key in merged if key != "id"}
         sets = ", ".join(f"#{key} = :{key}" for key in merged if key != "id")
-        try:
-            answer = await self._client.update_item(
+        answer = await _if_condition_holds(
+            self._client.update_item(
                 TableName=self._products,
                 Key={"id": {"N": str(product_id)}},
                 UpdateExpression=f"SET {sets}",
@@ -131,24 +131,18 @@ class ProductTable:
                 ExpressionAttributeValues=values,
                 ReturnValues="ALL_NEW",
             )
-        except ClientError as exc:
-            if _code(exc) == "ConditionalCheckFailedException":
-                return None
-            raise
-        return from_item(answer["Attributes"])
+        )
+        return from_item(answer["Attributes"]) if answer is not None else None
 
     async def delete(self, product_id: int) -> bool:
-        try:
-            await self._client.delete_item(
+        answer = await _if_condition_holds(
+            self._client.delete_item(
                 TableName=self._products,
                 Key={"id": {"N": str(product_id)}},
                 ConditionExpression="attribute_exists(id)",
             )
-        except ClientError as exc:
-            if _code(exc) == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        )
+        return answer is not None
 
     async def change_stock(
         self, product_id: int, *, set_to: int | None, adjust: int | None
@@ -168,8 +162,8 @@ class ProductTable:
         }
         if adjust is not None:
             attribute_values[":floor"] = {"N": str(max(-adjust, 0))}
-        try:
-            answer = await self._client.update_item(
+        answer = await _if_condition_holds(
+            self._client.update_item(
                 TableName=self._products,
                 Key={"id": {"N": str(product_id)}},
                 UpdateExpression=f"{expression}, updated_at = :now",
@@ -177,11 +171,8 @@ class ProductTable:
                 ExpressionAttributeValues=attribute_values,
                 ReturnValues="ALL_NEW",
             )
-        except ClientError as exc:
-            if _code(exc) == "ConditionalCheckFailedException":
-                return None
-            raise
-        return from_item(answer["Attributes"])
+        )
+        return from_item(answer["Attributes"]) if answer is not None else None
 
     async def page(
         self, filters: Filters, limit: int, cursor: str | None
@@ -349,40 +340,38 @@ class ProductTable:
 
     async def mark_low_stock(self, product_id: int, threshold: int) -> bool:
         """True once per crossing below the threshold (the flag resets on restock)."""
-        try:
-            await self._client.update_item(
-                TableName=self._products,
-                Key={"id": {"N": str(product_id)}},
-                UpdateExpression="SET low_stock_notified = :yes",
-                ConditionExpression="attribute_exists(id) AND stock_quantity <= :threshold "
-                "AND (attribute_not_exists(low_stock_notified) OR low_stock_notified = :no)",
-                ExpressionAttributeValues={
-                    ":yes": {"BOOL": True},
-                    ":no": {"BOOL": False},
-                    ":threshold": {"N": str(threshold)},
-                },
-            )
-        except ClientError as exc:
-            if _code(exc) == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        return await self._set_low_stock_flag(
+            product_id,
+            threshold,
+            flag=True,
+            condition="stock_quantity <= :threshold "
+            "AND (attribute_not_exists(low_stock_notified) OR low_stock_notified = :other)",
+        )
 
     async def clear_low_stock(self, product_id: int, threshold: int) -> None:
-        try:
-            await self._client.update_item(
+        await self._set_low_stock_flag(
+            product_id, threshold, flag=False, condition="stock_quantity > :threshold"
+        )
+
+    async def _set_low_stock_flag(
+        self, product_id: int, threshold: int, *, flag: bool, condition: str
+    ) -> bool:
+        values: dict[str, Any] = {
+            ":flag": {"BOOL": flag},
+            ":threshold": {"N": str(threshold)},
+        }
+        if ":other" in condition:
+            values[":other"] = {"BOOL": not flag}
+        answer = await _if_condition_holds(
+            self._client.update_item(
                 TableName=self._products,
                 Key={"id": {"N": str(product_id)}},
-                UpdateExpression="SET low_stock_notified = :no",
-                ConditionExpression="attribute_exists(id) AND stock_quantity > :threshold",
-                ExpressionAttributeValues={
-                    ":no": {"BOOL": False},
-                    ":threshold": {"N": str(threshold)},
-                },
+                UpdateExpression="SET low_stock_notified = :flag",
+                ConditionExpression=f"attribute_exists(id) AND {condition}",
+                ExpressionAttributeValues=values,
             )
-        except ClientError as exc:
-            if _code(exc) != "ConditionalCheckFailedException":
-                raise
+        )
+        return answer is not None
 
 
 def _deserializer_plain(item: Mapping[str, Any]) -> dict[str, Any]:
@@ -393,3 +382,13 @@ def _deserializer_plain(item: Mapping[str, Any]) -> dict[str, Any]:
 
 def _code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
+
+
+async def _if_condition_holds(call: Awaitable[dict[str, Any]]) -> dict[str, Any] | None:
+    """The answer of a conditional write, or None when its condition did not hold."""
+    try:
+        return await call
+    except ClientError as exc:
+        if _code(exc) == "ConditionalCheckFailedException":
+            return None
+        raise

@@ -1,6 +1,5 @@
 """The products service as its clients see it: the running service on :5002, the emulator, Redis."""
 
-import asyncio
 import json
 import time
 import uuid
@@ -10,13 +9,12 @@ from typing import Any
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from redis import Redis
 
-from cloudmart_local.layout import KAFKA_PORT, REDIS_PORT, SERVICE_PORTS
+from cloudmart_local.layout import REDIS_PORT, SERVICE_PORTS
 from cloudmart_local.probes import dynamodb_client
 from cloudmart_local.secrets import service_clients
-from tests.stack_control import stopped
+from tests.stack_control import notification_events, stopped
 
 BASE = f"http://127.0.0.1:{SERVICE_PORTS['products']}"
 USERS = f"http://127.0.0.1:{SERVICE_PORTS['users']}"
@@ -315,31 +313,6 @@ def test_reads_are_served_while_redis_is_down(http: httpx.Client, admin: dict[st
         assert http.get("/api/products", params={"category": "books"}).status_code == 200
 
 
-async def _stock_low_events(product_id: int, sku: str) -> list[dict[str, Any]]:
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=f"127.0.0.1:{KAFKA_PORT}", enable_auto_commit=False
-    )
-    await consumer.start()
-    try:
-        partition = TopicPartition("notifications", 0)
-        consumer.assign([partition])
-        await consumer.seek_to_beginning(partition)
-        end = (await consumer.end_offsets([partition]))[partition]
-        events = []
-        while await consumer.position(partition) < end:
-            batch = await consumer.getmany(partition, timeout_ms=1000)
-            for record in batch.get(partition, []):
-                event = json.loads(record.value or b"{}")
-                if event.get("event_type") == "stock_low" and (
-                    event["product_id"],
-                    event["sku"],
-                ) == (product_id, sku):
-                    events.append(event)
-        return events
-    finally:
-        await consumer.stop()
-
-
 def test_low_stock_is_announced_once_per_crossing(
     http: httpx.Client, admin: dict[str, str], service: dict[str, str]
 ) -> None:
@@ -353,11 +326,8 @@ def test_low_stock_is_announced_once_per_crossing(
                 "lines": [{"product_id": product["id"], "quantity": quantity}],
             },
         )
-    deadline = time.monotonic() + 10
-    while not (events := asyncio.run(_stock_low_events(product["id"], product["sku"]))):
-        assert time.monotonic() < deadline, "no stock_low event"
-        time.sleep(0.2)
-    assert [event["stock_quantity"] for event in events] == [8]
+    events = notification_events("stock_low", product_id=product["id"], sku=product["sku"])
+    assert [event["stock_quantity"] for event, _ in events] == [8]
     http.patch(
         f"/api/products/{product['id']}/stock", headers=admin, json={"set": 50, "reason": "restock"}
     )  # back above: the next crossing counts
@@ -367,10 +337,9 @@ def test_low_stock_is_announced_once_per_crossing(
         json={"adjust": -45, "reason": "breakage"},
     )
     deadline = time.monotonic() + 10
-    while len(events := asyncio.run(_stock_low_events(product["id"], product["sku"]))) < 2:
-        assert time.monotonic() < deadline, "no second stock_low event"
-        time.sleep(0.2)
-    assert [event["stock_quantity"] for event in events] == [8, 5]
+    while len(events) < 2 and time.monotonic() < deadline:
+        events = notification_events("stock_low", product_id=product["id"], sku=product["sku"])
+    assert [event["stock_quantity"] for event, _ in events] == [8, 5]
 
 
 def test_stock_changes_never_go_negative(http: httpx.Client, admin: dict[str, str]) -> None:

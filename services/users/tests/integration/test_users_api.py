@@ -1,6 +1,5 @@
 """The users service as its clients see it: the running service on :5001, real PostgreSQL/Redis."""
 
-import asyncio
 import base64
 import json
 import time
@@ -11,13 +10,13 @@ from typing import Any
 import httpx
 import jwt
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from cryptography.hazmat.primitives import serialization
 from redis import Redis
 
-from cloudmart_local.layout import KAFKA_PORT, REDIS_PORT, SERVICE_PORTS
+from cloudmart_local.layout import REDIS_PORT, SERVICE_PORTS
 from cloudmart_local.secrets import JWT_KEYS_DIR, service_clients
 from cloudmart_users.reset_tokens import reset_key
+from tests.stack_control import notification_events
 
 BASE = f"http://127.0.0.1:{SERVICE_PORTS['users']}"
 STRONG = "Correct-Horse-42"
@@ -248,36 +247,17 @@ def test_changing_the_password_needs_the_current_one(http: httpx.Client) -> None
     _login(http, user["username"], "Another-Pass-9")
 
 
-async def _reset_token_for(email: str) -> str:
+def _reset_token_for(email: str) -> str:
     """The token as the notifications service gets it: from the event on the topic."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=f"127.0.0.1:{KAFKA_PORT}", enable_auto_commit=False
-    )
-    await consumer.start()
-    try:
-        partition = TopicPartition("notifications", 0)
-        consumer.assign([partition])
-        await consumer.seek_to_beginning(partition)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            batch = await consumer.getmany(partition, timeout_ms=500)
-            for record in batch.get(partition, []):
-                event = json.loads(record.value or b"{}")
-                if (
-                    event.get("event_type") == "password_reset_requested"
-                    and event.get("email") == email
-                ):
-                    assert dict(record.headers)["event_type"] == b"password_reset_requested"
-                    return str(event["reset_token"])
-        raise AssertionError(f"no password_reset_requested event for {email}")
-    finally:
-        await consumer.stop()
+    [(event, headers)] = notification_events("password_reset_requested", email=email)
+    assert headers["event_type"] == b"password_reset_requested"
+    return str(event["reset_token"])
 
 
 def test_password_reset_tokens_are_single_use(http: httpx.Client) -> None:
     user = _register(http)
     assert http.post("/api/users/password-reset", json={"email": user["email"]}).status_code == 202
-    token = asyncio.run(_reset_token_for(user["email"]))
+    token = _reset_token_for(user["email"])
     confirm = {"token": token, "new_password": "Reset-Pass-77"}
     assert http.post("/api/users/password-reset/confirm", json=confirm).status_code == 204
     _login(http, user["username"], "Reset-Pass-77")
@@ -290,7 +270,7 @@ def test_password_reset_tokens_are_single_use(http: httpx.Client) -> None:
 def test_password_reset_tokens_expire(http: httpx.Client) -> None:
     user = _register(http)
     http.post("/api/users/password-reset", json={"email": user["email"]})
-    token = asyncio.run(_reset_token_for(user["email"]))
+    token = _reset_token_for(user["email"])
     redis = Redis(host="127.0.0.1", port=REDIS_PORT)
     redis.pexpire(reset_key(token), 1)  # the 30 minutes, fast-forwarded
     time.sleep(0.05)
