@@ -6,12 +6,13 @@ BIN := .venv/bin
 STACK := $(BIN)/python -m cloudmart_local
 PYTEST := $(BIN)/pytest -p no:cacheprovider
 
-.PHONY: help install up down status logs clean lint typecheck test test-stack test-lifecycle
+.PHONY: help install up down status logs restart clean lint typecheck test test-stack test-lifecycle
 
 help:
 	@echo "make up       install what is missing, start the whole stack, print the URLs"
 	@echo "make test     make up, then lint, type check and every test suite"
 	@echo "make status   each process and its health    make logs S=<name>   tail one log"
+	@echo "make restart S=<name>   restart one component (after editing its code)"
 	@echo "make down     stop everything                make clean           also wipe .cloudmart/"
 
 install:
@@ -28,6 +29,11 @@ status:
 
 logs:
 	@$(STACK) logs $(S)
+
+# A running service keeps the code it started with: restart it after editing.
+restart:
+	@$(STACK) stop $(S)
+	@$(STACK) start $(S)
 
 clean:
 	@if [ -x $(BIN)/python ]; then $(STACK) clean; else rm -rf .cloudmart; fi
