@@ -198,6 +198,8 @@ def main() -> None:
         os.execvp(  # noqa: S606 - replaces this process with tail, no shell involved
             "tail", ["tail", "-n", "200", "-F", str(log_file(by_name(args.name).name))]
         )
+    elif args.command in ("start", "stop") and not supervisor.is_running():
+        sys.exit("the stack is down (supervisord is not running): run `make up` first")
     elif args.command == "start":
         asyncio.run(_start_all([by_name(args.name)]))
     elif args.command == "stop":
