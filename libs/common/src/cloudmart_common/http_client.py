@@ -1,42 +1,77 @@
 """Service-to-service HTTP: pooled, timed out, retried when safe, behind a breaker per upstream."""
 
+import asyncio
+import logging
 import time
 from collections.abc import Mapping
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, TypedDict, Unpack
 
 import httpx
 from opentelemetry import propagate
 from prometheus_client import Counter, Histogram
-from purgatory import AsyncCircuitBreakerFactory
+from purgatory import AsyncCircuitBreakerFactory, ContextChanged, Event
 from purgatory.domain.model import OpenedState
-from tenacity import (
-    AsyncRetrying,
-    retry_if_exception_type,
-    stop_after_attempt,
-    wait_random_exponential,
-)
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
 from cloudmart_common.context import current_request_id
 from cloudmart_common.errors import ServiceUnavailableError
 from cloudmart_common.service_token import TokenSource
 from cloudmart_common.settings import CommonSettings
 
+log = logging.getLogger(__name__)
+
 SERVICE_CALLS = Counter(
-    "service_calls_total", "Calls to other services", ["upstream", "method", "outcome"]
+    "service_calls_total",
+    "Attempts at calling another service (a retried call counts each attempt)",
+    ["upstream", "method", "outcome"],
 )
 SERVICE_CALL_DURATION = Histogram(
-    "service_call_duration_seconds", "Latency of calls to other services", ["upstream", "method"]
+    "service_call_duration_seconds",
+    "Latency of each attempt that reached the network",
+    ["upstream", "method"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
 )
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+# A proxy that found nobody, an overloaded or restarting upstream: likely gone in a moment.
+# A 500 is a bug on the other side, and asking again gets the same bug.
+RETRYABLE_STATUSES = frozenset({502, 503, 504})
+CONNECT_TIMEOUT_SECONDS = 2.0  # inside a cluster a connect takes milliseconds, or never happens
+BACKOFF_MULTIPLIER_SECONDS = 0.2  # full jitter: attempt n waits uniform(0, 0.2 * 2**(n-1)) s
+BACKOFF_MAX_SECONDS = 2.0
+POOL_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20)
+
+# The network or the upstream's process failed, not the request: worth a retry when that is
+# safe, and a mark against the breaker. TimeoutError is the per-attempt deadline of `_send`.
+_TRANSPORT_FAILURES = (
+    httpx.TimeoutException,
+    httpx.NetworkError,
+    httpx.RemoteProtocolError,
+    TimeoutError,
+)
+
+
+class CallOptions(TypedDict, total=False):
+    """What `get`, `post`, ... accept besides the path: the keyword arguments of `request`."""
+
+    json: Any
+    params: Mapping[str, Any] | None
+    headers: Mapping[str, str] | None
+    idempotency_key: str | None
 
 
 class UpstreamUnavailable(ServiceUnavailableError):
+    """Another service did not serve a call: unreachable, too slow, failing, or its circuit open."""
+
     title, slug = "Upstream service unavailable", "upstream-unavailable"
 
+    def __init__(self, upstream: str, detail: str) -> None:
+        super().__init__(detail)
+        self.upstream = upstream
 
-class _UpstreamFailed(Exception):
+
+class _FailedAnswer(Exception):
     """A 5xx answer, raised inside the breaker so that it counts as a failure."""
 
     def __init__(self, response: httpx.Response) -> None:
@@ -45,13 +80,11 @@ class _UpstreamFailed(Exception):
 
 
 class ServiceClient:
-    """Calls one upstream service.
+    """Calls one upstream service; build one per upstream in the lifespan and share it.
 
-    Retries (exponential backoff with jitter) only what is safe to repeat: idempotent methods,
-    and POST/PATCH carrying an Idempotency-Key. Each attempt passes through the upstream's
-    circuit breaker, so once it opens the remaining attempts fail fast instead of waiting on
-    timeouts. 4xx answers are returned (the upstream is healthy); connection errors, timeouts
-    and 5xx raise UpstreamUnavailable once the attempts are spent.
+    The breaker lives in the client, so one client per upstream is one breaker per upstream
+    in the process. 4xx answers are returned (the upstream is healthy and said no);
+    connection errors, timeouts and 5xx raise UpstreamUnavailable once the attempts are spent.
     """
 
     def __init__(
@@ -64,21 +97,29 @@ class ServiceClient:
         client: httpx.AsyncClient | None = None,
     ) -> None:
         self.upstream = upstream
+        # URLs are joined here rather than by httpx's base_url, so an injected (shared)
+        # client serves several upstreams.
+        self._base_url = base_url.rstrip("/")
         self._settings = settings
         self._token_source = token_source
-        timeout = httpx.Timeout(
+        # Passed with every request too: an injected client keeps this budget, not its own.
+        self._timeout = httpx.Timeout(
             settings.service_call_timeout_seconds,
-            connect=min(2.0, settings.service_call_timeout_seconds),
+            connect=min(CONNECT_TIMEOUT_SECONDS, settings.service_call_timeout_seconds),
         )
-        self._client = client or httpx.AsyncClient(
-            base_url=base_url,
-            timeout=timeout,
-            limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
-        )
+        self._owns_client = client is None
+        self._client = client or httpx.AsyncClient(timeout=self._timeout, limits=POOL_LIMITS)
         self._breakers = AsyncCircuitBreakerFactory(
             default_threshold=settings.breaker_failure_threshold,
             default_ttl=settings.breaker_recovery_seconds,
+            # purgatory counts any exception leaving the block, cancellation included. A
+            # caller giving up (a sibling task failed, the client went away) says nothing
+            # about this upstream; counted, a payments outage that cancels the parallel
+            # products calls would open the products breaker too. Excluded, it counts as a
+            # success, the lesser error (at worst it closes a half-open breaker early).
+            exclude=[asyncio.CancelledError],
         )
+        self._breakers.add_listener(_log_breaker_change)
 
     async def __aenter__(self) -> Self:
         return self
@@ -92,22 +133,23 @@ class ServiceClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        if self._owns_client:  # an injected client belongs to whoever shares it
+            await self._client.aclose()
 
-    async def get(self, path: str, **kwargs: Any) -> httpx.Response:
-        return await self.request("GET", path, **kwargs)
+    async def get(self, path: str, **options: Unpack[CallOptions]) -> httpx.Response:
+        return await self.request("GET", path, **options)
 
-    async def post(self, path: str, **kwargs: Any) -> httpx.Response:
-        return await self.request("POST", path, **kwargs)
+    async def post(self, path: str, **options: Unpack[CallOptions]) -> httpx.Response:
+        return await self.request("POST", path, **options)
 
-    async def put(self, path: str, **kwargs: Any) -> httpx.Response:
-        return await self.request("PUT", path, **kwargs)
+    async def put(self, path: str, **options: Unpack[CallOptions]) -> httpx.Response:
+        return await self.request("PUT", path, **options)
 
-    async def patch(self, path: str, **kwargs: Any) -> httpx.Response:
-        return await self.request("PATCH", path, **kwargs)
+    async def patch(self, path: str, **options: Unpack[CallOptions]) -> httpx.Response:
+        return await self.request("PATCH", path, **options)
 
-    async def delete(self, path: str, **kwargs: Any) -> httpx.Response:
-        return await self.request("DELETE", path, **kwargs)
+    async def delete(self, path: str, **options: Unpack[CallOptions]) -> httpx.Response:
+        return await self.request("DELETE", path, **options)
 
     async def request(
         self,
@@ -119,81 +161,141 @@ class ServiceClient:
         headers: Mapping[str, str] | None = None,
         idempotency_key: str | None = None,
     ) -> httpx.Response:
+        """The upstream's answer below 500, or UpstreamUnavailable.
+
+        Retried only when repeating cannot do the work twice: idempotent methods, and
+        POST/PATCH carrying an Idempotency-Key (sent as that header). Anything else is
+        attempted exactly once, since a timeout does not tell whether the upstream acted.
+        """
         method = method.upper()
-        extra = dict(headers or {})
+        extra = httpx.Headers(headers)
         if idempotency_key is not None:
             extra["Idempotency-Key"] = idempotency_key
-        retryable = method in IDEMPOTENT_METHODS or idempotency_key is not None
-        attempts = self._settings.service_call_retries if retryable else 1
-        response = await self._with_retries(method, path, json, params, extra, attempts)
+        safe_to_repeat = method in IDEMPOTENT_METHODS or idempotency_key is not None
+        attempts = self._settings.service_call_retries if safe_to_repeat else 1
+        url = f"{self._base_url}/{path.lstrip('/')}"
+        response = await self._call(method, url, json, params, extra, attempts)
         if response.status_code == 401 and self._token_source is not None:
-            # The token may have been revoked or rotated: one fresh try, then the caller decides.
+            # A rotated key or an expired token: refused before any work was done, so even a
+            # non-idempotent call may go again, once, with a fresh token.
             self._token_source.invalidate()
-            response = await self._with_retries(method, path, json, params, extra, attempts)
+            response = await self._call(method, url, json, params, extra, attempts)
         return response
 
-    async def _with_retries(
+    async def _call(
         self,
         method: str,
-        path: str,
+        url: str,
         json: Any,
         params: Mapping[str, Any] | None,
-        headers: dict[str, str],
+        headers: httpx.Headers,
         attempts: int,
     ) -> httpx.Response:
+        # Retries wrap the breaker: every attempt asks the breaker first and counts as one
+        # success or failure. So the threshold means "N failed requests in a row", an attempt
+        # that finds the breaker open stops the retries at once (UpstreamUnavailable is not
+        # retried) instead of sleeping and asking again, and the half-open trial is a single
+        # request, not a whole retried call. One call can open the breaker on its own
+        # (attempts >= threshold): those are N real failures in a row, which is the signal.
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(attempts),
+            wait=wait_random_exponential(
+                multiplier=BACKOFF_MULTIPLIER_SECONDS, max=BACKOFF_MAX_SECONDS
+            ),
+            retry=retry_if_exception(_worth_retrying),
+            reraise=True,
+        )
         try:
-            async for attempt in AsyncRetrying(
-                stop=stop_after_attempt(attempts),
-                wait=wait_random_exponential(multiplier=0.1, max=2.0),
-                retry=retry_if_exception_type((httpx.TransportError, _UpstreamFailed)),
-                reraise=True,
-            ):
+            async for attempt in retrying:
                 with attempt:
-                    return await self._attempt(method, path, json, params, headers)
-        except OpenedState as exc:
-            SERVICE_CALLS.labels(self.upstream, method, "breaker_open").inc()
+                    response = await self._attempt(method, url, json, params, headers)
+        except _TRANSPORT_FAILURES as exc:
+            # The exception's name, not its text: that may carry internal host names.
             raise UpstreamUnavailable(
-                f"{self.upstream} is failing; calls are paused (circuit open)"
+                self.upstream, f"{self.upstream} did not answer ({type(exc).__name__})"
             ) from exc
-        except (httpx.TransportError, _UpstreamFailed) as exc:
-            raise UpstreamUnavailable(f"{self.upstream} did not answer: {exc}") from exc
-        raise AssertionError("unreachable: tenacity either returns or raises")
+        except _FailedAnswer as exc:
+            raise UpstreamUnavailable(
+                self.upstream, f"{self.upstream} answered {exc.response.status_code}"
+            ) from exc
+        return response
 
     async def _attempt(
         self,
         method: str,
-        path: str,
+        url: str,
         json: Any,
         params: Mapping[str, Any] | None,
-        headers: dict[str, str],
+        headers: httpx.Headers,
     ) -> httpx.Response:
-        outgoing = await self._headers(headers)
+        # Built outside the breaker: an unserialisable body or a token endpoint that is down
+        # is not this upstream failing.
+        request = self._client.build_request(
+            method,
+            url,
+            json=json,
+            params=params,
+            headers=await self._outgoing_headers(headers),
+            timeout=self._timeout,
+        )
+        breaker = await self._breakers.get_breaker(self.upstream)
+        try:
+            async with breaker:
+                return await self._send(request)
+        except OpenedState as exc:
+            # purgatory raises the same instance for the whole open period, and each raise
+            # would lengthen its traceback (and keep every frame on it alive).
+            exc.__traceback__ = None
+            SERVICE_CALLS.labels(self.upstream, method, "breaker_open").inc()
+            raise UpstreamUnavailable(
+                self.upstream,
+                f"{self.upstream} is failing; calls to it are paused (circuit open)",
+            ) from None
+
+    async def _send(self, request: httpx.Request) -> httpx.Response:
+        method = request.method
         started = time.perf_counter()
-        async with await self._breakers.get_breaker(self.upstream):
-            try:
-                response = await self._client.request(
-                    method, path, json=json, params=params, headers=outgoing
-                )
-            except httpx.TransportError:
-                SERVICE_CALLS.labels(self.upstream, method, "transport_error").inc()
-                raise
-            finally:
-                SERVICE_CALL_DURATION.labels(self.upstream, method).observe(
-                    time.perf_counter() - started
-                )
-            if response.status_code >= 500:
-                SERVICE_CALLS.labels(self.upstream, method, "server_error").inc()
-                raise _UpstreamFailed(response)
+        try:
+            # httpx's timeouts bound each socket operation; this bounds the whole attempt,
+            # so an upstream trickling its answer cannot hold the caller past the budget.
+            async with asyncio.timeout(self._settings.service_call_timeout_seconds):
+                response = await self._client.send(request)
+        except _TRANSPORT_FAILURES:
+            SERVICE_CALLS.labels(self.upstream, method, "transport_error").inc()
+            raise
+        finally:
+            SERVICE_CALL_DURATION.labels(self.upstream, method).observe(
+                time.perf_counter() - started
+            )
+        if response.status_code >= 500:
+            SERVICE_CALLS.labels(self.upstream, method, "server_error").inc()
+            raise _FailedAnswer(response)
         outcome = "client_error" if response.status_code >= 400 else "success"
         SERVICE_CALLS.labels(self.upstream, method, outcome).inc()
         return response
 
-    async def _headers(self, headers: dict[str, str]) -> dict[str, str]:
-        outgoing = dict(headers)
+    async def _outgoing_headers(self, headers: httpx.Headers) -> httpx.Headers:
+        # httpx.Headers, not a dict: a caller's "authorization" must not travel next to ours.
+        outgoing = httpx.Headers(headers)
         request_id = current_request_id()
         if request_id is not None:
             outgoing["X-Request-ID"] = request_id
-        propagate.inject(outgoing)  # W3C traceparent of the current span
+        propagate.inject(outgoing)  # the current span's W3C traceparent; nothing without one
         if self._token_source is not None:
             outgoing["Authorization"] = f"Bearer {await self._token_source.token()}"
         return outgoing
+
+
+def _worth_retrying(exc: BaseException) -> bool:
+    if isinstance(exc, _FailedAnswer):
+        return exc.response.status_code in RETRYABLE_STATUSES
+    return isinstance(exc, _TRANSPORT_FAILURES)
+
+
+def _log_breaker_change(upstream: str, kind: str, event: Event) -> None:
+    if kind != "state_changed" or not isinstance(event, ContextChanged):
+        return
+    if event.state == "opened":
+        log.warning("circuit to %s opened: calls to it fail fast for a while", upstream)
+    else:
+        log.info("circuit to %s is %s", upstream, event.state)

@@ -6,12 +6,18 @@ import time
 from typing import Any
 
 from opentelemetry import trace
+from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter
 
 from cloudmart_common.context import current_request_id
 from cloudmart_common.settings import CommonSettings
 
 _HANDLER_NAME = "cloudmart"
+_UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
+
+# ISO 8601 UTC to the millisecond with a `Z`: the format of event timestamps too.
+_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S"
+_MSEC_FORMAT = "%s.%03dZ"
 
 
 class _ContextFilter(logging.Filter):
@@ -43,23 +49,27 @@ class _StdoutHandler(logging.StreamHandler):  # type: ignore[type-arg]
 
 
 def _formatter(log_format: str) -> logging.Formatter:
+    formatter: logging.Formatter
     if log_format == "text":
-        return logging.Formatter(
-            "%(asctime)s %(levelname)s %(name)s [%(service)s %(request_id)s] %(message)s"
+        formatter = logging.Formatter(
+            "%(asctime)s %(levelname)-7s %(name)s [%(request_id)s %(trace_id)s] %(message)s"
         )
-    formatter = JsonFormatter(
-        "%(asctime)s %(levelname)s %(name)s %(message)s %(service)s %(request_id)s "
-        "%(trace_id)s %(span_id)s",
-        rename_fields={"asctime": "timestamp", "levelname": "level", "name": "logger"},
-    )
-    formatter.default_time_format = "%Y-%m-%dT%H:%M:%S"  # ISO 8601, with milliseconds and Z:
-    formatter.default_msec_format = "%s.%03dZ"
-    formatter.converter = time.gmtime  # timestamps in UTC, as everywhere else
+    else:
+        formatter = JsonFormatter(
+            "%(asctime)s %(levelname)s %(name)s %(message)s %(service)s %(request_id)s "
+            "%(trace_id)s %(span_id)s",
+            rename_fields={"asctime": "timestamp", "levelname": "level", "name": "logger"},
+            # uvicorn adds an ANSI-coloured copy of some messages for its own console handler.
+            reserved_attrs=[*RESERVED_ATTRS, "color_message"],
+        )
+    formatter.default_time_format = _TIME_FORMAT
+    formatter.default_msec_format = _MSEC_FORMAT
+    formatter.converter = time.gmtime
     return formatter
 
 
 def configure_logging(settings: CommonSettings) -> None:
-    """One stdout handler on the root logger; uvicorn's loggers propagate to it. Idempotent."""
+    """One stdout handler on the root logger, uvicorn's loggers routed to it. Idempotent."""
     root = logging.getLogger()
     for handler in [h for h in root.handlers if h.get_name() == _HANDLER_NAME]:
         root.removeHandler(handler)
@@ -69,7 +79,11 @@ def configure_logging(settings: CommonSettings) -> None:
     handler.addFilter(_ContextFilter(settings.service_name))
     root.addHandler(handler)
     root.setLevel(settings.log_level.upper())
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+    for name in _UVICORN_LOGGERS:
         uvicorn_logger = logging.getLogger(name)
+        # `uvicorn --no-access-log` leaves the access logger without handlers and cut off
+        # from the root; uvicorn checks hasHandlers(), so propagating would re-enable it.
+        switched_off = not uvicorn_logger.handlers and not uvicorn_logger.propagate
         uvicorn_logger.handlers.clear()  # theirs would print every line a second time
-        uvicorn_logger.propagate = True
+        uvicorn_logger.propagate = not switched_off
+        uvicorn_logger.setLevel(logging.NOTSET)  # LOG_LEVEL decides, not uvicorn's INFO

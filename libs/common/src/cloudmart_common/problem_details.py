@@ -2,111 +2,172 @@
 
 import logging
 from collections.abc import Mapping
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from opentelemetry import trace
+from opentelemetry.trace import Status, StatusCode
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cloudmart_common.context import current_request_id
-from cloudmart_common.errors import DomainError, UnauthorizedError, status_for
+from cloudmart_common.errors import STATUS_BY_ERROR, DomainError, UnauthorizedError, status_for
 
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
-PROBLEM_BASE = "https://cloudmart.dev/problems/"
+PROBLEM_TYPE_BASE = "https://cloudmart.dev/problems/"
+INTERNAL_ERROR_DETAIL = "The server could not complete the request; it has been logged."
 
-_TITLES = {
-    400: ("Bad request", "bad-request"),
-    401: ("Authentication required", "unauthorized"),
-    403: ("Forbidden", "forbidden"),
-    404: ("Not found", "not-found"),
-    405: ("Method not allowed", "method-not-allowed"),
-    409: ("Conflict", "conflict"),
-    413: ("Request body too large", "payload-too-large"),
-    415: ("Unsupported media type", "unsupported-media-type"),
-    422: ("Validation failed", "validation-failed"),
-    429: ("Too many requests", "rate-limited"),
-    500: ("Internal server error", "internal-error"),
-    502: ("Bad gateway", "bad-gateway"),
-    503: ("Service unavailable", "service-unavailable"),
-    504: ("Gateway timeout", "gateway-timeout"),
+# An HTTPException with a status a domain error also has gets that error's type, so one
+# problem type URI means one thing whichever layer raised it. Reversed: when two errors
+# share a status, the first in the table wins.
+_DOMAIN_TITLES: dict[int, tuple[str, str]] = {
+    status: (error_type.title, error_type.slug)
+    for error_type, status in reversed(STATUS_BY_ERROR.items())
+    if error_type is not DomainError
 }
+
+# Statuses that must not carry a body (RFC 9110 §15.3.5, §15.4.5).
+_BODYLESS = frozenset({204, 304})
 
 
 def problem_response(
-    status: int,
-    *,
-    detail: str,
-    instance: str,
-    title: str | None = None,
-    slug: str | None = None,
-    headers: Mapping[str, str] | None = None,
-    **extensions: Any,
+    status: int, title: str, detail: str, *, slug: str, request: Request, **extensions: Any
 ) -> JSONResponse:
-    default_title, default_slug = _TITLES.get(status, ("Error", "error"))
-    body = {
-        "type": PROBLEM_BASE + (slug or default_slug),
-        "title": title or default_title,
+    """A problem document for `request`; extensions never replace the standard members.
+
+    Response headers (`Retry-After`, ...) are set on the returned response by the caller.
+    """
+    return _problem(
+        status, title, detail, slug=slug, instance=request.url.path, extensions=extensions
+    )
+
+
+def _problem(
+    status: int,
+    title: str,
+    detail: str,
+    *,
+    slug: str,
+    instance: str,
+    extensions: Mapping[str, Any] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": PROBLEM_TYPE_BASE + slug,
+        "title": title,
         "status": status,
         "detail": detail,
         "instance": instance,
-        **extensions,
         "request_id": current_request_id(),
     }
-    return JSONResponse(
-        body, status_code=status, media_type=PROBLEM_JSON, headers=dict(headers or {})
-    )
+    # jsonable_encoder: a Decimal or datetime in an extension must not turn a 409 into a 500.
+    for name, value in jsonable_encoder(dict(extensions or {})).items():
+        body.setdefault(name, value)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
-async def _domain_error(request: Request, error: Exception) -> JSONResponse:
+def _reason_phrase(status: int) -> str | None:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return None
+
+
+def _title_and_slug(status: int) -> tuple[str, str]:
+    if status in _DOMAIN_TITLES:
+        return _DOMAIN_TITLES[status]
+    phrase = _reason_phrase(status)
+    if phrase is None:
+        return "Error", "error"
+    return phrase.capitalize(), phrase.lower().replace(" ", "-").replace("'", "")
+
+
+async def _render_domain_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, DomainError)
-    # RFC 6750: a 401 tells the client which scheme to use.
+    # RFC 6750 §3: a 401 tells the client which scheme to authenticate with.
     headers = {"WWW-Authenticate": "Bearer"} if isinstance(error, UnauthorizedError) else None
-    return problem_response(
+    return _problem(
         status_for(error),
-        title=error.title,
+        error.title,
+        error.detail,
         slug=error.slug,
-        detail=error.detail,
         instance=request.url.path,
+        extensions=error.extensions,
         headers=headers,
-        **error.extensions,
     )
 
 
-async def _validation_error(request: Request, error: Exception) -> JSONResponse:
+async def _render_validation_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, RequestValidationError)
-    # Location and message per field; the submitted values are not echoed back.
+    # Where and why per field; pydantic's `input` and `ctx` are dropped so that what the
+    # client sent (a password, a card number) is never echoed back or logged by a proxy.
     errors = [
         {"loc": list(item.get("loc", ())), "msg": item.get("msg", ""), "type": item.get("type")}
         for item in error.errors()
     ]
-    return problem_response(
+    count = len(errors)
+    return _problem(
         422,
-        detail=f"{len(errors)} field(s) failed validation",
+        "Validation failed",
+        f"{count} field{'s' if count != 1 else ''} failed validation",
+        slug="validation-failed",
         instance=request.url.path,
-        errors=errors,
+        extensions={"errors": errors},
     )
 
 
-async def _http_error(request: Request, error: Exception) -> JSONResponse:
+async def _render_http_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, HTTPException)
     status = error.status_code
-    detail = error.detail if isinstance(error.detail, str) else _TITLES.get(status, ("",))[0]
-    if status == 404 and detail == "Not Found":
-        detail = f"no resource at {request.url.path}"
-    if status == 405:
-        detail = f"{request.method} is not allowed on {request.url.path}"
-    return problem_response(status, detail=detail, instance=request.url.path, headers=error.headers)
+    if status in _BODYLESS:
+        return Response(status_code=status, headers=error.headers)
+    title, slug = _title_and_slug(status)
+    path = request.url.path
+    # Starlette's router raises these with the bare reason phrase; say what was wrong instead.
+    default_detail = error.detail == _reason_phrase(status)
+    if status == 404 and default_detail:
+        detail = f"no resource at {path}"
+    elif status == 405 and default_detail:
+        detail = f"{request.method} is not allowed on {path}"
+    elif isinstance(error.detail, str):
+        detail = error.detail
+    else:
+        detail = title
+    # error.headers keeps `Allow` on a 405 (RFC 9110 §15.5.6) and whatever a route set.
+    return _problem(status, title, detail, slug=slug, instance=path, headers=error.headers)
+
+
+def _internal_error(instance: str) -> JSONResponse:
+    title, slug = _title_and_slug(500)
+    return _problem(500, title, INTERNAL_ERROR_DETAIL, slug=slug, instance=instance)
+
+
+def _log_unhandled(method: str, path: str, error: Exception) -> None:
+    log.error("unhandled error on %s %s", method, path, exc_info=error)
+    # The server span never sees the exception once it is turned into a response here.
+    span = trace.get_current_span()
+    span.record_exception(error)
+    span.set_status(Status(StatusCode.ERROR, type(error).__name__))
+
+
+async def _render_unhandled_error(request: Request, error: Exception) -> Response:
+    # Last resort for errors raised outside UnhandledErrorMiddleware: Starlette calls it in
+    # its outermost middleware, where the request id is already gone.
+    _log_unhandled(request.method, request.url.path, error)
+    return _internal_error(request.url.path)
 
 
 class UnhandledErrorMiddleware:
     """Turns any unhandled exception into a 500 problem, inside the request-id middleware.
 
-    Starlette renders unhandled errors in its outermost middleware, outside ours: the 500 would
-    carry neither the request id nor a problem body. Catching here keeps both.
+    Starlette renders unhandled errors in its outermost middleware, outside every middleware
+    of ours: that 500 would reach the client without its request id.
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -125,19 +186,16 @@ class UnhandledErrorMiddleware:
 
         try:
             await self.app(scope, receive, tracking_send)
-        except Exception:
-            log.exception("unhandled error on %s %s", scope["method"], scope["path"])
+        except Exception as error:
+            _log_unhandled(scope["method"], scope["path"], error)
             if started:
-                raise  # too late for a problem document; the connection is closed
-            response = problem_response(
-                500,
-                detail="The server could not complete the request; it has been logged.",
-                instance=scope["path"],
-            )
-            await response(scope, receive, send)
+                raise  # too late for a problem document; the server closes the connection
+            await _internal_error(scope["path"])(scope, receive, send)
 
 
 def install_problem_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(DomainError, _domain_error)
-    app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(HTTPException, _http_error)
+    """Domain errors, validation errors, HTTP errors and anything else, as problem+json."""
+    app.add_exception_handler(DomainError, _render_domain_error)
+    app.add_exception_handler(RequestValidationError, _render_validation_error)
+    app.add_exception_handler(HTTPException, _render_http_error)
+    app.add_exception_handler(Exception, _render_unhandled_error)

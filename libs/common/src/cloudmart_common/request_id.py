@@ -8,13 +8,23 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cloudmart_common.context import request_id_var
 
-HEADER = "x-request-id"
-# Anything else (spaces, newlines, 200 characters) could forge log lines or bloat them.
+REQUEST_ID_HEADER = "X-Request-ID"
+# Anything else (spaces, CR/LF, 200 characters) could forge log lines or bloat them.
 VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+_HEADER_KEY = REQUEST_ID_HEADER.lower().encode("latin-1")  # ASGI header names are lowercase
+
+
+def _accepted(raw: bytes | None) -> str | None:
+    if raw is None:
+        return None
+    value = raw.decode("latin-1")
+    # fullmatch: `$` alone would also accept a value ending in a newline.
+    return value if VALID_REQUEST_ID.fullmatch(value) else None
 
 
 class RequestIdMiddleware:
-    """Pure ASGI, outermost: even a 500 rendered by Starlette carries the id."""
+    """Pure ASGI, meant to be outermost: 500s and every other middleware see the id."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -23,20 +33,14 @@ class RequestIdMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        incoming = next(
-            (
-                value.decode("latin-1")
-                for name, value in scope["headers"]
-                if name == b"x-request-id"
-            ),
-            "",
-        )
-        request_id = incoming if VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        incoming = next((value for name, value in scope["headers"] if name == _HEADER_KEY), None)
+        request_id = _accepted(incoming) or uuid.uuid4().hex
         token = request_id_var.set(request_id)
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
-                MutableHeaders(scope=message)[HEADER] = request_id
+                message.setdefault("headers", [])  # optional in ASGI, required by MutableHeaders
+                MutableHeaders(scope=message)[REQUEST_ID_HEADER] = request_id
             await send(message)
 
         try:

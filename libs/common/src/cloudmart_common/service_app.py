@@ -66,7 +66,9 @@ def create_service_app(
     app = FastAPI(title=title, version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
     install_problem_handlers(app)
-    # add_middleware puts the last one outermost: request id, then metrics, then 500s.
+    # add_middleware puts the last one outermost: request id, then metrics, then 500s, so
+    # a crash is a counted 500 problem carrying the id. The tracing middleware wraps them
+    # all, so the server span is current in each of them and in every log line.
     app.add_middleware(UnhandledErrorMiddleware)
     app.add_middleware(MetricsMiddleware)
     app.add_middleware(RequestIdMiddleware)
