@@ -83,8 +83,8 @@ class ServiceClient:
     """Calls one upstream service; build one per upstream in the lifespan and share it.
 
     The breaker lives in the client, so one client per upstream is one breaker per upstream
-    in the process. 4xx answers are returned (the upstream is healthy and said no);
-    connection errors, timeouts and 5xx raise UpstreamUnavailable once the attempts are spent.
+    in the process. 4xx answers are returned (the upstream is healthy and said no); connection
+    errors, timeouts and 5xx raise UpstreamUnavailable once the attempts allowed are spent.
     """
 
     def __init__(
@@ -209,6 +209,11 @@ class ServiceClient:
             async for attempt in retrying:
                 with attempt:
                     response = await self._attempt(method, url, json, params, headers)
+        except (httpx.TimeoutException, TimeoutError) as exc:
+            budget = self._settings.service_call_timeout_seconds
+            raise UpstreamUnavailable(
+                self.upstream, f"{self.upstream} did not answer within {budget:g} s"
+            ) from exc
         except _TRANSPORT_FAILURES as exc:
             # The exception's name, not its text: that may carry internal host names.
             raise UpstreamUnavailable(
