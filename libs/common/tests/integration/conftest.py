@@ -7,6 +7,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
+import httpx
 import pytest
 import uvicorn
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
@@ -168,3 +169,10 @@ def serve() -> Iterator[Callable[[Any], str]]:
         server.should_exit = True
     for _, thread in servers:
         thread.join(timeout=5)
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[httpx.AsyncClient]:
+    """A plain client for tests that hand one to the code under test."""
+    async with httpx.AsyncClient() as client:
+        yield client

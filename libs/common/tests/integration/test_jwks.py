@@ -9,7 +9,7 @@ import logging
 import socket
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -68,12 +68,6 @@ def jwks(jwks_server: tuple[JwksServer, str]) -> tuple[JwksServer, str]:
     """The module's JWKS server, as new: one server, not one per test, to start and stop."""
     jwks_server[0].reset()
     return jwks_server
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient() as client:
-        yield client
 
 
 def _settings(jwks_url: str, **overrides: Any) -> CommonSettings:

@@ -4,7 +4,7 @@ import asyncio
 import base64
 import socket
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote_plus
 
@@ -71,12 +71,6 @@ def endpoint(token_server: tuple[TokenEndpoint, str]) -> tuple[TokenEndpoint, st
     """The module's token endpoint, as new: one server, not one per test, to start and stop."""
     token_server[0].reset()
     return token_server
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient() as client:
-        yield client
 
 
 def _provider(url: str, http: httpx.AsyncClient, **overrides: Any) -> ServiceTokenProvider:
