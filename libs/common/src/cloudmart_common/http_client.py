@@ -9,23 +9,15 @@ from typing import Any, Self, TypedDict, Unpack
 
 import httpx
 from opentelemetry import propagate
-from prometheus_client import Counter, Histogram
-from purgatory import AsyncCircuitBreakerFactory, ContextChanged, Event
-from purgatory.domain.model import OpenedState
-from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_random_exponential
+from prometheus_client import Histogram
 
+from cloudmart_common.call_policy import SERVICE_CALLS, CallPolicy, UpstreamUnavailable
 from cloudmart_common.context import current_request_id
-from cloudmart_common.errors import ServiceUnavailableError
 from cloudmart_common.service_token import TokenSource
 from cloudmart_common.settings import CommonSettings
 
 log = logging.getLogger(__name__)
 
-SERVICE_CALLS = Counter(
-    "service_calls_total",
-    "Attempts at calling another service (a retried call counts each attempt)",
-    ["upstream", "method", "outcome"],
-)
 SERVICE_CALL_DURATION = Histogram(
     "service_call_duration_seconds",
     "Latency of each attempt that reached the network",
@@ -38,8 +30,6 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 # A 500 is a bug on the other side, and asking again gets the same bug.
 RETRYABLE_STATUSES = frozenset({502, 503, 504})
 CONNECT_TIMEOUT_SECONDS = 2.0  # inside a cluster a connect takes milliseconds, or never happens
-BACKOFF_MULTIPLIER_SECONDS = 0.2  # full jitter: attempt n waits uniform(0, 0.2 * 2**(n-1)) s
-BACKOFF_MAX_SECONDS = 2.0
 POOL_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20)
 
 # The network or the upstream's process failed, not the request: worth a retry when that is
@@ -59,16 +49,6 @@ class CallOptions(TypedDict, total=False):
     params: Mapping[str, Any] | None
     headers: Mapping[str, str] | None
     idempotency_key: str | None
-
-
-class UpstreamUnavailable(ServiceUnavailableError):
-    """Another service did not serve a call: unreachable, too slow, failing, or its circuit open."""
-
-    title, slug = "Upstream service unavailable", "upstream-unavailable"
-
-    def __init__(self, upstream: str, detail: str) -> None:
-        super().__init__(detail)
-        self.upstream = upstream
 
 
 class _FailedAnswer(Exception):
@@ -109,17 +89,7 @@ class ServiceClient:
         )
         self._owns_client = client is None
         self._client = client or httpx.AsyncClient(timeout=self._timeout, limits=POOL_LIMITS)
-        self._breakers = AsyncCircuitBreakerFactory(
-            default_threshold=settings.breaker_failure_threshold,
-            default_ttl=settings.breaker_recovery_seconds,
-            # purgatory counts any exception leaving the block, cancellation included. A
-            # caller giving up (a sibling task failed, the client went away) says nothing
-            # about this upstream; counted, a payments outage that cancels the parallel
-            # products calls would open the products breaker too. Excluded, it counts as a
-            # success, the lesser error (at worst it closes a half-open breaker early).
-            exclude=[asyncio.CancelledError],
-        )
-        self._breakers.add_listener(_log_breaker_change)
+        self._policy = CallPolicy(upstream, settings)
 
     async def __aenter__(self) -> Self:
         return self
@@ -191,20 +161,9 @@ class ServiceClient:
         headers: httpx.Headers,
         attempts: int,
     ) -> httpx.Response:
-        # Retries wrap the breaker: every attempt asks the breaker first and counts as one
-        # success or failure. So the threshold means "N failed requests in a row", an attempt
-        # that finds the breaker open stops the retries at once (UpstreamUnavailable is not
-        # retried) instead of sleeping and asking again, and the half-open trial is a single
-        # request, not a whole retried call. One call can open the breaker on its own
-        # (attempts >= threshold): those are N real failures in a row, which is the signal.
-        retrying = AsyncRetrying(
-            stop=stop_after_attempt(attempts),
-            wait=wait_random_exponential(
-                multiplier=BACKOFF_MULTIPLIER_SECONDS, max=BACKOFF_MAX_SECONDS
-            ),
-            retry=retry_if_exception(_worth_retrying),
-            reraise=True,
-        )
+        # One call can open the breaker on its own (attempts >= threshold): those are N real
+        # failures in a row, which is the signal (CallPolicy explains the order).
+        retrying = self._policy.retrying(attempts, _worth_retrying)
         try:
             async for attempt in retrying:
                 with attempt:
@@ -243,19 +202,8 @@ class ServiceClient:
             headers=await self._outgoing_headers(headers),
             timeout=self._timeout,
         )
-        breaker = await self._breakers.get_breaker(self.upstream)
-        try:
-            async with breaker:
-                return await self._send(request)
-        except OpenedState as exc:
-            # purgatory raises the same instance for the whole open period, and each raise
-            # would lengthen its traceback (and keep every frame on it alive).
-            exc.__traceback__ = None
-            SERVICE_CALLS.labels(self.upstream, method, "breaker_open").inc()
-            raise UpstreamUnavailable(
-                self.upstream,
-                f"{self.upstream} is failing; calls to it are paused (circuit open)",
-            ) from None
+        async with self._policy.breaker(method):
+            return await self._send(request)
 
     async def _send(self, request: httpx.Request) -> httpx.Response:
         method = request.method
@@ -295,12 +243,3 @@ def _worth_retrying(exc: BaseException) -> bool:
     if isinstance(exc, _FailedAnswer):
         return exc.response.status_code in RETRYABLE_STATUSES
     return isinstance(exc, _TRANSPORT_FAILURES)
-
-
-def _log_breaker_change(upstream: str, kind: str, event: Event) -> None:
-    if kind != "state_changed" or not isinstance(event, ContextChanged):
-        return
-    if event.state == "opened":
-        log.warning("circuit to %s opened: calls to it fail fast for a while", upstream)
-    else:
-        log.info("circuit to %s is %s", upstream, event.state)

@@ -15,8 +15,9 @@ from fastapi.responses import StreamingResponse
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags, use_span
 from prometheus_client import REGISTRY
 
+from cloudmart_common.call_policy import UpstreamUnavailable
 from cloudmart_common.context import request_id_var
-from cloudmart_common.http_client import ServiceClient, UpstreamUnavailable
+from cloudmart_common.http_client import ServiceClient
 from cloudmart_common.settings import CommonSettings
 
 
