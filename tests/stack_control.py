@@ -7,13 +7,15 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
+import asyncpg
 import httpx
 import stripe
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from cloudmart_common.settings import local_database_url
 from cloudmart_local import supervisor
 from cloudmart_local.components import by_name
-from cloudmart_local.layout import KAFKA_PORT, LOCALSTRIPE_PORT, SERVICE_PORTS
+from cloudmart_local.layout import KAFKA_PORT, LOCALSTRIPE_PORT, PGBOUNCER_PORT, SERVICE_PORTS
 
 T = TypeVar("T")
 
@@ -113,3 +115,32 @@ def notification_events(
         ]
 
     return wait_for(matching, timeout=timeout, what=f"a {event_type} event matching {fields}")
+
+
+def query(database: str, sql: str, *args: object) -> list[dict[str, Any]]:
+    """Rows of one statement in a service's database, as that service's role (via pgbouncer)."""
+
+    async def run() -> list[dict[str, Any]]:
+        url = local_database_url(database).get_secret_value().replace("+asyncpg", "")
+        connection = await asyncpg.connect(url.replace(":16432/", f":{PGBOUNCER_PORT}/"))
+        try:
+            return [dict(row) for row in await connection.fetch(sql, *args)]
+        finally:
+            await connection.close()
+
+    return asyncio.run(run())
+
+
+GOOD_CARD = "4242424242424242"
+DECLINED_CARD = "4000000000000341"  # attaches, then every charge is declined (card_declined)
+
+
+def card(number: str = GOOD_CARD) -> str:
+    """A PaymentMethod id at localstripe, as Stripe.js would hand the client one."""
+    method = stripe_client().v1.payment_methods.create(
+        {
+            "type": "card",
+            "card": {"number": number, "exp_month": 12, "exp_year": 2034, "cvc": "123"},
+        }
+    )
+    return method.id

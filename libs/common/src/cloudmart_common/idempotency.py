@@ -10,13 +10,15 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Header
+from fastapi.responses import JSONResponse
 from sqlalchemy import DateTime, Integer, String, delete, func, select, update
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cloudmart_common.db import CommonBase
-from cloudmart_common.errors import ConflictError, UnprocessableError
+from cloudmart_common.errors import ConflictError, DomainError, UnprocessableError, status_for
+from cloudmart_common.problem_details import PROBLEM_JSON, domain_problem_body
 
 IdempotencyKey = Annotated[
     str,
@@ -49,6 +51,21 @@ class IdempotencyRecord(CommonBase):
 class StoredResponse:
     status_code: int
     body: Any
+
+
+def stored_problem(error: DomainError, instance: str) -> StoredResponse:
+    """A business failure (a decline) as the operation's final answer, replayed like a success."""
+    return StoredResponse(status_for(error), domain_problem_body(error, instance))
+
+
+def idempotent_response(stored: StoredResponse, replayed: bool) -> JSONResponse:
+    """The HTTP answer of `IdempotencyStore.execute`; `Idempotent-Replayed` tells a retry apart."""
+    return JSONResponse(
+        stored.body,
+        status_code=stored.status_code,
+        media_type=PROBLEM_JSON if stored.status_code >= 400 else None,
+        headers={"Idempotent-Replayed": str(replayed).lower()},
+    )
 
 
 class KeyReusedWithOtherRequest(UnprocessableError):

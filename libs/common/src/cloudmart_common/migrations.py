@@ -10,6 +10,10 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
+# Imported for their side effect: the common tables join CommonBase.metadata, so that
+# `alembic check` and autogenerate see them in every service.
+from cloudmart_common import idempotency, outbox  # noqa: F401
+
 
 def run_migrations(database_url: str, target_metadata: Sequence[MetaData]) -> None:
     """The body of a service's `migrations/env.py` (online mode, asyncpg)."""

@@ -58,6 +58,31 @@ def _problem(
     extensions: Mapping[str, Any] | None = None,
     headers: Mapping[str, str] | None = None,
 ) -> JSONResponse:
+    body = problem_body(status, title, detail, slug=slug, instance=instance, extensions=extensions)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def domain_problem_body(error: DomainError, instance: str) -> dict[str, Any]:
+    """The problem document of a domain error, for answers stored before they are sent."""
+    return problem_body(
+        status_for(error),
+        error.title,
+        error.detail,
+        slug=error.slug,
+        instance=instance,
+        extensions=error.extensions,
+    )
+
+
+def problem_body(
+    status: int,
+    title: str,
+    detail: str,
+    *,
+    slug: str,
+    instance: str,
+    extensions: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
     body: dict[str, Any] = {
         "type": PROBLEM_TYPE_BASE + slug,
         "title": title,
@@ -69,7 +94,7 @@ def _problem(
     # jsonable_encoder: a Decimal or datetime in an extension must not turn a 409 into a 500.
     for name, value in jsonable_encoder(dict(extensions or {})).items():
         body.setdefault(name, value)
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+    return body
 
 
 def _reason_phrase(status: int) -> str | None:

@@ -78,3 +78,15 @@ def create_service_app(
     for router in routers:
         app.include_router(router)
     return app
+
+
+def from_state(name: str) -> Callable[[Request], Any]:
+    """A dependency returning what the lifespan put on app.state under `name`.
+
+        Payments = Annotated[PaymentService, Depends(from_state("payments"))]
+    """
+
+    def dependency(request: Request) -> Any:
+        return getattr(request.app.state, name)
+
+    return dependency

@@ -1,15 +1,21 @@
-"""Composition root of the payments service: pools opened in the lifespan, routes mounted."""
+"""Composition root of the payments service: pools and the Stripe client opened in the lifespan."""
 
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from cloudmart_common.db import session_factory
+from cloudmart_common.idempotency import IdempotencyStore
 from cloudmart_common.outbox_relay import running_relay
 from cloudmart_common.readiness import DependencyCheck, kafka_check, postgres_check
 from cloudmart_common.service_app import create_service_app
 from cloudmart_common.stores import create_database_engine
+from cloudmart_payments.api import router
+from cloudmart_payments.reconciler import running_reconciler
+from cloudmart_payments.service import PaymentService
 from cloudmart_payments.settings import Settings
+from cloudmart_payments.stripe_gateway import StripeGateway
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -18,17 +24,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def resources(app: FastAPI) -> AsyncIterator[Sequence[DependencyCheck]]:
         engine = create_database_engine(settings)
+        gateway = StripeGateway(settings)
+        sessions = session_factory(engine)
+        app.state.stripe = gateway
+        app.state.idempotency = IdempotencyStore(sessions)
         try:
-            # Kafka is not critical: the outbox keeps events until the broker is back.
+            # Kafka is not critical: the outbox keeps events until the broker is back. Nor is
+            # Stripe a readiness check: its outage is answered per request (503, breaker).
             async with running_relay(engine, settings) as relay:
-                app.state.outbox_relay = relay
-                yield [
-                    postgres_check(engine),
-                    kafka_check(settings.kafka_bootstrap_servers, critical=False),
-                ]
+                payments = PaymentService(sessions, gateway, settings, after_commit=relay.wake)
+                app.state.payments = payments
+                async with running_reconciler(payments, settings.reconcile_interval_seconds):
+                    yield [
+                        postgres_check(engine),
+                        kafka_check(settings.kafka_bootstrap_servers, critical=False),
+                    ]
         finally:
+            await gateway.aclose()
             await engine.dispose()
 
     return create_service_app(
-        title="CloudMart payments service", settings=settings, resources=resources
+        title="CloudMart payments service", settings=settings, resources=resources, routers=[router]
     )

@@ -1,17 +1,13 @@
 """The products service's public contract: request and response bodies."""
 
 from datetime import datetime
-from decimal import Decimal
 from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from cloudmart_common.money import Money
+from cloudmart_common.money import Amount, Money
 
-Price = Annotated[
-    Decimal,
-    Field(gt=0, le=Decimal("99999999.99"), max_digits=10, decimal_places=2, allow_inf_nan=False),
-]  # NUMERIC(10,2), as money everywhere
+Price = Amount
 Stock = Annotated[int, Field(ge=0, le=1_000_000)]
 Sku = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9][A-Z0-9-]{1,39}$")]
 Category = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,49}$")]

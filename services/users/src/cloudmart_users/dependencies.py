@@ -1,12 +1,13 @@
 """What routes get from the composition root (app.state), as FastAPI dependencies."""
 
-from collections.abc import AsyncIterator, Callable
-from typing import Annotated, Any
+from collections.abc import AsyncIterator
+from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cloudmart_common.outbox_relay import OutboxRelay
+from cloudmart_common.service_app import from_state
 from cloudmart_users.keys import KeyRing
 from cloudmart_users.reset_tokens import ResetTokens
 from cloudmart_users.sessions import SessionStore
@@ -14,27 +15,18 @@ from cloudmart_users.settings import Settings
 from cloudmart_users.tokens import TokenIssuer
 
 
-def _from_state(name: str) -> Callable[[Request], Any]:
-    """A dependency returning what the lifespan put on app.state under `name`."""
-
-    def dependency(request: Request) -> Any:
-        return getattr(request.app.state, name)
-
-    return dependency
-
-
 async def _session(request: Request) -> AsyncIterator[AsyncSession]:
     async with request.app.state.sessions() as session:
         yield session
 
 
-Sessions = Annotated[async_sessionmaker[AsyncSession], Depends(_from_state("sessions"))]
+Sessions = Annotated[async_sessionmaker[AsyncSession], Depends(from_state("sessions"))]
 DbSession = Annotated[AsyncSession, Depends(_session)]
-RefreshSessions = Annotated[SessionStore, Depends(_from_state("session_store"))]
-Resets = Annotated[ResetTokens, Depends(_from_state("reset_tokens"))]
-Tokens = Annotated[TokenIssuer, Depends(_from_state("token_issuer"))]
-Keys = Annotated[KeyRing, Depends(_from_state("key_ring"))]
-UsersSettings = Annotated[Settings, Depends(_from_state("settings"))]
-ServiceClients = Annotated[dict[str, str], Depends(_from_state("service_clients"))]
+RefreshSessions = Annotated[SessionStore, Depends(from_state("session_store"))]
+Resets = Annotated[ResetTokens, Depends(from_state("reset_tokens"))]
+Tokens = Annotated[TokenIssuer, Depends(from_state("token_issuer"))]
+Keys = Annotated[KeyRing, Depends(from_state("key_ring"))]
+UsersSettings = Annotated[Settings, Depends(from_state("settings"))]
+ServiceClients = Annotated[dict[str, str], Depends(from_state("service_clients"))]
 # Its wake() publishes just-committed events now rather than at the next poll.
-Relay = Annotated[OutboxRelay, Depends(_from_state("outbox_relay"))]
+Relay = Annotated[OutboxRelay, Depends(from_state("outbox_relay"))]

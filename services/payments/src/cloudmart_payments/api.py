@@ -1,0 +1,193 @@
+"""Routes of the payments service: parse, authorize, call the service layer, return a schema."""
+
+from typing import Annotated
+
+import stripe
+from fastapi import APIRouter, Header, Path, Query, Request, status
+from fastapi.responses import JSONResponse
+
+from cloudmart_common.auth import AdminUser, CurrentUser, ServiceCaller
+from cloudmart_common.errors import ForbiddenError
+from cloudmart_common.idempotency import (
+    IdempotencyKey,
+    StoredResponse,
+    idempotent_response,
+    stored_problem,
+)
+from cloudmart_common.principal import Principal
+from cloudmart_payments.dependencies import Idempotency, Payments, Stripe
+from cloudmart_payments.errors import InvalidWebhook, PaymentDeclined, RefundRejected
+from cloudmart_payments.models import Payment, Refund
+from cloudmart_payments.schemas import (
+    CardIn,
+    CardOut,
+    CardPage,
+    Id,
+    PaymentOut,
+    ProcessIn,
+    ReconcileOut,
+    RefundIn,
+    RefundOut,
+    WebhookOut,
+)
+from cloudmart_payments.stripe_gateway import IntentState, RefundState
+
+router = APIRouter(prefix="/api/payments", tags=["payments"])
+
+# Stripe events we act on; every other type is acknowledged and ignored.
+INTENT_EVENTS = frozenset(
+    {"payment_intent.succeeded", "payment_intent.payment_failed", "payment_intent.canceled"}
+)
+REFUND_EVENTS = frozenset({"refund.updated", "refund.failed", "charge.refund.updated"})
+
+
+def _payment_out(payment: Payment) -> PaymentOut:
+    return PaymentOut.model_validate(payment)
+
+
+def _refund_out(refund: Refund, payment: Payment) -> RefundOut:
+    return RefundOut(
+        id=refund.id,
+        payment_id=refund.payment_id,
+        amount=refund.amount,
+        reason=refund.reason,
+        status=refund.status,
+        failure_reason=refund.failure_reason,
+        created_at=refund.created_at,
+        payment=_payment_out(payment),
+    )
+
+
+def _user_id(principal: Principal) -> int:
+    if principal.user_id is None:
+        raise ForbiddenError("saved cards belong to users; a service token has none")
+    return principal.user_id
+
+
+@router.post(
+    "/process",
+    status_code=status.HTTP_201_CREATED,
+    response_model=PaymentOut,
+    responses={402: {"description": "Declined: the payment is `failed`, nothing was charged"}},
+)
+async def process(
+    body: ProcessIn,
+    request: Request,
+    key: IdempotencyKey,
+    caller: ServiceCaller,
+    payments: Payments,
+    idempotency: Idempotency,
+) -> JSONResponse:
+    """Charge an order (the orders service's saga). 201 charged, 402 declined, 202 still
+    processing at Stripe (settled later by webhook or reconciliation)."""
+    payments.check_money_mover(caller, admins=False)
+
+    async def charge() -> StoredResponse:
+        try:
+            payment = await payments.process(body)
+        except PaymentDeclined as exc:
+            return stored_problem(exc, request.url.path)
+        code = status.HTTP_201_CREATED if payment.status != "pending" else status.HTTP_202_ACCEPTED
+        return StoredResponse(code, _payment_out(payment).model_dump(mode="json"))
+
+    response, replayed = await idempotency.execute(
+        scope=f"payments.process:{caller.subject}",
+        key=key,
+        request=body.model_dump(mode="json"),
+        operation=charge,
+    )
+    return idempotent_response(response, replayed)
+
+
+@router.post("/refund", status_code=status.HTTP_201_CREATED, response_model=RefundOut)
+async def refund(
+    body: RefundIn,
+    request: Request,
+    key: IdempotencyKey,
+    caller: CurrentUser,
+    payments: Payments,
+    idempotency: Idempotency,
+) -> JSONResponse:
+    """Refund all that is left (no `amount`) or part of a payment; admins and the orders service."""
+    payments.check_money_mover(caller, admins=True)
+
+    async def give_back() -> StoredResponse:
+        try:
+            refund, payment = await payments.refund(f"{caller.subject}:{key}", body)
+        except RefundRejected as exc:
+            return stored_problem(exc, request.url.path)
+        out = _refund_out(refund, payment)
+        return StoredResponse(status.HTTP_201_CREATED, out.model_dump(mode="json"))
+
+    response, replayed = await idempotency.execute(
+        scope=f"payments.refund:{caller.subject}",
+        key=key,
+        request=body.model_dump(mode="json"),
+        operation=give_back,
+    )
+    return idempotent_response(response, replayed)
+
+
+@router.post("/reconcile", response_model=ReconcileOut)
+async def reconcile(admin: AdminUser, payments: Payments) -> ReconcileOut:
+    """Settle now what a crash or an outage left pending (the service also does it on its own)."""
+    return ReconcileOut(settled=await payments.reconcile())
+
+
+@router.post("/webhook", response_model=WebhookOut)
+async def webhook(
+    request: Request,
+    payments: Payments,
+    gateway: Stripe,
+    stripe_signature: Annotated[str | None, Header(alias="Stripe-Signature")] = None,
+) -> WebhookOut:
+    """Stripe's asynchronous news, verified by signature. Replays are harmless."""
+    try:
+        event = gateway.verify_webhook(await request.body(), stripe_signature)
+    except (stripe.SignatureVerificationError, ValueError) as exc:
+        raise InvalidWebhook("the Stripe-Signature header does not match the payload") from exc
+    if event.type in INTENT_EVENTS:
+        handled = await payments.on_intent_event(IntentState.of(event.data.object))  # type: ignore[arg-type]
+    elif event.type in REFUND_EVENTS:
+        handled = await payments.on_refund_event(RefundState.of(event.data.object))  # type: ignore[arg-type]
+    else:
+        handled = False
+    return WebhookOut(handled=handled)
+
+
+@router.get("/methods", response_model=CardPage)
+async def list_cards(
+    user: CurrentUser,
+    payments: Payments,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(max_length=255)] = None,
+) -> CardPage:
+    cards, next_cursor = await payments.cards(_user_id(user), limit, cursor)
+    return CardPage(items=[CardOut.model_validate(card) for card in cards], next_cursor=next_cursor)
+
+
+@router.post("/methods", status_code=status.HTTP_201_CREATED, response_model=CardOut)
+async def save_card(body: CardIn, user: CurrentUser, payments: Payments) -> CardOut:
+    """Save a card (a PaymentMethod made with Stripe.js) to the caller's Stripe Customer."""
+    return CardOut.model_validate(await payments.save_card(_user_id(user), body.payment_method))
+
+
+@router.delete("/methods/{card_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def remove_card(
+    card_id: Annotated[str, Path(max_length=255)], user: CurrentUser, payments: Payments
+) -> None:
+    await payments.remove_card(_user_id(user), card_id)
+
+
+@router.get("/order/{order_id}", response_model=PaymentOut)
+async def payment_of_order(
+    order_id: Annotated[Id, Path()], user: CurrentUser, payments: Payments
+) -> PaymentOut:
+    return _payment_out(await payments.for_order(user, order_id))
+
+
+@router.get("/{payment_id}", response_model=PaymentOut)
+async def get_payment(
+    payment_id: Annotated[Id, Path()], user: CurrentUser, payments: Payments
+) -> PaymentOut:
+    return _payment_out(await payments.get(user, payment_id))

@@ -1,0 +1,94 @@
+"""Queries of the payments service."""
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cloudmart_payments.models import Payment, Refund, SavedCard, StripeCustomer
+
+
+async def payment_by_order(session: AsyncSession, order_id: int) -> Payment | None:
+    return await session.scalar(select(Payment).where(Payment.order_id == order_id))
+
+
+async def payment_by_intent(session: AsyncSession, intent_id: str) -> Payment | None:
+    return await session.scalar(select(Payment).where(Payment.transaction_id == intent_id))
+
+
+async def locked_payment(session: AsyncSession, payment_id: int) -> Payment | None:
+    """The payment, row-locked until the transaction ends: one settlement or refund at a time."""
+    return await session.get(Payment, payment_id, with_for_update=True, populate_existing=True)
+
+
+async def locked_refund(session: AsyncSession, refund_id: int) -> Refund | None:
+    return await session.get(Refund, refund_id, with_for_update=True, populate_existing=True)
+
+
+async def refund_by_request(session: AsyncSession, payment_id: int, key: str) -> Refund | None:
+    return await session.scalar(
+        select(Refund).where(Refund.payment_id == payment_id, Refund.request_key == key)
+    )
+
+
+async def refund_by_stripe_id(session: AsyncSession, stripe_refund_id: str) -> Refund | None:
+    return await session.scalar(select(Refund).where(Refund.stripe_refund_id == stripe_refund_id))
+
+
+async def committed_refunds(session: AsyncSession, payment_id: int) -> Decimal:
+    """Refunded or being refunded: what no new refund may take again."""
+    total = await session.scalar(
+        select(func.coalesce(func.sum(Refund.amount), 0)).where(
+            Refund.payment_id == payment_id, Refund.status.in_(("pending", "succeeded"))
+        )
+    )
+    return Decimal(total or 0)
+
+
+async def stale_payments(session: AsyncSession, before: datetime, limit: int) -> list[Payment]:
+    rows = await session.scalars(
+        select(Payment)
+        .where(Payment.status == "pending", Payment.updated_at < before)
+        .order_by(Payment.updated_at)
+        .limit(limit)
+    )
+    return list(rows)
+
+
+async def stale_refunds(session: AsyncSession, before: datetime, limit: int) -> list[Refund]:
+    rows = await session.scalars(
+        select(Refund)
+        .where(Refund.status == "pending", Refund.updated_at < before)
+        .order_by(Refund.updated_at)
+        .limit(limit)
+    )
+    return list(rows)
+
+
+async def customer_of(session: AsyncSession, user_id: int) -> str | None:
+    return await session.scalar(
+        select(StripeCustomer.customer_id).where(StripeCustomer.user_id == user_id)
+    )
+
+
+async def saved_card(session: AsyncSession, user_id: int, card_id: str) -> SavedCard | None:
+    return await session.scalar(
+        select(SavedCard).where(SavedCard.user_id == user_id, SavedCard.id == card_id)
+    )
+
+
+async def saved_cards(
+    session: AsyncSession, user_id: int, limit: int, after: str | None
+) -> list[SavedCard]:
+    query = select(SavedCard).where(SavedCard.user_id == user_id)
+    if after is not None:
+        query = query.where(SavedCard.id > after)
+    return list(await session.scalars(query.order_by(SavedCard.id).limit(limit)))
+
+
+async def saved_card_count(session: AsyncSession, user_id: int) -> int:
+    count = await session.scalar(
+        select(func.count()).select_from(SavedCard).where(SavedCard.user_id == user_id)
+    )
+    return int(count or 0)

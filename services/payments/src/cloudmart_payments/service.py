@@ -1,0 +1,512 @@
+"""The payments domain: charge an order once, refund within what was captured. No FastAPI here.
+
+A charge is three steps, each durable before the next, so a crash anywhere leaves a row the
+reconciler (or a retried request) can finish from Stripe's own state:
+
+1. `pending` row committed (one per order: order_id is unique);
+2. an unconfirmed PaymentIntent created (Stripe idempotency key from the row id), its id
+   committed as `transaction_id`; nothing is charged yet;
+3. the intent confirmed; the outcome and its `payment_succeeded` / `payment_failed` event
+   committed together (outbox).
+
+A row still pending after `reconcile_after_seconds` is settled from the intent: no intent or
+an unconfirmed one means nothing was charged (the intent is cancelled, the payment fails);
+a succeeded intent settles it as succeeded. Refunds follow the same pattern.
+"""
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from prometheus_client import Counter
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from cloudmart_common.call_policy import UpstreamUnavailable
+from cloudmart_common.events import new_event
+from cloudmart_common.outbox import OutboxMessage
+from cloudmart_common.principal import Principal
+from cloudmart_common.unit_of_work import UnitOfWork
+from cloudmart_payments import repository
+from cloudmart_payments.errors import (
+    CallerNotAllowed,
+    CardNotFound,
+    InvalidPaymentMethod,
+    NotRefundable,
+    PaymentDeclined,
+    PaymentMismatch,
+    PaymentNotFound,
+    RefundExceedsCaptured,
+    RefundRejected,
+    UnsupportedCurrency,
+)
+from cloudmart_payments.models import Payment, Refund, SavedCard, StripeCustomer
+from cloudmart_payments.schemas import ProcessIn, RefundIn
+from cloudmart_payments.settings import Settings
+from cloudmart_payments.stripe_gateway import (
+    CardDeclined,
+    IntentState,
+    RefundState,
+    StripeGateway,
+    StripeRefused,
+)
+
+log = logging.getLogger(__name__)
+
+PAYMENTS_TOPIC = "payments"
+MAX_SAVED_CARDS = 20
+
+PAYMENT_OUTCOMES = Counter("payments_total", "Payments settled", ["outcome"])
+REFUND_OUTCOMES = Counter("refunds_total", "Refunds settled", ["outcome"])
+
+# PaymentIntent statuses that end a payment; the others wait (webhook or reconciler).
+_FAILED_INTENT = frozenset({"requires_payment_method", "canceled"})
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    status: str  # succeeded | failed
+    charge_id: str | None = None
+    failure_code: str | None = None
+    failure_reason: str | None = None
+
+
+def _outcome_of(intent: IntentState) -> _Outcome | None:
+    if intent.status == "succeeded":
+        return _Outcome("succeeded", charge_id=intent.charge_id)
+    if intent.status in _FAILED_INTENT:
+        return _Outcome(
+            "failed",
+            failure_code=intent.failure_code or intent.status,
+            failure_reason=intent.failure_message or f"the payment intent is {intent.status}",
+        )
+    return None  # processing, requires_action, requires_confirmation: not settled yet
+
+
+def _abandoned() -> _Outcome:
+    return _Outcome(
+        "failed", failure_code="abandoned", failure_reason="the charge was never confirmed"
+    )
+
+
+def _payment_fields(payment: Payment) -> dict[str, Any]:
+    return {
+        "payment_id": payment.id,
+        "order_id": payment.order_id,
+        "user_id": payment.user_id,
+        "amount": payment.amount,
+        "currency": payment.currency,
+        "status": payment.status,
+        "transaction_id": payment.transaction_id,
+    }
+
+
+def declined(payment: Payment) -> PaymentDeclined:
+    return PaymentDeclined(
+        payment.failure_reason or "the payment was declined",
+        payment_id=payment.id,
+        order_id=payment.order_id,
+        decline_code=payment.failure_code,
+    )
+
+
+def may_read(principal: Principal, payment: Payment) -> bool:
+    """The buyer, an admin or a service; everyone else is told there is no such payment."""
+    return principal.is_admin or principal.is_service or principal.user_id == payment.user_id
+
+
+class PaymentService:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        stripe: StripeGateway,
+        settings: Settings,
+        *,
+        after_commit: Callable[[], None] | None = None,
+    ) -> None:
+        self._sessions = sessions
+        self._stripe = stripe
+        self._settings = settings
+        self._after_commit = after_commit
+
+    # -- who may move money ------------------------------------------------------------
+
+    def check_money_mover(self, principal: Principal, *, admins: bool) -> None:
+        if principal.is_service and principal.service_name in self._settings.service_callers:
+            return
+        if admins and principal.is_admin:
+            return
+        raise CallerNotAllowed("this caller may not move money")
+
+    # -- reads ---------------------------------------------------------------------------
+
+    async def get(self, principal: Principal, payment_id: int) -> Payment:
+        async with self._sessions() as session:
+            payment = await session.get(Payment, payment_id)
+        if payment is None or not may_read(principal, payment):
+            raise PaymentNotFound(f"no payment {payment_id}")
+        return payment
+
+    async def for_order(self, principal: Principal, order_id: int) -> Payment:
+        async with self._sessions() as session:
+            payment = await repository.payment_by_order(session, order_id)
+        if payment is None or not may_read(principal, payment):
+            raise PaymentNotFound(f"no payment for order {order_id}")
+        return payment
+
+    # -- charging ------------------------------------------------------------------------
+
+    async def process(self, data: ProcessIn) -> Payment:
+        """The order's payment, charged at most once; PaymentDeclined when it failed.
+
+        Asked again for the same order (a retried saga step, any Idempotency-Key), it resumes
+        a pending payment or reports the settled one: an order is never charged twice.
+        """
+        if data.currency not in self._settings.currencies:
+            accepted = ", ".join(sorted(self._settings.currencies))
+            raise UnsupportedCurrency(f"{data.currency} is not accepted; use one of {accepted}")
+        payment = await self._open(data)
+        if payment.status == "pending":
+            payment = await self._charge(payment)
+        if payment.status == "failed":
+            raise declined(payment)
+        return payment
+
+    async def _open(self, data: ProcessIn) -> Payment:
+        async with self._sessions() as session, session.begin():
+            payment: Payment | None = await session.scalar(
+                insert(Payment)
+                .values(
+                    order_id=data.order_id,
+                    user_id=data.user_id,
+                    amount=data.amount,
+                    currency=data.currency,
+                    payment_method=data.payment_method,
+                )
+                .on_conflict_do_nothing(index_elements=[Payment.order_id])
+                .returning(Payment)
+            )
+            if payment is not None:
+                return payment
+            existing = await repository.payment_by_order(session, data.order_id)
+        assert existing is not None, "the insert conflicted on this order's payment"
+        asked = (data.user_id, data.amount, data.currency, data.payment_method)
+        if (existing.user_id, existing.amount, existing.currency, existing.payment_method) != asked:
+            raise PaymentMismatch(
+                f"order {data.order_id} already has a payment for another amount, currency, "
+                "payment method or buyer",
+                payment_id=existing.id,
+            )
+        return existing
+
+    async def _charge(self, payment: Payment) -> Payment:
+        if payment.transaction_id is None:
+            async with self._sessions() as session:
+                customer = await self._customer_for_card(session, payment)
+            try:
+                intent = await self._stripe.create_intent(
+                    payment_id=payment.id,
+                    amount=payment.amount,
+                    currency=payment.currency,
+                    payment_method=payment.payment_method,
+                    customer=customer,
+                    metadata={"payment_id": str(payment.id), "order_id": str(payment.order_id)},
+                )
+            except StripeRefused as exc:  # no such payment method, a card of someone else ...
+                return await self._settle(
+                    payment.id, _Outcome("failed", None, exc.code, exc.message)
+                )
+            payment = await self._record_intent(payment.id, intent.id)
+            if payment.status != "pending":
+                return payment
+        intent_id = payment.transaction_id
+        assert intent_id is not None
+        try:
+            intent = await self._stripe.confirm_intent(intent_id, payment.id)
+        except CardDeclined as exc:
+            return await self._settle(payment.id, _Outcome("failed", None, exc.code, exc.message))
+        except StripeRefused:
+            # Confirmed before (a retry after a lost answer) or cancelled: Stripe's state decides.
+            intent = await self._stripe.retrieve_intent(intent_id)
+        outcome = _outcome_of(intent)
+        return payment if outcome is None else await self._settle(payment.id, outcome)
+
+    async def _customer_for_card(self, session: AsyncSession, payment: Payment) -> str | None:
+        """A saved card is charged through the buyer's Customer, as Stripe requires."""
+        if await repository.saved_card(session, payment.user_id, payment.payment_method) is None:
+            return None
+        return await repository.customer_of(session, payment.user_id)
+
+    async def _record_intent(self, payment_id: int, intent_id: str) -> Payment:
+        async with self._sessions() as session, session.begin():
+            payment = await repository.locked_payment(session, payment_id)
+            assert payment is not None
+            if payment.transaction_id is None:
+                payment.transaction_id = intent_id
+            return payment
+
+    async def _settle(self, payment_id: int, outcome: _Outcome) -> Payment:
+        """Pending -> succeeded/failed with its event, once; later callers get the row as is."""
+        async with UnitOfWork(self._sessions, after_commit=self._after_commit) as uow:
+            payment = await repository.locked_payment(uow.session, payment_id)
+            assert payment is not None
+            if payment.status != "pending":
+                return payment
+            payment.status = outcome.status
+            payment.charge_id = outcome.charge_id or payment.charge_id
+            payment.failure_code = outcome.failure_code
+            payment.failure_reason = outcome.failure_reason
+            fields = _payment_fields(payment)
+            if outcome.status == "failed":
+                fields |= {
+                    "failure_code": outcome.failure_code or "failed",
+                    "failure_reason": outcome.failure_reason or "the payment failed",
+                }
+            event = new_event(f"payment_{outcome.status}", fields)
+            uow.publish(OutboxMessage(PAYMENTS_TOPIC, str(payment.order_id), event))
+            await uow.commit()
+        PAYMENT_OUTCOMES.labels(outcome.status).inc()
+        log.info("payment %s of order %s %s", payment.id, payment.order_id, outcome.status)
+        return payment
+
+    # -- refunds -------------------------------------------------------------------------
+
+    async def refund(self, request_key: str, data: RefundIn) -> tuple[Refund, Payment]:
+        """A refund within what was captured; a retry with the same key resumes the same one."""
+        refund = await self._open_refund(request_key, data)
+        if refund.status == "pending":
+            refund = await self._send_refund(refund)
+        if refund.status == "failed":
+            raise RefundRejected(
+                refund.failure_reason or "Stripe rejected the refund", refund_id=refund.id
+            )
+        async with self._sessions() as session:
+            payment = await session.get(Payment, refund.payment_id)
+        assert payment is not None
+        return refund, payment
+
+    async def _open_refund(self, request_key: str, data: RefundIn) -> Refund:
+        async with self._sessions() as session, session.begin():
+            # The payment's row lock serialises refunds: two at once cannot both fit.
+            payment = await repository.locked_payment(session, data.payment_id)
+            if payment is None:
+                raise PaymentNotFound(f"no payment {data.payment_id}")
+            existing = await repository.refund_by_request(session, payment.id, request_key)
+            if existing is not None:
+                return existing
+            if payment.status not in ("succeeded", "partially_refunded"):
+                raise NotRefundable(
+                    f"payment {payment.id} is {payment.status}; only captured payments refund",
+                    status=payment.status,
+                )
+            refundable = payment.amount - await repository.committed_refunds(session, payment.id)
+            amount = data.amount if data.amount is not None else refundable
+            if refundable <= 0:
+                raise NotRefundable(f"payment {payment.id} is already fully refunded")
+            if amount > refundable:
+                raise RefundExceedsCaptured(
+                    f"at most {refundable} {payment.currency} can still be refunded",
+                    refundable=refundable,
+                )
+            refund = Refund(
+                payment_id=payment.id, request_key=request_key, amount=amount, reason=data.reason
+            )
+            session.add(refund)
+            await session.flush()
+            return refund
+
+    async def _send_refund(self, refund: Refund) -> Refund:
+        async with self._sessions() as session:
+            payment = await session.get(Payment, refund.payment_id)
+        assert payment is not None
+        assert payment.transaction_id is not None
+        try:
+            state = await self._stripe.create_refund(
+                refund_id=refund.id,
+                intent_id=payment.transaction_id,
+                amount=refund.amount,
+                metadata={"refund_id": str(refund.id), "order_id": str(payment.order_id)},
+            )
+        except StripeRefused as exc:
+            return await self._settle_refund(refund.id, RefundState("", "failed", exc.message))
+        return await self._settle_refund(refund.id, state)
+
+    async def _settle_refund(self, refund_id: int, state: RefundState) -> Refund:
+        async with UnitOfWork(self._sessions, after_commit=self._after_commit) as uow:
+            refund = await repository.locked_refund(uow.session, refund_id)
+            assert refund is not None
+            payment = await repository.locked_payment(uow.session, refund.payment_id)
+            assert payment is not None
+            if refund.stripe_refund_id is None and state.id:
+                refund.stripe_refund_id = state.id
+            if refund.status == "pending" and state.status in ("succeeded", "failed", "canceled"):
+                self._finish_refund(uow, refund, payment, state)
+            await uow.commit()
+        return refund
+
+    def _finish_refund(
+        self, uow: UnitOfWork, refund: Refund, payment: Payment, state: RefundState
+    ) -> None:
+        if state.status != "succeeded":
+            refund.status = "failed"
+            refund.failure_reason = state.failure_reason or f"the refund is {state.status}"
+            REFUND_OUTCOMES.labels("failed").inc()
+            return
+        refund.status = "succeeded"
+        payment.refunded_amount += refund.amount
+        payment.status = (
+            "refunded" if payment.refunded_amount >= payment.amount else ("partially_refunded")
+        )
+        event = new_event(
+            "payment_refunded",
+            _payment_fields(payment)
+            | {
+                "refund_id": refund.id,
+                "refund_amount": refund.amount,
+                "refunded_amount": payment.refunded_amount,
+                "reason": refund.reason,
+            },
+        )
+        uow.publish(OutboxMessage(PAYMENTS_TOPIC, str(payment.order_id), event))
+        REFUND_OUTCOMES.labels("succeeded").inc()
+
+    # -- reconciliation (crash recovery) and webhooks ------------------------------------
+
+    async def reconcile(self, batch: int = 50) -> int:
+        """Settle payments and refunds left pending by a crash or an outage; how many were."""
+        before = datetime.now(UTC) - timedelta(seconds=self._settings.reconcile_after_seconds)
+        async with self._sessions() as session:
+            payments = await repository.stale_payments(session, before, batch)
+            refunds = await repository.stale_refunds(session, before, batch)
+        settled = 0
+        for payment in payments:
+            try:
+                settled += await self._reconcile_payment(payment)
+            except (UpstreamUnavailable, StripeRefused) as exc:
+                log.warning("payment %s not reconciled: %s", payment.id, exc)
+        for refund in refunds:
+            try:
+                settled += await self._reconcile_refund(refund)
+            except (UpstreamUnavailable, StripeRefused) as exc:
+                log.warning("refund %s not reconciled: %s", refund.id, exc)
+        return settled
+
+    async def _reconcile_refund(self, refund: Refund) -> bool:
+        if refund.stripe_refund_id is None:
+            # Asked again with the same Stripe idempotency key: done once, whatever happened.
+            refund = await self._send_refund(refund)
+        else:
+            refund = await self._settle_refund(
+                refund.id, await self._stripe.retrieve_refund(refund.stripe_refund_id)
+            )
+        return refund.status != "pending"
+
+    async def _reconcile_payment(self, payment: Payment) -> bool:
+        if payment.transaction_id is None:
+            # Step 2 never finished: no intent was confirmed, so nothing was charged.
+            outcome: _Outcome | None = _abandoned()
+        else:
+            intent = await self._stripe.retrieve_intent(payment.transaction_id)
+            if intent.status == "requires_confirmation":
+                # Crashed between steps 2 and 3; the caller has long given up: release it.
+                intent = await self._stripe.cancel_intent(intent.id)
+                outcome = _outcome_of(intent) or _abandoned()
+                if outcome.failure_code == "canceled":
+                    outcome = _abandoned()
+            else:
+                outcome = _outcome_of(intent)
+        if outcome is None:
+            return False
+        settled = await self._settle(payment.id, outcome)
+        log.warning(
+            "reconciled payment %s of order %s: %s", settled.id, settled.order_id, settled.status
+        )
+        return True
+
+    async def on_intent_event(self, intent: IntentState) -> bool:
+        """A PaymentIntent webhook: settle our pending payment from it. Replays change nothing."""
+        async with self._sessions() as session:
+            payment = await repository.payment_by_intent(session, intent.id)
+        outcome = _outcome_of(intent)
+        if payment is None or outcome is None or payment.status != "pending":
+            return False
+        await self._settle(payment.id, outcome)
+        return True
+
+    async def on_refund_event(self, state: RefundState) -> bool:
+        async with self._sessions() as session:
+            refund = await repository.refund_by_stripe_id(session, state.id)
+        if refund is None or refund.status != "pending":
+            return False
+        await self._settle_refund(refund.id, state)
+        return True
+
+    # -- saved cards ---------------------------------------------------------------------
+
+    async def save_card(self, user_id: int, payment_method: str) -> SavedCard:
+        async with self._sessions() as session:
+            existing = await repository.saved_card(session, user_id, payment_method)
+            if existing is not None:
+                return existing
+            if await repository.saved_card_count(session, user_id) >= MAX_SAVED_CARDS:
+                raise InvalidPaymentMethod(f"at most {MAX_SAVED_CARDS} cards can be saved")
+            customer = await repository.customer_of(session, user_id)
+        if customer is None:
+            customer = await self._new_customer(user_id)
+        try:
+            card = await self._stripe.attach_card(payment_method, customer)
+        except StripeRefused as exc:
+            raise InvalidPaymentMethod(exc.message, code=exc.code) from None
+        async with self._sessions() as session, session.begin():
+            await session.execute(
+                insert(SavedCard)
+                .values(
+                    id=card.id,
+                    user_id=user_id,
+                    brand=card.brand,
+                    last4=card.last4,
+                    exp_month=card.exp_month,
+                    exp_year=card.exp_year,
+                )
+                .on_conflict_do_nothing(index_elements=[SavedCard.id])
+            )
+            saved = await repository.saved_card(session, user_id, card.id)
+        if saved is None:  # attached to this user's customer, yet saved by another user: never
+            raise InvalidPaymentMethod("this payment method belongs to someone else")
+        return saved
+
+    async def _new_customer(self, user_id: int) -> str:
+        created = await self._stripe.create_customer(user_id)
+        async with self._sessions() as session, session.begin():
+            await session.execute(
+                insert(StripeCustomer)
+                .values(user_id=user_id, customer_id=created)
+                .on_conflict_do_nothing(index_elements=[StripeCustomer.user_id])
+            )
+            # A concurrent first save may have won: everyone uses the stored customer.
+            customer = await repository.customer_of(session, user_id)
+        assert customer is not None
+        return customer
+
+    async def cards(
+        self, user_id: int, limit: int, cursor: str | None
+    ) -> tuple[list[SavedCard], str | None]:
+        async with self._sessions() as session:
+            cards = await repository.saved_cards(session, user_id, limit + 1, cursor)
+        if len(cards) > limit:
+            return cards[:limit], cards[limit - 1].id
+        return cards, None
+
+    async def remove_card(self, user_id: int, card_id: str) -> None:
+        async with self._sessions() as session:
+            card = await repository.saved_card(session, user_id, card_id)
+        if card is None:
+            raise CardNotFound(f"no saved card {card_id}")
+        try:
+            await self._stripe.detach_card(card_id)
+        except StripeRefused as exc:
+            log.info("card %s was already detached at Stripe: %s", card_id, exc.message)
+        async with self._sessions() as session, session.begin():
+            await session.delete(await session.merge(card))
