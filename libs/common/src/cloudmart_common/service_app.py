@@ -83,7 +83,7 @@ def create_service_app(
 def from_state(name: str) -> Callable[[Request], Any]:
     """A dependency returning what the lifespan put on app.state under `name`.
 
-        Payments = Annotated[PaymentService, Depends(from_state("payments"))]
+    Payments = Annotated[PaymentService, Depends(from_state("payments"))]
     """
 
     def dependency(request: Request) -> Any:
