@@ -442,14 +442,13 @@ def _stranded_payment(buyer: Account, intent_id: str | None) -> int:
 
 def _intent(confirm: bool) -> str:
     client = stripe_client()
-    intent = client.v1.payment_intents.create(
-        {
-            "amount": 1500,
-            "currency": "usd",
-            "payment_method": card(),
-            "payment_method_types": ["card"],
-        }
-    )
+    params: dict[str, Any] = {
+        "amount": 1500,
+        "currency": "usd",
+        "payment_method": card(),
+        "payment_method_types": ["card"],
+    }
+    intent = client.v1.payment_intents.create(params)  # type: ignore[arg-type]
     if confirm:
         client.v1.payment_intents.confirm(intent.id)
     return intent.id
