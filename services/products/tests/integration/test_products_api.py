@@ -13,11 +13,10 @@ from redis import Redis
 
 from cloudmart_local.layout import REDIS_PORT, SERVICE_PORTS
 from cloudmart_local.probes import dynamodb_client
-from cloudmart_local.secrets import service_clients
+from tests import accounts
 from tests.stack_control import notification_events, stopped
 
 BASE = f"http://127.0.0.1:{SERVICE_PORTS['products']}"
-USERS = f"http://127.0.0.1:{SERVICE_PORTS['users']}"
 
 
 @pytest.fixture(scope="module")
@@ -27,33 +26,17 @@ def http() -> httpx.Client:
 
 @pytest.fixture(scope="module")
 def admin() -> dict[str, str]:
-    login = httpx.post(
-        f"{USERS}/api/users/login", json={"username": "admin", "password": "admin-local-only"}
-    )
-    return {"Authorization": f"Bearer {login.json()['access_token']}"}
+    return accounts.admin().headers
 
 
 @pytest.fixture(scope="module")
 def customer() -> dict[str, str]:
-    name = f"shopper{uuid.uuid4().hex[:8]}"
-    httpx.post(
-        f"{USERS}/api/users/register",
-        json={"username": name, "email": f"{name}@example.com", "password": "Correct-Horse-42"},
-    )
-    login = httpx.post(
-        f"{USERS}/api/users/login", json={"username": name, "password": "Correct-Horse-42"}
-    )
-    return {"Authorization": f"Bearer {login.json()['access_token']}"}
+    return accounts.new_customer().headers
 
 
 @pytest.fixture(scope="module")
 def service() -> dict[str, str]:
-    token = httpx.post(
-        f"{USERS}/api/users/oauth/token",
-        data={"grant_type": "client_credentials"},
-        auth=("orders", service_clients()["orders"]),
-    )
-    return {"Authorization": f"Bearer {token.json()['access_token']}"}
+    return accounts.service_headers("orders")
 
 
 def _new_product(http: httpx.Client, admin: dict[str, str], **overrides: Any) -> dict[str, Any]:
