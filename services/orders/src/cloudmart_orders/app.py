@@ -1,15 +1,27 @@
-"""Composition root of the orders service: pools opened in the lifespan, routes mounted."""
+"""Composition root of the orders service: pools, upstream clients, relay, consumer, recovery."""
 
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from cloudmart_common.db import session_factory
+from cloudmart_common.http_client import ServiceClient
+from cloudmart_common.idempotency import IdempotencyStore
+from cloudmart_common.kafka_consumer import DedupeStore, EventConsumer
+from cloudmart_common.kafka_producer import EventProducer
 from cloudmart_common.outbox_relay import running_relay
-from cloudmart_common.readiness import DependencyCheck, kafka_check, postgres_check
+from cloudmart_common.periodic import running_periodic
+from cloudmart_common.readiness import DependencyCheck, kafka_check, postgres_check, redis_check
 from cloudmart_common.service_app import create_service_app
-from cloudmart_common.stores import create_database_engine
+from cloudmart_common.stores import create_database_engine, create_redis
+from cloudmart_orders.api import router
+from cloudmart_orders.consumer import GROUP_ID, TOPICS, payment_handler
+from cloudmart_orders.service import OrderService
 from cloudmart_orders.settings import Settings
+from cloudmart_orders.upstreams import Upstreams
+
+DLQ_TOPIC = "notifications-dlq"  # the platform's one dead-letter topic (ADR 0009)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -18,17 +30,49 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def resources(app: FastAPI) -> AsyncIterator[Sequence[DependencyCheck]]:
         engine = create_database_engine(settings)
+        redis = create_redis(settings)
+        dlq_producer = EventProducer(settings)
+        sessions = session_factory(engine)
+        token = app.state.service_token
+        upstreams = Upstreams(
+            users=ServiceClient("users", settings.users_url, settings, token_source=token),
+            products=ServiceClient("products", settings.products_url, settings, token_source=token),
+            payments=ServiceClient("payments", settings.payments_url, settings, token_source=token),
+        )
+        app.state.idempotency = IdempotencyStore(sessions)
         try:
-            # Kafka is not critical: the outbox keeps events until the broker is back.
+            # Kafka is not critical: the outbox keeps events until the broker is back, and
+            # payment outcomes also come back synchronously. Redis only dedupes the consumer.
             async with running_relay(engine, settings) as relay:
-                app.state.outbox_relay = relay
-                yield [
-                    postgres_check(engine),
-                    kafka_check(settings.kafka_bootstrap_servers, critical=False),
-                ]
+                orders = OrderService(sessions, upstreams, settings, after_commit=relay.wake)
+                app.state.orders = orders
+                consumer = EventConsumer(
+                    settings,
+                    topics=TOPICS,
+                    group_id=GROUP_ID,
+                    handler=payment_handler(orders),
+                    dedupe=DedupeStore(redis, GROUP_ID),
+                    dlq_producer=dlq_producer,
+                    dlq_topic=DLQ_TOPIC,
+                )
+                consumer.start()
+                try:
+                    async with running_periodic(
+                        "orders-recovery", settings.recovery_interval_seconds, orders.recover_stale
+                    ):
+                        yield [
+                            postgres_check(engine),
+                            kafka_check(settings.kafka_bootstrap_servers, critical=False),
+                            redis_check(redis, critical=False),
+                        ]
+                finally:
+                    await consumer.stop()
         finally:
+            await upstreams.aclose()
+            await dlq_producer.stop()
+            await redis.aclose()
             await engine.dispose()
 
     return create_service_app(
-        title="CloudMart orders service", settings=settings, resources=resources
+        title="CloudMart orders service", settings=settings, resources=resources, routers=[router]
     )

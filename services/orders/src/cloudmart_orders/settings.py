@@ -1,6 +1,6 @@
-"""Settings of the orders service: the common ones plus its database."""
+"""Settings of the orders service: the common ones plus its database, its upstreams, the saga."""
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 
 from cloudmart_common.settings import CommonSettings, DatabaseSettings, local_database_url
 
@@ -8,3 +8,16 @@ from cloudmart_common.settings import CommonSettings, DatabaseSettings, local_da
 class Settings(CommonSettings, DatabaseSettings):
     service_name: str = "orders"
     database_url: SecretStr = local_database_url("orders")
+
+    users_url: str = Field(default="http://127.0.0.1:5001", description="http://users in k8s")
+    products_url: str = Field(default="http://127.0.0.1:5002")
+    payments_url: str = Field(default="http://127.0.0.1:5005")
+
+    currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$", description="The shop's currency")
+    max_order_lines: int = Field(default=50, ge=1, le=99)
+    recovery_interval_seconds: float = Field(default=15.0, gt=0)
+    recovery_after_seconds: float = Field(
+        default=90.0,
+        gt=0,
+        description="An order still pending this long is finished or compensated by recovery",
+    )

@@ -8,11 +8,11 @@ from fastapi import FastAPI
 from cloudmart_common.db import session_factory
 from cloudmart_common.idempotency import IdempotencyStore
 from cloudmart_common.outbox_relay import running_relay
+from cloudmart_common.periodic import running_periodic
 from cloudmart_common.readiness import DependencyCheck, kafka_check, postgres_check
 from cloudmart_common.service_app import create_service_app
 from cloudmart_common.stores import create_database_engine
 from cloudmart_payments.api import router
-from cloudmart_payments.reconciler import running_reconciler
 from cloudmart_payments.service import PaymentService
 from cloudmart_payments.settings import Settings
 from cloudmart_payments.stripe_gateway import StripeGateway
@@ -34,7 +34,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             async with running_relay(engine, settings) as relay:
                 payments = PaymentService(sessions, gateway, settings, after_commit=relay.wake)
                 app.state.payments = payments
-                async with running_reconciler(payments, settings.reconcile_interval_seconds):
+                async with running_periodic(
+                    "payments-reconciler", settings.reconcile_interval_seconds, payments.reconcile
+                ):
                     yield [
                         postgres_check(engine),
                         kafka_check(settings.kafka_bootstrap_servers, critical=False),

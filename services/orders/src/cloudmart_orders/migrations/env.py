@@ -2,6 +2,7 @@
 
 from cloudmart_common.db import CommonBase
 from cloudmart_common.migrations import run_migrations
+from cloudmart_orders.models import Base
 from cloudmart_orders.settings import Settings
 
-run_migrations(Settings().database_url.get_secret_value(), [CommonBase.metadata])
+run_migrations(Settings().database_url.get_secret_value(), [Base.metadata, CommonBase.metadata])

@@ -1,0 +1,462 @@
+"""The orders domain: the checkout saga, the status workflow, recovery. No FastAPI here.
+
+The saga (DESIGN.md, orders issue):
+  1. the buyer is active (users), 2. every line priced from the catalog (products),
+  3. the order `pending` + items + `order_created` committed together (step `created`),
+  4. stock reserved, keyed by the order id (step `reserved`),
+  5. the charge (payments, Idempotency-Key `order-<id>-charge`),
+  6. `processing` + `order_paid`; or compensation: release the stock, `cancelled`.
+
+Every status change takes the order's row lock, checks the workflow and writes its history row
+and event in the same transaction. Whoever comes second (the saga, the `payments` consumer, a
+cancel, recovery) sees the status the first left and acts on that, so a payment that succeeds
+for an order cancelled meanwhile is refunded, never kept.
+"""
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from prometheus_client import Counter
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from cloudmart_common.call_policy import UpstreamUnavailable
+from cloudmart_common.errors import BadRequestError, DomainError
+from cloudmart_common.events import new_event
+from cloudmart_common.money import two_places
+from cloudmart_common.outbox import OutboxMessage
+from cloudmart_common.principal import Principal
+from cloudmart_common.unit_of_work import UnitOfWork
+from cloudmart_orders.errors import (
+    ConcurrentChange,
+    OrderNotFound,
+    OutOfStock,
+    PaymentDeclined,
+    PaymentInProgress,
+)
+from cloudmart_orders.models import Order, OrderItem, StatusChange
+from cloudmart_orders.schemas import OrderIn
+from cloudmart_orders.settings import Settings
+from cloudmart_orders.upstreams import Upstreams
+from cloudmart_orders.workflow import EVENT_OF_STATUS, check_transition
+
+log = logging.getLogger(__name__)
+
+ORDERS_TOPIC = "orders"
+SYSTEM = "system:recovery"
+
+ORDERS_PLACED = Counter("orders_placed_total", "Checkouts by outcome", ["outcome"])
+ORDER_TRANSITIONS = Counter("order_transitions_total", "Status changes", ["to_status"])
+
+
+@dataclass(frozen=True)
+class Checkout:
+    """Where a checkout ended: the order, and the refusal to answer with when it failed."""
+
+    order: Order
+    refusal: DomainError | None = None
+
+
+def actor(principal: Principal) -> str:
+    if principal.is_service:
+        return f"service:{principal.service_name}"
+    return f"{principal.role}:{principal.subject}"
+
+
+def _event_fields(order: Order) -> dict[str, Any]:
+    return {
+        "order_id": order.id,
+        "user_id": order.user_id,
+        "total_amount": order.total_amount,
+        "currency": order.currency,
+        "status": order.status,
+        "items": [
+            {
+                "product_id": item.product_id,
+                "product_name": item.product_name,
+                "quantity": item.quantity,
+                "price": item.price,
+            }
+            for item in order.items
+        ],
+        "shipping_region": order.shipping_region,
+    }
+
+
+def _interrupted() -> UpstreamUnavailable:
+    return UpstreamUnavailable("orders", "the checkout was interrupted and undone; try again")
+
+
+def visible(principal: Principal, order: Order) -> bool:
+    return principal.is_admin or principal.is_service or principal.user_id == order.user_id
+
+
+class OrderService:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        upstreams: Upstreams,
+        settings: Settings,
+        *,
+        after_commit: Callable[[], None] | None = None,
+    ) -> None:
+        self._sessions = sessions
+        self._up = upstreams
+        self._settings = settings
+        self._after_commit = after_commit
+
+    # -- reads ---------------------------------------------------------------------------
+
+    async def get(self, principal: Principal, order_id: int) -> Order:
+        async with self._sessions() as session:
+            order = await session.get(Order, order_id)
+        if order is None or not visible(principal, order):
+            raise OrderNotFound(f"no order {order_id}")
+        return order
+
+    async def page(
+        self,
+        *,
+        user_id: int | None,
+        status: str | None,
+        limit: int,
+        cursor: str | None,
+    ) -> tuple[list[Order], str | None]:
+        """Newest first; the cursor is the last id seen."""
+        query = select(Order)
+        if user_id is not None:
+            query = query.where(Order.user_id == user_id)
+        if status is not None:
+            query = query.where(Order.status == status)
+        if cursor is not None:
+            if not cursor.isascii() or not cursor.isdigit() or len(cursor) > 19:
+                raise BadRequestError("invalid cursor", field="cursor")
+            query = query.where(Order.id < int(cursor))
+        async with self._sessions() as session:
+            orders = list(await session.scalars(query.order_by(Order.id.desc()).limit(limit + 1)))
+        if len(orders) > limit:
+            return orders[:limit], str(orders[limit - 1].id)
+        return orders, None
+
+    # -- checkout ------------------------------------------------------------------------
+
+    async def place(self, buyer_id: int, body: OrderIn, key: str) -> Checkout:
+        # A live order with this key means an earlier attempt crashed mid-saga: conclude it.
+        earlier = await self._live_order_with_key(buyer_id, key)
+        if earlier is not None:
+            return await self.recover(earlier.id)
+        await self._up.require_active_buyer(buyer_id)
+        priced = await self._up.price([line.product_id for line in body.items])
+        order = await self._create(buyer_id, body, key, priced)
+        return await self._run_saga(order)
+
+    async def _live_order_with_key(self, buyer_id: int, key: str) -> Order | None:
+        async with self._sessions() as session:
+            return await session.scalar(
+                select(Order).where(
+                    Order.user_id == buyer_id,
+                    Order.idempotency_key == key,
+                    Order.status != "cancelled",
+                )
+            )
+
+    async def _create(
+        self, buyer_id: int, body: OrderIn, key: str, priced: dict[int, Any]
+    ) -> Order:
+        items = [
+            OrderItem(
+                product_id=line.product_id,
+                product_name=priced[line.product_id].name,
+                quantity=line.quantity,
+                price=priced[line.product_id].price,
+            )
+            for line in body.items
+        ]
+        total = two_places(sum((i.price * i.quantity for i in items), Decimal(0)))
+        order = Order(
+            user_id=buyer_id,
+            total_amount=total,
+            currency=self._settings.currency,
+            shipping_address=body.shipping_address,
+            shipping_region=body.shipping_region,
+            payment_method=body.payment_method,
+            idempotency_key=key,
+            items=items,
+            history=[],
+        )
+        async with UnitOfWork(self._sessions, after_commit=self._after_commit) as uow:
+            uow.session.add(order)
+            await uow.session.flush()  # the id, for the history and the event
+            self._record(uow, order, None, "pending", f"user:{buyer_id}", None)
+            try:
+                await uow.commit()
+            except IntegrityError as exc:  # the same key placed concurrently
+                raise ConcurrentChange(
+                    "an order with this Idempotency-Key is being placed"
+                ) from exc
+        ORDER_TRANSITIONS.labels("pending").inc()
+        return order
+
+    async def _run_saga(self, order: Order) -> Checkout:
+        lines = [(item.product_id, item.quantity) for item in order.items]
+        try:
+            await self._up.reserve(order.id, lines)
+        except OutOfStock as exc:
+            cancelled = await self._cancel(order.id, f"out of stock: {exc.detail}", "system:saga")
+            ORDERS_PLACED.labels("out_of_stock").inc()
+            return Checkout(cancelled, OutOfStock(exc.detail, order_id=order.id, **exc.extensions))
+        except UpstreamUnavailable:
+            await self._compensate_unreserved(order.id, "products service unavailable")
+            raise
+        order = await self._advance(order.id, "reserved")
+        if order.status != "pending":  # cancelled while we reserved: undo and stop here
+            await self._up.release(order.id)
+            return Checkout(order, ConcurrentChange("the order was cancelled during checkout"))
+        try:
+            charge = await self._up.charge(
+                order_id=order.id,
+                user_id=order.user_id,
+                amount=order.total_amount,
+                currency=order.currency,
+                payment_method=order.payment_method,
+            )
+        except UpstreamUnavailable:
+            # Charged or not? Ask; if payments cannot say, recovery settles it later.
+            settled = await self._settle_from_payment(order.id, "system:saga")
+            if settled is not None and settled.order.status != "pending":
+                return settled
+            ORDERS_PLACED.labels("unavailable").inc()
+            raise
+        if charge.status == "succeeded" and charge.payment_id is not None:
+            ORDERS_PLACED.labels("paid").inc()
+            return Checkout(await self._paid(order.id, charge.payment_id, "system:saga"))
+        if charge.status == "failed":
+            detail = charge.decline_detail or "the payment was declined"
+            cancelled = await self._release_and_cancel(
+                order.id, f"payment declined: {detail}", "system:saga"
+            )
+            ORDERS_PLACED.labels("declined").inc()
+            return Checkout(
+                cancelled,
+                PaymentDeclined(
+                    detail,
+                    order_id=order.id,
+                    payment_id=charge.payment_id,
+                    decline_code=charge.decline_code,
+                ),
+            )
+        ORDERS_PLACED.labels("payment_pending").inc()
+        return Checkout(order)  # Stripe still processing: the `payments` consumer settles it
+
+    async def _compensate_unreserved(self, order_id: int, why: str) -> None:
+        """Products did not answer the reservation: maybe it happened. Undo, cancel; or leave
+        the order to recovery if products cannot be reached for the undo either."""
+        try:
+            await self._up.release(order_id)
+        except UpstreamUnavailable:
+            log.warning("order %s left pending for recovery: %s", order_id, why)
+            return
+        await self._cancel(order_id, f"checkout failed: {why}", "system:saga")
+        ORDERS_PLACED.labels("unavailable").inc()
+
+    # -- settling from the payment -------------------------------------------------------
+
+    async def _settle_from_payment(self, order_id: int, who: str) -> Checkout | None:
+        """Settle a reserved order from its payment; None while that cannot be known."""
+        try:
+            payment = await self._up.payment_of(order_id)
+        except UpstreamUnavailable:
+            return None
+        if payment is not None and payment["status"] == "pending":
+            return None
+        if payment is not None and payment["status"] != "failed":
+            return Checkout(await self._paid(order_id, payment["id"], who))
+        if payment is None:  # the charge never reached payments: nothing was taken
+            cancelled = await self._release_and_cancel(order_id, "checkout interrupted", who)
+            return Checkout(cancelled, _interrupted())
+        why = f"payment failed: {payment.get('failure_reason') or 'declined'}"
+        cancelled = await self._release_and_cancel(order_id, why, who)
+        return Checkout(
+            cancelled, PaymentDeclined(why, order_id=order_id, payment_id=payment["id"])
+        )
+
+    async def on_payment_succeeded(self, order_id: int, payment_id: int) -> None:
+        if await self._load(order_id) is None:
+            log.info("payment %s is for an order this service does not have", payment_id)
+            return
+        await self._paid(order_id, payment_id, f"payment:{payment_id}")
+
+    async def on_payment_failed(self, order_id: int, payment_id: int, reason: str) -> None:
+        order = await self._load(order_id)
+        if order is not None and order.status == "pending" and order.saga_step == "reserved":
+            await self._release_and_cancel(
+                order_id, f"payment failed: {reason}", f"payment:{payment_id}"
+            )
+
+    async def _paid(self, order_id: int, payment_id: int, who: str) -> Order:
+        """pending -> processing; a payment for an order cancelled meanwhile is refunded."""
+        async with UnitOfWork(self._sessions, after_commit=self._after_commit) as uow:
+            order = await self._locked(uow.session, order_id)
+            if order.status == "pending":
+                order.payment_id = payment_id
+                order.saga_step = "done"
+                self._transition(uow, order, "processing", who, None, by_payment=True)
+                await uow.commit()
+                return order
+        if order.status == "cancelled" and order.payment_id is None:
+            log.warning("order %s was cancelled before its payment settled: refunding", order_id)
+            await self._up.refund_all(order_id, payment_id)
+        return order
+
+    # -- cancelling, status changes ------------------------------------------------------
+
+    async def cancel(self, principal: Principal, order_id: int, reason: str | None) -> Order:
+        order = await self.get(principal, order_id)
+        check_transition(order.status, "cancelled")
+        why = reason or "cancelled by the buyer"
+        if order.status == "processing" and order.payment_id is not None:
+            # Money back first: a failure here leaves the order paid and intact, to retry.
+            await self._up.refund_all(order.id, order.payment_id)
+            return await self._release_and_cancel(order.id, why, actor(principal), refunded=True)
+        payment = await self._up.payment_of(order.id)
+        if payment is not None and payment["status"] == "pending":
+            raise PaymentInProgress("the payment is still being processed; try again shortly")
+        if payment is not None and payment["status"] not in ("failed", "refunded"):
+            await self._up.refund_all(order.id, payment["id"])
+            return await self._release_and_cancel(order.id, why, actor(principal), refunded=True)
+        return await self._release_and_cancel(order.id, why, actor(principal))
+
+    async def change_status(
+        self, principal: Principal, order_id: int, status: str, reason: str | None
+    ) -> Order:
+        if status == "cancelled":
+            return await self.cancel(principal, order_id, reason)
+        async with UnitOfWork(self._sessions, after_commit=self._after_commit) as uow:
+            order = await self._locked(uow.session, order_id)
+            self._transition(uow, order, status, actor(principal), reason)
+            await uow.commit()
+        return order
+
+    async def _release_and_cancel(
+        self, order_id: int, reason: str, who: str, *, refunded: bool = False
+    ) -> Order:
+        await self._up.release(order_id)
+        return await self._cancel(order_id, reason, who, refunded=refunded)
+
+    async def _cancel(
+        self, order_id: int, reason: str, who: str, *, refunded: bool = False
+    ) -> Order:
+        async with UnitOfWork(self._sessions, after_commit=self._after_commit) as uow:
+            order = await self._locked(uow.session, order_id)
+            if order.status == "cancelled":
+                return order
+            order.cancel_reason = reason
+            self._transition(uow, order, "cancelled", who, reason, refunded=refunded)
+            await uow.commit()
+        return order
+
+    async def _advance(self, order_id: int, step: str) -> Order:
+        async with self._sessions() as session, session.begin():
+            order = await self._locked(session, order_id)
+            order.saga_step = step
+        return order
+
+    # -- recovery ------------------------------------------------------------------------
+
+    async def recover_stale(self, batch: int = 50) -> int:
+        """Finish or compensate orders a crash or an outage left pending; how many were."""
+        before = datetime.now(UTC) - timedelta(seconds=self._settings.recovery_after_seconds)
+        async with self._sessions() as session:
+            stale = list(
+                await session.scalars(
+                    select(Order.id)
+                    .where(Order.status == "pending", Order.updated_at < before)
+                    .order_by(Order.updated_at)
+                    .limit(batch)
+                )
+            )
+        settled = 0
+        for order_id in stale:
+            try:
+                settled += (await self.recover(order_id)).order.status != "pending"
+            except UpstreamUnavailable as exc:
+                log.warning("order %s not recovered yet: %s", order_id, exc.detail)
+        return settled
+
+    async def recover(self, order_id: int) -> Checkout:
+        order = await self._load(order_id)
+        assert order is not None
+        if order.status != "pending":
+            return Checkout(order)
+        if order.saga_step == "created":
+            # Reserved or not, nothing was charged: give back whatever was held.
+            cancelled = await self._release_and_cancel(order_id, "checkout interrupted", SYSTEM)
+            return Checkout(cancelled, _interrupted())
+        settled = await self._settle_from_payment(order_id, SYSTEM)
+        return settled or Checkout(order)
+
+    # -- internals -----------------------------------------------------------------------
+
+    async def _load(self, order_id: int) -> Order | None:
+        async with self._sessions() as session:
+            return await session.get(Order, order_id)
+
+    @staticmethod
+    async def _locked(session: AsyncSession, order_id: int) -> Order:
+        order = await session.get(Order, order_id, with_for_update=True, populate_existing=True)
+        if order is None:
+            raise OrderNotFound(f"no order {order_id}")
+        return order
+
+    def _transition(
+        self,
+        uow: UnitOfWork,
+        order: Order,
+        status: str,
+        who: str,
+        reason: str | None,
+        *,
+        by_payment: bool = False,
+        refunded: bool = False,
+    ) -> None:
+        previous = order.status
+        check_transition(previous, status, by_payment=by_payment)
+        order.status = status
+        fields = _event_fields(order)
+        if status == "processing":
+            fields["payment_id"] = order.payment_id
+        if status == "cancelled":
+            fields |= {
+                "cancel_reason": reason or "cancelled",
+                "previous_status": previous,
+                "refunded": refunded,
+            }
+        self._record(uow, order, previous, status, who, reason, fields)
+        ORDER_TRANSITIONS.labels(status).inc()
+
+    def _record(
+        self,
+        uow: UnitOfWork,
+        order: Order,
+        previous: str | None,
+        status: str,
+        who: str,
+        reason: str | None,
+        fields: dict[str, Any] | None = None,
+    ) -> None:
+        order.history.append(
+            StatusChange(
+                order_id=order.id,
+                from_status=previous,
+                to_status=status,
+                changed_by=who,
+                reason=reason,
+            )
+        )
+        event = new_event(EVENT_OF_STATUS[status], fields or _event_fields(order))
+        uow.publish(OutboxMessage(ORDERS_TOPIC, str(order.id), event))
