@@ -15,7 +15,14 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from cloudmart_common.settings import local_database_url
 from cloudmart_local import supervisor
 from cloudmart_local.components import by_name
-from cloudmart_local.layout import KAFKA_PORT, LOCALSTRIPE_PORT, PGBOUNCER_PORT, SERVICE_PORTS
+from cloudmart_local.layout import (
+    KAFKA_PORT,
+    LOCALSTRIPE_PORT,
+    PGBOUNCER_PORT,
+    SERVICE_PORTS,
+    TOPICS,
+)
+from cloudmart_local.probes import dynamodb_client
 
 T = TypeVar("T")
 
@@ -79,26 +86,37 @@ def stripe_client() -> stripe.StripeClient:
     )
 
 
-async def _read_notifications() -> list[tuple[dict[str, Any], dict[str, bytes]]]:
+async def _read_topic(topic: str) -> list[tuple[dict[str, Any], dict[str, bytes]]]:
+    """Every event on `topic` (all partitions, from the beginning) with its headers."""
     consumer = AIOKafkaConsumer(
         bootstrap_servers=f"127.0.0.1:{KAFKA_PORT}", enable_auto_commit=False
     )
     await consumer.start()
     try:
-        partition = TopicPartition("notifications", 0)  # the topic has one partition
-        consumer.assign([partition])
-        await consumer.seek_to_beginning(partition)
-        end = (await consumer.end_offsets([partition]))[partition]
+        partitions = [TopicPartition(topic, p) for p in range(TOPICS[topic][0])]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
         events = []
-        while await consumer.position(partition) < end:
-            batch = await consumer.getmany(partition, timeout_ms=1000)
-            events += [
-                (json.loads(record.value or b"{}"), dict(record.headers))
-                for record in batch.get(partition, [])
-            ]
+        for partition in partitions:
+            while await consumer.position(partition) < ends[partition]:
+                batch = await consumer.getmany(partition, timeout_ms=1000)
+                events += [
+                    (json.loads(record.value or b"{}"), dict(record.headers))
+                    for record in batch.get(partition, [])
+                ]
         return events
     finally:
         await consumer.stop()
+
+
+def topic_events(topic: str, event_type: str | None = None) -> list[dict[str, Any]]:
+    """The events on `topic` now (of one type if given), oldest first per partition."""
+    return [
+        event
+        for event, _headers in asyncio.run(_read_topic(topic))
+        if event_type is None or event.get("event_type") == event_type
+    ]
 
 
 def notification_events(
@@ -109,7 +127,7 @@ def notification_events(
     def matching() -> list[tuple[dict[str, Any], dict[str, bytes]]]:
         return [
             (event, headers)
-            for event, headers in asyncio.run(_read_notifications())
+            for event, headers in asyncio.run(_read_topic("notifications"))
             if event.get("event_type") == event_type
             and all(event.get(name) == value for name, value in fields.items())
         ]
@@ -144,3 +162,22 @@ def card(number: str = GOOD_CARD) -> str:
         }
     )
     return method.id
+
+
+def stock_of(product_id: int) -> int:
+    """A product's stock straight from the table: no cache decides what a test believes."""
+    item = dynamodb_client().get_item(
+        TableName="products", Key={"id": {"N": str(product_id)}}, ConsistentRead=True
+    )["Item"]
+    return int(item["stock_quantity"]["N"])
+
+
+def stripe_count(resource: str) -> int:
+    """How many PaymentIntents, charges, refunds ... localstripe holds (its list's total_count)."""
+    response = httpx.get(
+        f"http://127.0.0.1:{LOCALSTRIPE_PORT}/v1/{resource}",
+        params={"limit": 1},
+        auth=("sk_test_local", ""),
+        timeout=10,
+    )
+    return int(response.json()["total_count"])

@@ -1,9 +1,9 @@
 """The orders service's public contract: request and response bodies (DESIGN.md §8)."""
 
 from datetime import datetime
-from typing import Annotated, Literal, Self
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from cloudmart_common.money import Money
 
@@ -36,12 +36,13 @@ class OrderIn(Strict):
     ) = None
     payment_method: PaymentMethodId
 
-    @model_validator(mode="after")
-    def distinct_products(self) -> Self:
-        ids = [line.product_id for line in self.items]
+    @field_validator("items")
+    @classmethod
+    def distinct_products(cls, items: list[LineIn]) -> list[LineIn]:
+        ids = [line.product_id for line in items]
         if len(ids) != len(set(ids)):
             raise ValueError("each product may appear in one line only; add up the quantities")
-        return self
+        return items
 
 
 class ItemOut(BaseModel):

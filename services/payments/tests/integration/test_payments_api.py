@@ -22,6 +22,7 @@ from tests.stack_control import (
     service_url,
     stopped,
     stripe_client,
+    stripe_count,
 )
 
 BASE = service_url("payments")
@@ -83,14 +84,6 @@ def _outbox(payment_id: int) -> list[dict[str, Any]]:
         "WHERE (payload->>'payment_id')::bigint = $1 ORDER BY id",
         payment_id,
     )
-
-
-def _stripe_count(resource: str) -> int:
-    """How many PaymentIntents, charges, refunds ... localstripe holds (its list's total_count)."""
-    response = httpx.get(
-        f"{STRIPE}/v1/{resource}", params={"limit": 1}, auth=("sk_test_local", ""), timeout=10
-    )
-    return int(response.json()["total_count"])
 
 
 def _charges_of(intent_id: str) -> int:
@@ -169,7 +162,7 @@ def test_the_same_key_and_body_replay_the_first_answer(
         "payment_method": card(),
     }
     headers = orders | {"Idempotency-Key": uuid.uuid4().hex}
-    intents_before = _stripe_count("payment_intents")
+    intents_before = stripe_count("payment_intents")
     first = http.post("/api/payments/process", json=body, headers=headers)
     again = http.post("/api/payments/process", json=body, headers=headers)
     other = http.post("/api/payments/process", json=body | {"amount": 13}, headers=headers)
@@ -179,7 +172,7 @@ def test_the_same_key_and_body_replay_the_first_answer(
     assert again.headers["Idempotent-Replayed"] == "true"
     assert other.status_code == 422, other.text
     assert other.json()["type"].endswith("/idempotency-key-reused")
-    assert _stripe_count("payment_intents") == intents_before + 1
+    assert stripe_count("payment_intents") == intents_before + 1
 
 
 def test_a_declined_answer_is_replayed_too(
@@ -200,7 +193,7 @@ def test_twenty_concurrent_requests_with_one_key_charge_once(
     http: httpx.Client, orders: dict[str, str], buyer: Account
 ) -> None:
     order_id, key, method = _order_id(), uuid.uuid4().hex, card()
-    intents_before, charges_before = _stripe_count("payment_intents"), _stripe_count("charges")
+    intents_before, charges_before = stripe_count("payment_intents"), stripe_count("charges")
 
     def attempt(_: int) -> httpx.Response:
         with httpx.Client(base_url=BASE, timeout=30) as client:
@@ -214,8 +207,8 @@ def test_twenty_concurrent_requests_with_one_key_charge_once(
     assert sum(r.headers["Idempotent-Replayed"] == "false" for r in responses) == 1
     rows = query("payments", "SELECT id FROM payments WHERE order_id = $1", order_id)
     assert len(rows) == 1
-    assert _stripe_count("payment_intents") == intents_before + 1
-    assert _stripe_count("charges") == charges_before + 1
+    assert stripe_count("payment_intents") == intents_before + 1
+    assert stripe_count("charges") == charges_before + 1
     assert _charges_of(responses[0].json()["transaction_id"]) == 1
 
 
@@ -223,7 +216,7 @@ def test_an_order_is_charged_once_whatever_key_the_retry_carries(
     http: httpx.Client, orders: dict[str, str], buyer: Account
 ) -> None:
     order_id, method = _order_id(), card()
-    intents_before = _stripe_count("payment_intents")
+    intents_before = stripe_count("payment_intents")
     first = _charge(http, orders, buyer, payment_method=method, order_id=order_id)
     retry = _charge(http, orders, buyer, payment_method=method, order_id=order_id)
     other = _charge(http, orders, buyer, payment_method=method, order_id=order_id, amount=1)
@@ -232,7 +225,7 @@ def test_an_order_is_charged_once_whatever_key_the_retry_carries(
     assert retry.json()["id"] == first.json()["id"]
     assert other.status_code == 409, other.text
     assert other.json()["payment_id"] == first.json()["id"]
-    assert _stripe_count("payment_intents") == intents_before + 1
+    assert stripe_count("payment_intents") == intents_before + 1
 
 
 @pytest.mark.parametrize(
@@ -330,7 +323,7 @@ def test_partial_then_full_refund_and_never_more_than_captured(
     http: httpx.Client, orders: dict[str, str], buyer: Account, staff: Account
 ) -> None:
     payment = _charge(http, orders, buyer, amount=100).json()
-    refunds_before = _stripe_count("refunds")
+    refunds_before = stripe_count("refunds")
 
     partial = _refund(http, staff.headers, payment["id"], amount=30.25)
     assert partial.status_code == 201, partial.text
@@ -349,7 +342,7 @@ def test_partial_then_full_refund_and_never_more_than_captured(
 
     again = _refund(http, staff.headers, payment["id"], amount=1)
     assert again.status_code == 409
-    assert _stripe_count("refunds") == refunds_before + 2
+    assert stripe_count("refunds") == refunds_before + 2
     events = [e for e in _outbox(payment["id"]) if e["event_type"] == "payment_refunded"]
     assert len(events) == 2
     last = validate_event(json.loads(events[-1]["payload"]), require_schema=True)
@@ -411,7 +404,7 @@ def test_a_stripe_outage_is_a_503_and_the_retry_charges_once(
     http: httpx.Client, orders: dict[str, str], buyer: Account
 ) -> None:
     order_id, key, method = _order_id(), uuid.uuid4().hex, card()
-    charges_before = _stripe_count("charges")
+    charges_before = stripe_count("charges")
     with stopped("localstripe"):
         down = _charge(http, orders, buyer, payment_method=method, key=key, order_id=order_id)
         assert down.status_code == 503, down.text
@@ -422,7 +415,7 @@ def test_a_stripe_outage_is_a_503_and_the_retry_charges_once(
     retried = _charge(http, orders, buyer, payment_method=method, key=key, order_id=order_id)
     assert retried.status_code == 201, retried.text
     assert retried.json()["status"] == "succeeded"
-    assert _stripe_count("charges") == charges_before + 1
+    assert stripe_count("charges") == charges_before + 1
 
 
 def _stranded_payment(buyer: Account, intent_id: str | None) -> int:

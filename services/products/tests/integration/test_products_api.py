@@ -14,7 +14,7 @@ from redis import Redis
 from cloudmart_local.layout import REDIS_PORT, SERVICE_PORTS
 from cloudmart_local.probes import dynamodb_client
 from tests import accounts
-from tests.stack_control import notification_events, stopped
+from tests.stack_control import notification_events, stock_of, stopped
 
 BASE = f"http://127.0.0.1:{SERVICE_PORTS['products']}"
 
@@ -55,11 +55,7 @@ def _new_product(http: httpx.Client, admin: dict[str, str], **overrides: Any) ->
 
 
 def _stock(http: httpx.Client, product_id: int) -> int:
-    # Straight from the table: the cache must not decide what the test believes.
-    item = dynamodb_client().get_item(
-        TableName="products", Key={"id": {"N": str(product_id)}}, ConsistentRead=True
-    )["Item"]
-    return int(item["stock_quantity"]["N"])
+    return stock_of(product_id)
 
 
 def _all_products() -> list[dict[str, Any]]:

@@ -1,0 +1,47 @@
+"""Shopping as tests do it: products made for the test, order bodies, placing orders."""
+
+import uuid
+from typing import Any
+
+import httpx
+
+from tests.accounts import Account
+from tests.stack_control import GOOD_CARD, card, service_url
+
+
+def new_product(staff: Account, *, stock: int = 20, price: float = 12.5) -> dict[str, Any]:
+    response = httpx.post(
+        f"{service_url('products')}/api/products",
+        json={
+            "name": f"Test item {uuid.uuid4().hex[:6]}",
+            "price": price,
+            "category": "test-orders",
+            "stock_quantity": stock,
+            "sku": f"ORD-{uuid.uuid4().hex[:10].upper()}",
+        },
+        headers=staff.headers,
+        timeout=30,
+    )
+    assert response.status_code == 201, response.text
+    product: dict[str, Any] = response.json()
+    return product
+
+
+def order_body(lines: list[tuple[int, int]], number: str = GOOD_CARD) -> dict[str, Any]:
+    return {
+        "items": [{"product_id": p, "quantity": q} for p, q in lines],
+        "shipping_address": "12 Test Street, Springfield",
+        "shipping_region": "us-east",
+        "payment_method": card(number),
+    }
+
+
+def place(
+    http: httpx.Client, buyer: Account, body: dict[str, Any], key: str | None = None
+) -> httpx.Response:
+    """POST /api/orders on `http` (the orders service, or the gateway)."""
+    return http.post(
+        "/api/orders",
+        json=body,
+        headers=buyer.headers | {"Idempotency-Key": key or uuid.uuid4().hex},
+    )
