@@ -21,6 +21,7 @@ DEPENDENTS = {
             "notifications": True,
             "dashboard": True,
             "products": False,
+            "orders": False,
             "gateway": False,
         },
     ),
