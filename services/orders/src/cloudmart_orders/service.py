@@ -26,7 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cloudmart_common.call_policy import UpstreamUnavailable
-from cloudmart_common.errors import BadRequestError, DomainError
+from cloudmart_common.errors import BadRequestError, DomainError, UnprocessableError
 from cloudmart_common.events import new_event
 from cloudmart_common.money import two_places
 from cloudmart_common.outbox import OutboxMessage
@@ -147,6 +147,9 @@ class OrderService:
 
     async def place(self, buyer_id: int, body: OrderIn, key: str) -> Checkout:
         # A live order with this key means an earlier attempt crashed mid-saga: conclude it.
+        if len(body.items) > self._settings.max_order_lines:
+            limit = self._settings.max_order_lines
+            raise UnprocessableError(f"at most {limit} lines per order", field="items")
         earlier = await self._live_order_with_key(buyer_id, key)
         if earlier is not None:
             return await self.recover(earlier.id)
