@@ -11,6 +11,7 @@ from tests.accounts import Account, new_customer, service_headers
 from tests.shop import new_product, order_body, place
 from tests.stack_control import (
     DECLINED_CARD,
+    card,
     query,
     service_url,
     stock_of,
@@ -303,31 +304,97 @@ def test_unknown_products_and_service_tokens_are_refused(
     assert as_service.status_code == 403
 
 
-def test_recovery_compensates_an_order_a_crash_left_pending(
-    http: httpx.Client, buyer: Account, staff: Account
-) -> None:
-    product = new_product(staff, stock=3)
-    order = place(http, buyer, order_body([(product["id"], 2)])).json()
-    # As a crash after the reservation and before the charge leaves it: pending, stock held,
-    # no payment (a fresh order id the payments service never saw), quiet for long enough.
-    stranded = query(
+def _stranded(template: dict[str, Any], status: str, *, idle_seconds: int = 0) -> int:
+    """A copy of `template` in `status` at saga step `reserved`, as a crash would leave it,
+    last touched `idle_seconds` ago; under a fresh id that no service has seen yet."""
+    order_id = query(
         "orders",
         "INSERT INTO orders (user_id, status, saga_step, total_amount, currency, "
         "shipping_address, payment_method, idempotency_key, version, updated_at) "
-        "SELECT user_id, 'pending', 'reserved', total_amount, currency, shipping_address, "
-        "payment_method, $2, 1, now() - interval '1 hour' FROM orders WHERE id = $1 "
-        "RETURNING id",
-        order["id"],
+        "SELECT user_id, $2, 'reserved', total_amount, currency, shipping_address, "
+        "payment_method, $3, 1, now() - make_interval(secs => $4) FROM orders WHERE id = $1 RETURNING id",
+        template["id"],
+        status,
         uuid.uuid4().hex,
+        idle_seconds,
     )[0]["id"]
     query(
         "orders",
         "INSERT INTO order_items (order_id, product_id, product_name, quantity, price) "
         "SELECT $2, product_id, product_name, quantity, price FROM order_items "
         "WHERE order_id = $1",
-        order["id"],
-        stranded,
+        template["id"],
+        order_id,
     )
+    return int(order_id)
+
+
+def _charge_as_orders(order_id: int, buyer: Account, amount: float) -> dict[str, Any]:
+    """What the saga's charge step sends, for an order the saga itself did not get to."""
+    response = httpx.post(
+        f"{PAYMENTS}/api/payments/process",
+        json={
+            "order_id": order_id,
+            "user_id": buyer.user_id,
+            "amount": amount,
+            "currency": "USD",
+            "payment_method": card(),
+        },
+        headers=service_headers("orders") | {"Idempotency-Key": f"order-{order_id}-charge"},
+    )
+    assert response.status_code == 201, response.text
+    payment: dict[str, Any] = response.json()
+    return payment
+
+
+def _order_once(http: httpx.Client, staff: Account, order_id: int, done: str) -> dict[str, Any]:
+    def settled() -> dict[str, Any] | None:
+        order: dict[str, Any] = http.get(f"/api/orders/{order_id}", headers=staff.headers).json()
+        return order if order["status"] == done else None
+
+    return wait_for(settled, timeout=60, what=f"order {order_id} to become {done}")
+
+
+def test_a_payment_confirmed_later_moves_the_order_on(
+    http: httpx.Client, buyer: Account, staff: Account
+) -> None:
+    template = place(http, buyer, order_body([(new_product(staff)["id"], 1)])).json()
+    waiting = _stranded(template, "pending")
+
+    payment = _charge_as_orders(waiting, buyer, template["total_amount"])
+
+    order = _order_once(http, staff, waiting, "processing")
+    assert order["payment_id"] == payment["id"]
+    assert order["history"][-1]["changed_by"] == f"payment:{payment['id']}"
+
+
+def test_a_payment_for_an_order_cancelled_meanwhile_is_refunded(
+    http: httpx.Client, buyer: Account, staff: Account
+) -> None:
+    template = place(http, buyer, order_body([(new_product(staff)["id"], 1)])).json()
+    cancelled = _stranded(template, "cancelled")
+
+    payment = _charge_as_orders(cancelled, buyer, template["total_amount"])
+
+    def refunded() -> dict[str, Any] | None:
+        current: dict[str, Any] = httpx.get(
+            f"{PAYMENTS}/api/payments/{payment['id']}", headers=staff.headers
+        ).json()
+        return current if current["status"] == "refunded" else None
+
+    assert wait_for(refunded, timeout=60, what="the late payment to be refunded")
+    assert http.get(f"/api/orders/{cancelled}", headers=staff.headers).json()["status"] == (
+        "cancelled"
+    )
+
+
+def test_recovery_compensates_an_order_a_crash_left_pending(
+    http: httpx.Client, buyer: Account, staff: Account
+) -> None:
+    product = new_product(staff, stock=3)
+    order = place(http, buyer, order_body([(product["id"], 2)])).json()
+    # Crashed after the reservation, before the charge: stock held, no payment, quiet for long.
+    stranded = _stranded(order, "pending", idle_seconds=3600)
     reserve = httpx.post(
         f"{service_url('products')}/internal/reservations",
         json={"order_id": str(stranded), "lines": [{"product_id": product["id"], "quantity": 1}]},
@@ -336,17 +403,7 @@ def test_recovery_compensates_an_order_a_crash_left_pending(
     assert reserve.status_code == 201, reserve.text
     assert stock_of(product["id"]) == 0
 
-    recovered = wait_for(
-        lambda: (
-            o
-            if (o := http.get(f"/api/orders/{stranded}", headers=staff.headers).json())["status"]
-            != "pending"
-            else None
-        ),
-        timeout=60,
-        what="the recovery worker to settle the stranded order",
-    )
+    recovered = _order_once(http, staff, stranded, "cancelled")
 
-    assert recovered["status"] == "cancelled"
     assert recovered["history"][-1]["changed_by"] == "system:recovery"
     assert stock_of(product["id"]) == 1
