@@ -4,6 +4,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -12,10 +13,16 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from opentelemetry import trace
 from prometheus_client import Counter, Gauge
 from redis.asyncio import Redis
-from tenacity import AsyncRetrying, stop_after_attempt, wait_exponential_jitter
+from tenacity import (
+    AsyncRetrying,
+    retry_if_not_exception_type,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
 
 from cloudmart_common.events import InvalidEvent, validate_event
 from cloudmart_common.kafka_producer import EventProducer
+from cloudmart_common.readiness import DependencyCheck
 from cloudmart_common.settings import CommonSettings
 from cloudmart_common.tracing import context_from_kafka_headers
 
@@ -55,19 +62,35 @@ class ConsumedEvent:
 Handler = Callable[[ConsumedEvent], Awaitable[None]]
 
 
+class PoisonEvent(Exception):
+    """A handler's verdict that an event can never be handled (an unknown type): DLQ at once."""
+
+
 class DedupeStore:
-    """Which event_ids a consumer group has handled, in Redis."""
+    """Which event_ids a consumer group has handled, in Redis.
+
+    A claim names its owner (this process). Kafka hands a partition to one consumer at a time,
+    so an event redelivered to us under another owner's claim was left by an owner that died
+    mid-handling: we take it over rather than lose it. Handlers must therefore make their side
+    effects idempotent (the notifications service marks each send).
+    """
 
     def __init__(self, redis: "Redis", group_id: str) -> None:
         self._redis = redis
         self._prefix = f"dedupe:{group_id}:"
+        self._claim = f"claimed:{uuid.uuid4().hex}"
 
     async def claim(self, event_id: str) -> bool:
-        """True when this event was neither handled nor is being handled now."""
-        claimed = await self._redis.set(
-            self._prefix + event_id, "claimed", nx=True, ex=CLAIM_TTL_SECONDS
-        )
-        return bool(claimed)
+        """True when this event was not handled yet and nobody alive is handling it."""
+        key = self._prefix + event_id
+        if await self._redis.set(key, self._claim, nx=True, ex=CLAIM_TTL_SECONDS):
+            return True
+        current = await self._redis.get(key)
+        value = current.decode() if isinstance(current, bytes) else current
+        if value is not None and value.startswith("claimed:") and value != self._claim:
+            await self._redis.set(key, self._claim, ex=CLAIM_TTL_SECONDS)
+            return True
+        return False
 
     async def done(self, event_id: str, outcome: str) -> None:
         await self._redis.set(self._prefix + event_id, outcome, ex=DEDUPE_TTL_SECONDS)
@@ -110,6 +133,7 @@ class EventConsumer:
         )
         self._consumer: AIOKafkaConsumer | None = None
         self._task: asyncio.Task[None] | None = None
+        self._lag: dict[str, int] = {}
 
     @property
     def assignment(self) -> set[TopicPartition]:
@@ -170,6 +194,20 @@ class EventConsumer:
                 lag[partition.topic] = lag.get(partition.topic, 0) + max(behind, 0)
         for topic, value in lag.items():
             CONSUMER_LAG.labels(self._group_id, topic).set(value)
+        self._lag = lag
+
+    def check(self, *, critical: bool = False) -> DependencyCheck:
+        """Readiness of the consumer itself: partitions assigned, and how far behind it is."""
+
+        async def probe() -> dict[str, Any]:
+            assigned = sorted(f"{p.topic}-{p.partition}" for p in self.assignment)
+            if self._task is None or self._task.done():
+                raise RuntimeError("the consumer is not running")
+            if not assigned:
+                raise RuntimeError("no partitions assigned (joining the group, or broker away)")
+            return {"group": self._group_id, "partitions": assigned, "lag": dict(self._lag)}
+
+        return DependencyCheck("consumer", probe, critical)
 
     async def _process(self, record: ConsumerRecord[bytes, bytes]) -> None:
         headers = {name: value for name, value in (record.headers or ())}
@@ -202,7 +240,10 @@ class EventConsumer:
         attempts = 0
         try:
             async for attempt in AsyncRetrying(
-                stop=stop_after_attempt(self._max_attempts), wait=self._wait, reraise=True
+                stop=stop_after_attempt(self._max_attempts),
+                wait=self._wait,
+                retry=retry_if_not_exception_type(PoisonEvent),
+                reraise=True,
             ):
                 with attempt:
                     attempts += 1
@@ -210,6 +251,10 @@ class EventConsumer:
         except asyncio.CancelledError:
             await self._dedupe.release(consumed.event_id)  # let the next owner handle it
             raise
+        except PoisonEvent as exc:
+            await self._dead_letter(record, f"poison: {exc}", attempts=attempts)
+            await self._dedupe.done(consumed.event_id, "dead-lettered")
+            return
         except Exception as exc:
             await self._dead_letter(record, f"{type(exc).__name__}: {exc}", attempts=attempts)
             await self._dedupe.done(consumed.event_id, "dead-lettered")

@@ -2,7 +2,7 @@
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,7 +11,8 @@ from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-Probe = Callable[[], Awaitable[None]]
+# Returns when the dependency answers (optionally with details worth showing), raises if not.
+Probe = Callable[[], Awaitable[Mapping[str, Any] | None]]
 
 
 @dataclass(frozen=True)
@@ -30,8 +31,9 @@ class DependencyCheck:
 async def _timed(check: DependencyCheck, deadline_seconds: float) -> dict[str, Any]:
     started = time.perf_counter()
     error: str | None = None
+    details: Mapping[str, Any] | None = None
     try:
-        await asyncio.wait_for(check.probe(), deadline_seconds)
+        details = await asyncio.wait_for(check.probe(), deadline_seconds)
     except TimeoutError:
         error = f"no answer within {deadline_seconds:g} s"
     except Exception as exc:  # any failure means "not ready"; the reason is reported
@@ -43,6 +45,8 @@ async def _timed(check: DependencyCheck, deadline_seconds: float) -> dict[str, A
     }
     if error is not None:
         result["error"] = error
+    for name, value in (details or {}).items():
+        result.setdefault(name, value)
     return result
 
 

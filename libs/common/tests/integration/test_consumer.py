@@ -10,7 +10,13 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from redis.asyncio import Redis
 
 from cloudmart_common.events import new_event
-from cloudmart_common.kafka_consumer import ConsumedEvent, DedupeStore, EventConsumer, Handler
+from cloudmart_common.kafka_consumer import (
+    ConsumedEvent,
+    DedupeStore,
+    EventConsumer,
+    Handler,
+    PoisonEvent,
+)
 from cloudmart_common.kafka_producer import EventProducer
 from cloudmart_common.settings import CommonSettings
 
@@ -169,3 +175,45 @@ async def test_a_poison_message_goes_to_the_dlq_at_once(
     dead = await read_topic(dlq)
     assert [record.value for record in dead] == [b"{not json", b'{"event_type": "x"}']
     assert all(dict(record.headers)["dlq_attempts"] == b"0" for record in dead)
+
+
+async def test_a_handler_verdict_of_poison_skips_the_retries(
+    settings: CommonSettings, redis: Redis, make_topic: MakeTopic, read_topic: ReadTopic
+) -> None:
+    topic, dlq, group = await make_topic(1), await make_topic(1), f"g-{uuid.uuid4().hex}"
+    await _produce(settings, topic, new_event("widget_exploded", {"n": 1}))
+    calls: list[int] = []
+
+    async def handler(consumed: ConsumedEvent) -> None:
+        calls.append(1)
+        raise PoisonEvent(f"no handler for {consumed.event_type}")
+
+    async with _consuming(settings, redis, topic, dlq, handler, group=group, max_attempts=5):
+        await _eventually(lambda: len(calls) == 1, "the one attempt")
+        [dead] = await _dead_letters(read_topic, dlq)
+    assert calls == [1]
+    assert dict(dead.headers)["dlq_error"] == b"poison: no handler for widget_exploded"
+
+
+async def _dead_letters(read_topic: ReadTopic, dlq: str) -> list[ConsumerRecord[bytes, bytes]]:
+    deadline = asyncio.get_running_loop().time() + 10
+    while not (records := await read_topic(dlq)):
+        assert asyncio.get_running_loop().time() < deadline, "nothing reached the DLQ"
+        await asyncio.sleep(0.1)
+    return records
+
+
+async def test_a_claim_left_by_a_dead_owner_is_taken_over_a_finished_event_is_not(
+    redis: Redis,
+) -> None:
+    group = f"g-{uuid.uuid4().hex}"
+    crashed, successor = DedupeStore(redis, group), DedupeStore(redis, group)
+    event_id, finished = uuid.uuid4().hex, uuid.uuid4().hex
+
+    assert await crashed.claim(event_id)  # ... and the process died before done()
+    assert await crashed.claim(finished)
+    await crashed.done(finished, "handled")
+
+    assert await successor.claim(event_id)
+    assert not await successor.claim(event_id)  # its own claim: a duplicate while it runs
+    assert not await successor.claim(finished)

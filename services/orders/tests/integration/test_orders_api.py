@@ -312,7 +312,8 @@ def _stranded(template: dict[str, Any], status: str, *, idle_seconds: int = 0) -
         "INSERT INTO orders (user_id, status, saga_step, total_amount, currency, "
         "shipping_address, payment_method, idempotency_key, version, updated_at) "
         "SELECT user_id, $2, 'reserved', total_amount, currency, shipping_address, "
-        "payment_method, $3, 1, now() - make_interval(secs => $4) FROM orders WHERE id = $1 RETURNING id",
+        "payment_method, $3, 1, now() - make_interval(secs => $4) FROM orders WHERE id = $1 "
+        "RETURNING id",
         template["id"],
         status,
         uuid.uuid4().hex,
