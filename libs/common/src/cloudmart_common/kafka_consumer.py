@@ -15,7 +15,7 @@ from prometheus_client import Counter, Gauge
 from redis.asyncio import Redis
 from tenacity import (
     AsyncRetrying,
-    retry_if_not_exception_type,
+    retry_if_exception,
     stop_after_attempt,
     wait_exponential_jitter,
 )
@@ -242,7 +242,7 @@ class EventConsumer:
             async for attempt in AsyncRetrying(
                 stop=stop_after_attempt(self._max_attempts),
                 wait=self._wait,
-                retry=retry_if_not_exception_type(PoisonEvent),
+                retry=retry_if_exception(_worth_retrying),
                 reraise=True,
             ):
                 with attempt:
@@ -279,3 +279,8 @@ class EventConsumer:
         await asyncio.wait_for(future, self._dlq.delivery_timeout)
         EVENTS_HANDLED.labels(self._group_id, record.topic, "dead_lettered").inc()
         log.error("event sent to %s: %s", self._dlq_topic, error)
+
+
+def _worth_retrying(exc: BaseException) -> bool:
+    # Not BaseException: a cancelled consumer must stop, not try the handler again.
+    return isinstance(exc, Exception) and not isinstance(exc, PoisonEvent)
