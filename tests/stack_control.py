@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 import asyncpg
 import httpx
 import stripe
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from cloudmart_common.settings import local_database_url
 from cloudmart_local import supervisor
@@ -102,12 +102,20 @@ async def _read_topic(topic: str) -> list[tuple[dict[str, Any], dict[str, bytes]
             while await consumer.position(partition) < ends[partition]:
                 batch = await consumer.getmany(partition, timeout_ms=1000)
                 events += [
-                    (json.loads(record.value or b"{}"), dict(record.headers))
+                    (_decoded(record.value), dict(record.headers))
                     for record in batch.get(partition, [])
                 ]
         return events
     finally:
         await consumer.stop()
+
+
+def _decoded(value: bytes | None) -> dict[str, Any]:
+    try:
+        decoded = json.loads(value or b"{}")
+    except ValueError:  # the DLQ keeps what could not be parsed
+        return {"_raw": (value or b"").decode(errors="replace")}
+    return decoded if isinstance(decoded, dict) else {"_raw": decoded}
 
 
 def topic_events(topic: str, event_type: str | None = None) -> list[dict[str, Any]]:
@@ -181,3 +189,42 @@ def stripe_count(resource: str) -> int:
         timeout=10,
     )
     return int(response.json()["total_count"])
+
+
+@contextmanager
+def killed(component: str) -> Iterator[None]:
+    """SIGKILL a component (no clean shutdown) and, after the body, wait for supervisord to
+    have restarted it (autorestart) and for it to be healthy."""
+    supervisor.rpc().signalProcess(component, "KILL")
+    try:
+        yield
+    finally:
+        wait_for(
+            lambda: supervisor.rpc().getProcessInfo(component)["statename"] == "RUNNING",
+            timeout=60,
+            what=f"supervisord to restart {component}",
+        )
+        wait_healthy(component)
+
+
+def publish(topic: str, key: str, *values: dict[str, Any] | bytes) -> None:
+    """Put events (or raw bytes) on a topic, as a producing service would."""
+
+    async def run() -> None:
+        producer = AIOKafkaProducer(bootstrap_servers=f"127.0.0.1:{KAFKA_PORT}", acks="all")
+        await producer.start()
+        try:
+            for value in values:
+                raw = value if isinstance(value, bytes) else json.dumps(value).encode()
+                await producer.send_and_wait(
+                    topic,
+                    raw,
+                    key=key.encode(),
+                    headers=[]
+                    if isinstance(value, bytes)
+                    else [("event_type", str(value.get("event_type", "")).encode())],
+                )
+        finally:
+            await producer.stop()
+
+    asyncio.run(run())

@@ -1,15 +1,25 @@
-"""Composition root of the notifications service: clients opened in the lifespan."""
+"""Composition root of the notifications service: channels, templates, the consumer."""
 
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from cloudmart_common.http_client import ServiceClient
+from cloudmart_common.kafka_consumer import DedupeStore, EventConsumer
+from cloudmart_common.kafka_producer import EventProducer
 from cloudmart_common.readiness import DependencyCheck, kafka_check, redis_check
 from cloudmart_common.service_app import create_service_app
 from cloudmart_common.stores import create_redis
+from cloudmart_notifications.api import router
+from cloudmart_notifications.channels import build_channels
+from cloudmart_notifications.notifier import GROUP_ID, TOPICS, Notifier
+from cloudmart_notifications.sent_log import SentLog
 from cloudmart_notifications.settings import Settings
 from cloudmart_notifications.smtp import smtp_check
+from cloudmart_notifications.templating import Templates
+
+DLQ_TOPIC = "notifications-dlq"
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -18,16 +28,45 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def resources(app: FastAPI) -> AsyncIterator[Sequence[DependencyCheck]]:
         redis = create_redis(settings)
+        dlq_producer = EventProducer(settings)
+        users = ServiceClient(
+            "users", settings.users_url, settings, token_source=app.state.service_token
+        )
+        app.state.templates = Templates(settings.shop_url)
+        app.state.sent_log = SentLog(redis, settings.sent_log_size)
+        app.state.notifier = Notifier(
+            settings, app.state.templates, build_channels(settings), app.state.sent_log, users
+        )
+        consumer = EventConsumer(
+            settings,
+            topics=TOPICS,
+            group_id=GROUP_ID,
+            handler=app.state.notifier.handle,
+            dedupe=DedupeStore(redis, GROUP_ID),
+            dlq_producer=dlq_producer,
+            dlq_topic=DLQ_TOPIC,
+            max_attempts=settings.consumer_max_attempts,
+            retry_initial_seconds=settings.consumer_retry_initial_seconds,
+            retry_max_seconds=settings.consumer_retry_max_seconds,
+        )
+        consumer.start()
         try:
             # A consumer without its broker or its dedupe store cannot do its job.
             yield [
                 kafka_check(settings.kafka_bootstrap_servers),
                 redis_check(redis),
                 smtp_check(settings),
+                consumer.check(),
             ]
         finally:
+            await consumer.stop()
+            await dlq_producer.stop()
+            await users.aclose()
             await redis.aclose()
 
     return create_service_app(
-        title="CloudMart notifications service", settings=settings, resources=resources
+        title="CloudMart notifications service",
+        settings=settings,
+        resources=resources,
+        routers=[router],
     )

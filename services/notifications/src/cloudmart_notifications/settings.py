@@ -1,4 +1,7 @@
-"""Settings of the notifications service: the common ones plus its channels."""
+"""Settings of the notifications service: the common ones plus its channels and consumer."""
+
+from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 
@@ -15,3 +18,24 @@ class Settings(CommonSettings):
     smtp_username: str = Field(default="")
     smtp_password: SecretStr = Field(default=SecretStr(""))
     smtp_timeout_seconds: float = Field(default=10.0, gt=0)
+    sender_email: str = Field(default="CloudMart <no-reply@cloudmart.example.com>")
+
+    sms_backend: Literal["sink", "twilio"] = Field(default="sink")
+    twilio_account_sid: str = Field(default="")
+    twilio_auth_token: SecretStr = Field(default=SecretStr(""))
+    twilio_from_number: str = Field(default="")
+    push_backend: Literal["sink", "fcm"] = Field(default="sink")
+    fcm_project_id: str = Field(default="")
+    fcm_credentials_file: Path | None = Field(default=None, description="Service account JSON")
+    fcm_api_base: str = Field(default="https://fcm.googleapis.com")
+
+    users_url: str = Field(default="http://127.0.0.1:5001")
+    shop_url: str = Field(default="http://127.0.0.1:5000", description="Links in messages")
+    admin_emails: list[str] = Field(
+        default=["admin@cloudmart.example.com"], description="Who gets low-stock alerts"
+    )
+
+    consumer_max_attempts: int = Field(default=6, ge=1)
+    consumer_retry_initial_seconds: float = Field(default=0.5, gt=0)
+    consumer_retry_max_seconds: float = Field(default=16.0, gt=0)
+    sent_log_size: int = Field(default=10_000, ge=100, description="Entries kept in the sent log")

@@ -1,0 +1,96 @@
+"""Routes of the notifications service: the sent log, templates, manual sends."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request, status
+
+from cloudmart_common.auth import AdminUser, CurrentUser
+from cloudmart_common.errors import ForbiddenError
+from cloudmart_notifications.notifier import Notifier
+from cloudmart_notifications.schemas import (
+    ManualIn,
+    PreviewIn,
+    PreviewOut,
+    SentOut,
+    SentPage,
+    TemplateList,
+    TemplateOut,
+)
+from cloudmart_notifications.sent_log import SentLog
+from cloudmart_notifications.templating import TEMPLATES, Templates, spec_named
+
+router = APIRouter(prefix="/api/notifications", tags=["notifications"])
+
+
+def _state(request: Request) -> tuple[Notifier, SentLog, Templates]:
+    state = request.app.state
+    return state.notifier, state.sent_log, state.templates
+
+
+@router.get("", response_model=SentPage)
+async def sent(
+    request: Request,
+    admin: AdminUser,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    cursor: Annotated[str | None, Query(pattern=r"^\d{1,20}-\d{1,20}$")] = None,
+) -> SentPage:
+    """The recent deliveries, newest first (admins)."""
+    _notifier, sent_log, _templates = _state(request)
+    entries, next_cursor = await sent_log.recent(limit, cursor)
+    return SentPage(items=[SentOut.model_validate(e) for e in entries], next_cursor=next_cursor)
+
+
+@router.get("/templates", response_model=TemplateList)
+async def templates(admin: AdminUser) -> TemplateList:
+    return TemplateList(
+        items=[
+            TemplateOut(
+                name=spec.name,
+                event_types=list(spec.event_types),
+                audience=spec.audience,
+                channels=["email", "sms"] if spec.sms else ["email"],
+                description=spec.description,
+                sample=dict(spec.sample),
+            )
+            for spec in TEMPLATES.values()
+        ]
+    )
+
+
+@router.post("/templates/{name}/preview", response_model=PreviewOut)
+async def preview(
+    name: Annotated[str, Path(max_length=50)],
+    request: Request,
+    admin: AdminUser,
+    body: PreviewIn | None = None,
+) -> PreviewOut:
+    """Render a template with its sample data or the data given (422 when it does not fit)."""
+    _notifier, _sent_log, renderer = _state(request)
+    spec = spec_named(name)
+    data = body.data if body is not None and body.data is not None else dict(spec.sample)
+    rendered = renderer.render(name, data)
+    return PreviewOut(
+        subject=rendered.subject, text=rendered.text, html=rendered.html, sms=rendered.sms
+    )
+
+
+@router.post("/send", status_code=status.HTTP_201_CREATED, response_model=SentPage)
+async def send(body: ManualIn, request: Request, caller: CurrentUser) -> SentPage:
+    """A message to one user or address now (admins and services). An empty list: the user
+    is gone or has no address for that channel."""
+    if not (caller.is_admin or caller.is_service):
+        raise ForbiddenError("administrators and services only")
+    notifier, _sent_log, _templates = _state(request)
+    data = dict(body.data)
+    if body.template == "manual":
+        data |= {"subject": body.subject, "message": body.message}
+    entries = await notifier.send_manual(
+        channel=body.channel,
+        template=body.template,
+        data=data,
+        user_id=body.user_id,
+        recipient=body.recipient,
+    )
+    return SentPage(
+        items=[SentOut.model_validate({"id": "", **vars(e)}) for e in entries], next_cursor=None
+    )

@@ -1,0 +1,174 @@
+"""Delivery channels behind one interface: email (SMTP), SMS (Twilio), push (FCM).
+
+Which backend serves SMS and push is a setting: the real providers in the cloud, or `sink`,
+which delivers them as email to the SMTP sink (mailpit locally) so they can be inspected.
+Every channel raises ChannelError on failure; the consumer retries and then dead-letters.
+"""
+
+import asyncio
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import make_msgid
+from typing import Literal, Protocol
+
+import aiosmtplib
+import httpx
+from google.auth.transport.requests import Request as GoogleRequest
+from google.oauth2 import service_account
+from twilio.base.exceptions import TwilioException
+from twilio.rest import Client as TwilioClient
+
+from cloudmart_notifications.settings import Settings
+from cloudmart_notifications.smtp import smtp_client
+
+ChannelName = Literal["email", "sms", "push"]
+SINK_DOMAIN = "sink.cloudmart.example.com"
+FCM_SCOPE = "https://www.googleapis.com/auth/firebase.messaging"
+
+
+class ChannelError(Exception):
+    """The channel did not take the message (down, refused, misconfigured)."""
+
+
+@dataclass(frozen=True)
+class Message:
+    channel: ChannelName
+    recipient: str  # an email address, an E.164 phone number, or an FCM device token
+    subject: str
+    text: str
+    html: str | None = None
+    # Stable per (event, channel, recipient): the email's Message-ID, so a resend is recognisable.
+    message_id: str | None = None
+
+
+class Channel(Protocol):
+    name: ChannelName
+
+    async def send(self, message: Message) -> None: ...
+
+
+class EmailChannel:
+    name: ChannelName = "email"
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+
+    async def send(self, message: Message, *, headers: dict[str, str] | None = None) -> None:
+        email = EmailMessage()
+        email["From"] = self._settings.sender_email
+        email["To"] = message.recipient
+        email["Subject"] = message.subject
+        email["Message-ID"] = (
+            f"<{message.message_id}@cloudmart.example.com>"
+            if message.message_id
+            else make_msgid(domain="cloudmart.example.com")
+        )
+        for name, value in (headers or {}).items():
+            email[name] = value
+        email.set_content(message.text)
+        if message.html is not None:
+            email.add_alternative(message.html, subtype="html")
+        try:
+            async with smtp_client(self._settings) as client:
+                await client.send_message(email)
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            raise ChannelError(f"SMTP: {type(exc).__name__}: {exc}") from exc
+
+
+class SinkChannel:
+    """SMS or push delivered as email to the sink, the real recipient in a header."""
+
+    def __init__(self, name: ChannelName, email: EmailChannel) -> None:
+        self.name = name
+        self._email = email
+
+    async def send(self, message: Message) -> None:
+        local = "".join(c for c in message.recipient if c.isalnum())[:64] or "unknown"
+        await self._email.send(
+            Message(
+                self.name,
+                f"{self.name}+{local}@{SINK_DOMAIN}",
+                message.subject,
+                message.text,
+                None,
+                message.message_id,
+            ),
+            headers={"X-CloudMart-Channel": self.name, "X-CloudMart-Recipient": message.recipient},
+        )
+
+
+class TwilioSmsChannel:
+    name: ChannelName = "sms"
+
+    def __init__(self, settings: Settings, client: TwilioClient | None = None) -> None:
+        self._client = client or TwilioClient(
+            settings.twilio_account_sid, settings.twilio_auth_token.get_secret_value()
+        )
+        self._from = settings.twilio_from_number
+
+    async def send(self, message: Message) -> None:
+        try:
+            # The SDK is synchronous: keep the event loop free while it talks to Twilio.
+            await asyncio.to_thread(
+                self._client.messages.create,
+                to=message.recipient,
+                from_=self._from,
+                body=message.text,
+            )
+        except (TwilioException, OSError) as exc:
+            raise ChannelError(f"Twilio: {type(exc).__name__}: {exc}") from exc
+
+
+class FcmPushChannel:
+    """Firebase Cloud Messaging HTTP v1, with a service account's OAuth token."""
+
+    name: ChannelName = "push"
+
+    def __init__(self, settings: Settings, http: httpx.AsyncClient | None = None) -> None:
+        self._project = settings.fcm_project_id
+        self._credentials_file = settings.fcm_credentials_file
+        self._credentials: service_account.Credentials | None = None
+        self._http = http or httpx.AsyncClient(timeout=10)
+        self._base = settings.fcm_api_base.rstrip("/")
+
+    async def _token(self) -> str:
+        if self._credentials is None:
+            if self._credentials_file is None:
+                raise ChannelError("FCM: FCM_CREDENTIALS_FILE is not set")
+            self._credentials = service_account.Credentials.from_service_account_file(  # type: ignore[no-untyped-call]
+                str(self._credentials_file), scopes=[FCM_SCOPE]
+            )
+        if not self._credentials.valid:
+            await asyncio.to_thread(self._credentials.refresh, GoogleRequest())
+        return str(self._credentials.token)
+
+    async def send(self, message: Message) -> None:
+        body = {
+            "message": {
+                "token": message.recipient,
+                "notification": {"title": message.subject, "body": message.text},
+            }
+        }
+        try:
+            response = await self._http.post(
+                f"{self._base}/v1/projects/{self._project}/messages:send",
+                json=body,
+                headers={"Authorization": f"Bearer {await self._token()}"},
+            )
+        except httpx.HTTPError as exc:
+            raise ChannelError(f"FCM: {type(exc).__name__}") from exc
+        if response.status_code != 200:
+            raise ChannelError(f"FCM answered {response.status_code}: {response.text[:200]}")
+
+
+def build_channels(settings: Settings) -> dict[ChannelName, Channel]:
+    email = EmailChannel(settings)
+    sms: Channel = (
+        TwilioSmsChannel(settings)
+        if settings.sms_backend == "twilio"
+        else SinkChannel("sms", email)
+    )
+    push: Channel = (
+        FcmPushChannel(settings) if settings.push_backend == "fcm" else SinkChannel("push", email)
+    )
+    return {"email": email, "sms": sms, "push": push}
