@@ -6,12 +6,13 @@ BIN := .venv/bin
 STACK := $(BIN)/python -m cloudmart_local
 PYTEST := $(BIN)/pytest -p no:cacheprovider
 
-.PHONY: help install up down status logs restart clean lint typecheck test test-stack test-lifecycle
+.PHONY: help install up down status logs restart clean lint typecheck test test-stack test-lifecycle bench-gateway
 
 help:
 	@echo "make up       install what is missing, start the whole stack, print the URLs"
 	@echo "make test     make up, then lint, type check and every test suite"
 	@echo "make status   each process and its health    make logs S=<name>   tail one log"
+	@echo "make bench-gateway   the gateway's added latency at 100 concurrent clients"
 	@echo "make restart S=<name>   restart one component (after editing its code)"
 	@echo "make down     stop everything                make clean           also wipe .cloudmart/"
 
@@ -45,7 +46,7 @@ lint: install
 # Packages by name (they are installed editable), test folders by path: no module is seen twice.
 PACKAGES := common gateway users products orders payments notifications dashboard local \
 	catalog_import
-TEST_DIRS := $(wildcard libs/*/tests services/*/tests functions/*/tests) tests
+TEST_DIRS := $(wildcard libs/*/tests services/*/tests functions/*/tests) tests bench
 
 typecheck: install
 	$(BIN)/mypy $(foreach p,$(PACKAGES),-p cloudmart_$(p))
@@ -59,3 +60,6 @@ test-stack:
 
 test-lifecycle:
 	$(PYTEST) -m lifecycle tests
+
+bench-gateway: up
+	$(BIN)/python bench/gateway_overhead.py

@@ -148,6 +148,9 @@ def _infrastructure() -> list[Component]:
                 "--max",
                 "0",  # keep every message (the default prunes to the newest 500)
                 "--disable-version-check",
+                # Like most mailboxes, drop a repeat of a Message-ID: a notification resent
+                # after a crash between "SMTP accepted" and "marked sent" lands once (ADR 0010).
+                "--ignore-duplicate-ids",
             ],
             probe=probes.mailpit,
             url=f"http://127.0.0.1:{MAILPIT_PORT} (SMTP 127.0.0.1:{SMTP_PORT})",

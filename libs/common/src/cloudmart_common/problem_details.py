@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from opentelemetry import trace
 from opentelemetry.trace import Status, StatusCode
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -168,9 +169,28 @@ async def _render_http_error(request: Request, error: Exception) -> Response:
     return _problem(status, title, detail, slug=slug, instance=path, headers=error.headers)
 
 
-def _internal_error(instance: str) -> JSONResponse:
+def _internal_error(instance: str, error: Exception | None = None) -> JSONResponse:
+    if error is not None and _is_dependency_outage(error):
+        # The database or another dependency did not answer: not a bug, and worth a retry.
+        title, slug = _title_and_slug(503)
+        return _problem(
+            503,
+            title,
+            "A dependency of this service did not answer in time; try again shortly.",
+            slug=slug,
+            instance=instance,
+            headers={"Retry-After": "1"},
+        )
     title, slug = _title_and_slug(500)
     return _problem(500, title, INTERNAL_ERROR_DETAIL, slug=slug, instance=instance)
+
+
+def _is_dependency_outage(error: Exception) -> bool:
+    if isinstance(error, TimeoutError | ConnectionError):
+        return True
+    if isinstance(error, sa_exc.OperationalError | sa_exc.InterfaceError | sa_exc.TimeoutError):
+        return True
+    return isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated
 
 
 def _log_unhandled(method: str, path: str, error: Exception) -> None:
@@ -185,7 +205,7 @@ async def _render_unhandled_error(request: Request, error: Exception) -> Respons
     # Last resort for errors raised outside UnhandledErrorMiddleware: Starlette calls it in
     # its outermost middleware, where the request id is already gone.
     _log_unhandled(request.method, request.url.path, error)
-    return _internal_error(request.url.path)
+    return _internal_error(request.url.path, error)
 
 
 class UnhandledErrorMiddleware:
@@ -215,7 +235,7 @@ class UnhandledErrorMiddleware:
             _log_unhandled(scope["method"], scope["path"], error)
             if started:
                 raise  # too late for a problem document; the server closes the connection
-            await _internal_error(scope["path"])(scope, receive, send)
+            await _internal_error(scope["path"], error)(scope, receive, send)
 
 
 def install_problem_handlers(app: FastAPI) -> None:

@@ -9,9 +9,9 @@ from cloudmart_common.events import InvalidEvent, new_event, validate_event
 
 
 def test_a_new_event_carries_the_envelope_and_its_payload_at_the_top_level() -> None:
-    event = new_event("order_created", {"order_id": 123, "total_amount": Decimal("99.99")})
+    event = new_event("widget_created", {"order_id": 123, "total_amount": Decimal("99.99")})
     assert uuid.UUID(event["event_id"]).version == 4
-    assert event["event_type"] == "order_created"
+    assert event["event_type"] == "widget_created"
     assert event["event_version"] == 1
     assert event["timestamp"].endswith("Z")
     assert event["order_id"] == 123
@@ -28,13 +28,13 @@ def test_a_new_event_carries_the_envelope_and_its_payload_at_the_top_level() -> 
     ],
 )
 def test_an_event_outside_the_envelope_is_refused(change: dict[str, object], where: str) -> None:
-    event = {**new_event("order_created", {"order_id": 1}), **change}
+    event = {**new_event("widget_created", {"order_id": 1}), **change}
     with pytest.raises(InvalidEvent, match=where):
         validate_event(event)
 
 
 def test_a_missing_envelope_field_is_refused() -> None:
-    event = new_event("order_created", {"order_id": 1})
+    event = new_event("widget_created", {"order_id": 1})
     del event["event_id"]
     with pytest.raises(InvalidEvent, match="event_id"):
         validate_event(event)

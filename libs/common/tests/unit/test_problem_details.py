@@ -11,6 +11,7 @@ from fastapi import APIRouter, FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
 from fastapi.testclient import TestClient
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import OperationalError
 
 from cloudmart_common.errors import (
     STATUS_BY_ERROR,
@@ -210,3 +211,24 @@ def test_the_handlers_alone_still_render_an_unhandled_error_as_a_problem() -> No
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["detail"] == INTERNAL_ERROR_DETAIL
     assert "hunter2" not in response.text
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        TimeoutError(),
+        ConnectionRefusedError(111, "Connection refused"),
+        OperationalError("SELECT 1", {}, Exception(SECRET)),
+    ],
+)
+def test_a_dependency_that_does_not_answer_is_a_503_to_retry(
+    client: TestClient, error: Exception
+) -> None:
+    to_raise["outage"] = error
+
+    response = client.get("/raise/outage")
+
+    body = _problem(response, 503)
+    assert response.headers["Retry-After"] == "1"
+    assert SECRET not in response.text
+    assert "try again" in body["detail"]

@@ -1,7 +1,38 @@
-"""Settings of the gateway service."""
+"""Settings of the API gateway: upstreams, limits, CORS."""
+
+from pydantic import Field
 
 from cloudmart_common.settings import CommonSettings
 
 
+def _local(port: int) -> list[str]:
+    return [f"http://127.0.0.1:{port}"]
+
+
 class Settings(CommonSettings):
     service_name: str = "gateway"
+
+    # Several URLs per service spread the load; in Kubernetes one Service URL each.
+    users_urls: list[str] = Field(default=_local(5001), description="http://users in k8s")
+    products_urls: list[str] = Field(default=_local(5002))
+    orders_urls: list[str] = Field(default=_local(5003))
+    notifications_urls: list[str] = Field(default=_local(5004))
+    payments_urls: list[str] = Field(default=_local(5005))
+    dashboard_urls: list[str] = Field(default=_local(5006))
+
+    upstream_timeout_seconds: float = Field(default=30.0, gt=0)
+    instance_quarantine_seconds: float = Field(
+        default=10.0, gt=0, description="A failing instance is skipped this long"
+    )
+    max_body_bytes: int = Field(default=1_048_576, ge=1024, description="Larger bodies: 413")
+
+    rate_limit_anonymous: str = Field(default="600/minute", description="Per client IP")
+    rate_limit_user: str = Field(default="1200/minute", description="Per authenticated user")
+    rate_limit_login: str = Field(default="10/minute", description="Per IP and username")
+    rate_limit_password_reset: str = Field(default="5/minute", description="Per client IP")
+
+    cors_origins: list[str] = Field(
+        default=["http://127.0.0.1:5000", "http://localhost:5000", "http://127.0.0.1:5173"],
+        description="Origins of the web UI",
+    )
+    openapi_cache_seconds: float = Field(default=60.0, gt=0)

@@ -13,6 +13,7 @@ cancel, recovery) sees the status the first left and acts on that, so a payment 
 for an order cancelled meanwhile is refunded, never kept.
 """
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -109,6 +110,7 @@ class OrderService:
         self._up = upstreams
         self._settings = settings
         self._after_commit = after_commit
+        self._checkouts = asyncio.Semaphore(settings.max_concurrent_checkouts)
 
     # -- reads ---------------------------------------------------------------------------
 
@@ -146,6 +148,10 @@ class OrderService:
     # -- checkout ------------------------------------------------------------------------
 
     async def place(self, buyer_id: int, body: OrderIn, key: str) -> Checkout:
+        async with self._checkouts:
+            return await self._place(buyer_id, body, key)
+
+    async def _place(self, buyer_id: int, body: OrderIn, key: str) -> Checkout:
         # A live order with this key means an earlier attempt crashed mid-saga: conclude it.
         if len(body.items) > self._settings.max_order_lines:
             limit = self._settings.max_order_lines
@@ -282,7 +288,7 @@ class OrderService:
         if payment is None:  # the charge never reached payments: nothing was taken
             cancelled = await self._release_and_cancel(order_id, "checkout interrupted", who)
             return Checkout(cancelled, _interrupted())
-        why = f"payment failed: {payment.get('failure_reason') or 'declined'}"
+        why = f"payment declined: {payment.get('failure_reason') or 'the payment failed'}"
         cancelled = await self._release_and_cancel(order_id, why, who)
         return Checkout(
             cancelled, PaymentDeclined(why, order_id=order_id, payment_id=payment["id"])
@@ -298,7 +304,7 @@ class OrderService:
         order = await self._load(order_id)
         if order is not None and order.status == "pending" and order.saga_step == "reserved":
             await self._release_and_cancel(
-                order_id, f"payment failed: {reason}", f"payment:{payment_id}"
+                order_id, f"payment declined: {reason}", f"payment:{payment_id}"
             )
 
     async def _paid(self, order_id: int, payment_id: int, who: str) -> Order:

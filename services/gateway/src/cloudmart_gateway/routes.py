@@ -1,0 +1,48 @@
+"""What the gateway routes where, and which routes are open without a token.
+
+Only `/api/<service>/...` is routed: `/internal/...`, `/health`, `/ready` and `/metrics` of the
+services are never reachable from outside.
+"""
+
+import re
+
+# The first path segment after /api, and the service that owns it.
+SERVICE_OF_PREFIX = {
+    "users": "users",
+    "products": "products",
+    "orders": "orders",
+    "payments": "payments",
+    "notifications": "notifications",
+    "analytics": "dashboard",
+}
+
+# (method, path pattern) open to anonymous callers; everything else needs a valid token.
+PUBLIC_ROUTES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (method, re.compile(pattern))
+    for method, pattern in (
+        ("POST", r"^/api/users/(register|login|logout|token/refresh|oauth/token)$"),
+        ("POST", r"^/api/users/password-reset(/confirm)?$"),
+        ("GET", r"^/api/users/\.well-known/jwks\.json$"),
+        ("GET", r"^/api/products(/.*)?$"),
+        ("HEAD", r"^/api/products(/.*)?$"),
+        ("POST", r"^/api/payments/webhook$"),  # Stripe signs it; the service verifies
+    )
+)
+
+LOGIN_PATH = "/api/users/login"
+PASSWORD_RESET_PATHS = frozenset({"/api/users/password-reset", "/api/users/password-reset/confirm"})
+
+
+def is_public(method: str, path: str) -> bool:
+    return any(m == method and pattern.match(path) for m, pattern in PUBLIC_ROUTES)
+
+
+def service_for(path: str) -> str | None:
+    """The service owning an /api path, or None (the gateway answers 404)."""
+    parts = path.split("/")
+    if len(parts) < 3 or parts[1] != "api":
+        return None
+    # Dot segments must not climb out of /api/<service>/ on the way to the upstream.
+    if any(part in (".", "..") for part in parts):
+        return None
+    return SERVICE_OF_PREFIX.get(parts[2])

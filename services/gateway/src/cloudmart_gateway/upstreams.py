@@ -1,0 +1,59 @@
+"""The instances of each service: round-robin, passive health, one breaker per service."""
+
+import itertools
+import time
+from dataclasses import dataclass, field
+
+from cloudmart_common.call_policy import CallPolicy
+from cloudmart_gateway.settings import Settings
+
+
+@dataclass
+class Instance:
+    url: str
+    bad_until: float = field(default=0.0)  # monotonic time; skipped before it
+
+
+class UpstreamPool:
+    """One service's instances. A connect failure or timeout quarantines an instance for a
+    while (passive health); the breaker counts failed requests of the service as a whole."""
+
+    def __init__(self, service: str, urls: list[str], settings: Settings) -> None:
+        if not urls:
+            raise ValueError(f"no URL configured for {service}")
+        self.service = service
+        self.policy = CallPolicy(service, settings)
+        self._instances = [Instance(url.rstrip("/")) for url in urls]
+        self._turn = itertools.count()
+        self._quarantine = settings.instance_quarantine_seconds
+
+    @property
+    def instances(self) -> list[Instance]:
+        return list(self._instances)
+
+    def candidates(self) -> list[Instance]:
+        """Healthy instances in round-robin order, then the quarantined (better than none)."""
+        start = next(self._turn) % len(self._instances)
+        ordered = self._instances[start:] + self._instances[:start]
+        now = time.monotonic()
+        return [i for i in ordered if i.bad_until <= now] + [
+            i for i in ordered if i.bad_until > now
+        ]
+
+    def failed(self, instance: Instance) -> None:
+        instance.bad_until = time.monotonic() + self._quarantine
+
+    def succeeded(self, instance: Instance) -> None:
+        instance.bad_until = 0.0
+
+
+def pools(settings: Settings) -> dict[str, UpstreamPool]:
+    urls = {
+        "users": settings.users_urls,
+        "products": settings.products_urls,
+        "orders": settings.orders_urls,
+        "notifications": settings.notifications_urls,
+        "payments": settings.payments_urls,
+        "dashboard": settings.dashboard_urls,
+    }
+    return {service: UpstreamPool(service, u, settings) for service, u in urls.items()}
