@@ -12,6 +12,7 @@ import json
 import statistics
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -25,8 +26,9 @@ def _percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
-async def _measure(base: str, path: str, clients: int, requests: int) -> dict[str, float]:
+async def _measure(base: str, path: str, clients: int, requests: int) -> dict[str, Any]:
     latencies: list[float] = []
+    errors: dict[str, int] = {}
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as http:
         await http.get(path)  # warm: connection, cache
@@ -34,8 +36,14 @@ async def _measure(base: str, path: str, clients: int, requests: int) -> dict[st
         async def client() -> None:
             for _ in range(requests):
                 started = time.perf_counter()
-                response = await http.get(path)
-                response.raise_for_status()
+                try:
+                    response = await http.get(path)
+                except httpx.HTTPError as exc:
+                    errors[type(exc).__name__] = errors.get(type(exc).__name__, 0) + 1
+                    continue
+                if response.status_code != 200:
+                    errors[str(response.status_code)] = errors.get(str(response.status_code), 0) + 1
+                    continue
                 latencies.append(time.perf_counter() - started)
 
         started = time.perf_counter()
@@ -48,6 +56,7 @@ async def _measure(base: str, path: str, clients: int, requests: int) -> dict[st
         "p95_ms": round(_percentile(latencies, 0.95) * 1000, 2),
         "p99_ms": round(_percentile(latencies, 0.99) * 1000, 2),
         "mean_ms": round(statistics.fmean(latencies) * 1000, 2),
+        "errors": errors,
     }
 
 
@@ -68,7 +77,7 @@ async def main(clients: int, requests: int) -> None:
     for label, row in (("direct", direct), ("gateway", through)):
         print(
             f"{label:10} {row['throughput_rps']:>8} {row['p50_ms']:>8} {row['p95_ms']:>8} "
-            f"{row['p99_ms']:>8}"
+            f"{row['p99_ms']:>8}  errors: {row['errors'] or 'none'}"
         )
     print(
         f"{'added':10} {'':>8} {added['added_p50_ms']:>8} {added['added_p95_ms']:>8} "

@@ -185,6 +185,7 @@ def _services() -> list[Component]:
                 "--port",
                 str(port),
                 "--no-access-log",
+                "--no-server-header",  # what we run on is nobody's business
                 "--timeout-graceful-shutdown",
                 "10",
             ],

@@ -87,3 +87,7 @@ def configure_logging(settings: CommonSettings) -> None:
         uvicorn_logger.handlers.clear()  # theirs would print every line a second time
         uvicorn_logger.propagate = not switched_off
         uvicorn_logger.setLevel(logging.NOTSET)  # LOG_LEVEL decides, not uvicorn's INFO
+    # One line per outgoing request (the gateway: per proxied request) costs more than it
+    # tells: the service_calls_total and gateway_upstream_* metrics count them.
+    for chatty in ("httpx", "stripe"):
+        logging.getLogger(chatty).setLevel(max(root.level, logging.WARNING))

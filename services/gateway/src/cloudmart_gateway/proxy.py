@@ -167,11 +167,13 @@ def _outgoing_headers(request: Request) -> dict[str, str]:
     return headers
 
 
+# The gateway's server adds its own; the upstream's would be a second copy.
+_NOT_RELAYED = (HOP_BY_HOP - {"content-length"}) | {"date", "server"}
+
+
 def _incoming_headers(upstream: httpx.Response) -> dict[str, str]:
     return {
-        name: value
-        for name, value in upstream.headers.items()
-        if name.lower() not in HOP_BY_HOP - {"content-length"}
+        name: value for name, value in upstream.headers.items() if name.lower() not in _NOT_RELAYED
     }
 
 
