@@ -66,6 +66,8 @@ class DatabaseSettings(BaseSettings):
     """Mixin for the services that own a PostgreSQL database (reached through pgbouncer)."""
 
     database_url: SecretStr = Field(description="SQLAlchemy URL; pgbouncer on 16432 locally")
-    database_pool_size: int = Field(default=10, ge=1)
-    database_max_overflow: int = Field(default=10, ge=0)
+    # 12 of pgbouncer's 20 server connections per database: session pooling pins one per
+    # client connection, so the rest is headroom for a second replica, migrations, operators.
+    database_pool_size: int = Field(default=8, ge=1)
+    database_max_overflow: int = Field(default=4, ge=0)
     database_timeout_seconds: float = Field(default=10.0, gt=0)

@@ -1,14 +1,21 @@
-"""Composition root of the dashboard service: clients opened in the lifespan, routes mounted."""
+"""Composition root of the dashboard service: the results consumer, Redis, routes."""
 
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from cloudmart_common.kafka_consumer import ConsumedEvent, DedupeStore, EventConsumer
+from cloudmart_common.kafka_producer import EventProducer
 from cloudmart_common.readiness import DependencyCheck, kafka_check, redis_check
 from cloudmart_common.service_app import create_service_app
 from cloudmart_common.stores import create_redis
+from cloudmart_dashboard.api import router
 from cloudmart_dashboard.settings import Settings
+from cloudmart_dashboard.store import ResultStore
+
+GROUP_ID = "dashboard-group"
+DLQ_TOPIC = "notifications-dlq"  # the platform's one dead-letter topic
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -17,15 +24,38 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def resources(app: FastAPI) -> AsyncIterator[Sequence[DependencyCheck]]:
         redis = create_redis(settings)
+        dlq_producer = EventProducer(settings)
+        app.state.redis = redis
+        app.state.results = ResultStore(redis, settings.windows_kept)
+
+        async def keep(consumed: ConsumedEvent) -> None:
+            await app.state.results.add(dict(consumed.event))
+
+        consumer = EventConsumer(
+            settings,
+            topics=["analytics-results"],
+            group_id=GROUP_ID,
+            handler=keep,
+            dedupe=DedupeStore(redis, GROUP_ID),
+            dlq_producer=dlq_producer,
+            dlq_topic=DLQ_TOPIC,
+        )
+        consumer.start()
         try:
             # Results are served from Redis; without Kafka they only stop getting fresher.
             yield [
                 redis_check(redis),
                 kafka_check(settings.kafka_bootstrap_servers, critical=False),
+                consumer.check(),
             ]
         finally:
+            await consumer.stop()
+            await dlq_producer.stop()
             await redis.aclose()
 
     return create_service_app(
-        title="CloudMart dashboard service", settings=settings, resources=resources
+        title="CloudMart dashboard service",
+        settings=settings,
+        resources=resources,
+        routers=[router],
     )

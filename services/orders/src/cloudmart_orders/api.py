@@ -71,12 +71,15 @@ async def place_order(
         code = 202 if outcome.order.status == "pending" else 201
         return StoredResponse(code, _detail(outcome.order).model_dump(mode="json"))
 
-    response, replayed = await idempotency.execute(
-        scope=f"orders.place:{user.subject}",
-        key=key,
-        request=body.model_dump(mode="json"),
-        operation=checkout,
-    )
+    # The bulkhead covers the Idempotency-Key claim too: a burst waits here, in the process,
+    # instead of queueing on the database pool.
+    async with orders.checkouts:
+        response, replayed = await idempotency.execute(
+            scope=f"orders.place:{user.subject}",
+            key=key,
+            request=body.model_dump(mode="json"),
+            operation=checkout,
+        )
     return idempotent_response(response, replayed)
 
 

@@ -110,7 +110,7 @@ class OrderService:
         self._up = upstreams
         self._settings = settings
         self._after_commit = after_commit
-        self._checkouts = asyncio.Semaphore(settings.max_concurrent_checkouts)
+        self.checkouts = asyncio.Semaphore(settings.max_concurrent_checkouts)
 
     # -- reads ---------------------------------------------------------------------------
 
@@ -148,10 +148,6 @@ class OrderService:
     # -- checkout ------------------------------------------------------------------------
 
     async def place(self, buyer_id: int, body: OrderIn, key: str) -> Checkout:
-        async with self._checkouts:
-            return await self._place(buyer_id, body, key)
-
-    async def _place(self, buyer_id: int, body: OrderIn, key: str) -> Checkout:
         # A live order with this key means an earlier attempt crashed mid-saga: conclude it.
         if len(body.items) > self._settings.max_order_lines:
             limit = self._settings.max_order_lines

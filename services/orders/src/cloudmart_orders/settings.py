@@ -16,7 +16,7 @@ class Settings(CommonSettings, DatabaseSettings):
     currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$", description="The shop's currency")
     max_order_lines: int = Field(default=50, ge=1, le=99)
     max_concurrent_checkouts: int = Field(
-        default=16,
+        default=8,
         ge=1,
         description="Sagas run at once per process; more wait their turn (a bulkhead that keeps "
         "a burst within the database pool)",

@@ -1,0 +1,196 @@
+package dev.cloudmart.analytics;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.math.BigDecimal;
+import java.nio.charset.StandardCharsets;
+import java.math.RoundingMode;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.api.common.functions.AggregateFunction;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
+import org.apache.flink.streaming.api.functions.windowing.ProcessAllWindowFunction;
+import org.apache.flink.streaming.api.windowing.assigners.TumblingEventTimeWindows;
+import org.apache.flink.streaming.api.windowing.windows.TimeWindow;
+import org.apache.flink.util.Collector;
+import org.apache.flink.util.OutputTag;
+
+/** The pipeline of DESIGN.md: order events -> tumbling event-time windows -> JSON results. */
+public final class OrderAnalytics {
+    static final ObjectMapper MAPPER = new ObjectMapper();
+    /** Events older than the watermark allows: counted and reported, never silently dropped. */
+    public static final OutputTag<OrderEvent> LATE = new OutputTag<>("late-events", Types.POJO(OrderEvent.class));
+
+    private OrderAnalytics() {}
+
+    public static WatermarkStrategy<OrderEvent> watermarks(Duration outOfOrderness, Duration idleness) {
+        return WatermarkStrategy.<OrderEvent>forBoundedOutOfOrderness(outOfOrderness)
+                .withTimestampAssigner((event, previous) -> event.timestamp)
+                .withIdleness(idleness);
+    }
+
+    /** Window results (with anomalies) followed by `anomaly_detected` and `late_events` records. */
+    public static DataStream<String> analytics(
+            DataStream<OrderEvent> events, Duration window, int topN, AnomalyRule rule) {
+        SingleOutputStreamOperator<String> windows =
+                events.filter(e -> e.eventType.startsWith("order_"))
+                        .name("order-events")
+                        .windowAll(TumblingEventTimeWindows.of(window))
+                        .sideOutputLateData(LATE)
+                        .aggregate(new Accumulate(), new Emit(window, topN), WindowAcc.TYPE, WindowAcc.TYPE, Types.STRING)
+                        .name("window-aggregate");
+        DataStream<String> withAnomalies =
+                windows.keyBy(json -> "all", Types.STRING)
+                        .process(new AnomalyDetector(rule), Types.STRING)
+                        .name("anomaly-detection");
+        DataStream<String> late =
+                windows.getSideOutput(LATE).map(OrderAnalytics::lateRecord, Types.STRING).name("late-events");
+        return withAnomalies.union(late);
+    }
+
+    static String lateRecord(OrderEvent event) throws Exception {
+        ObjectNode node = MAPPER.createObjectNode();
+        node.put("result_type", "late_event");
+        node.put("order_event_type", event.eventType);
+        node.put("order_id", event.orderId);
+        node.put("event_timestamp", Instant.ofEpochMilli(event.timestamp).toString());
+        envelope(node, "late_event", event.eventType + ":" + event.orderId + ":" + event.timestamp);
+        return MAPPER.writeValueAsString(node);
+    }
+
+    /** The platform's event envelope (DESIGN.md §5); ids are derived, so a replay repeats them. */
+    static void envelope(ObjectNode node, String eventType, String identity) {
+        String now = Instant.now().toString();
+        node.put("event_id", UUID.nameUUIDFromBytes((eventType + ":" + identity).getBytes(StandardCharsets.UTF_8)).toString());
+        node.put("event_type", eventType);
+        node.put("event_version", 1);
+        node.put("timestamp", now);
+        node.put("emitted_at", now);
+    }
+
+    static double money(double value) {
+        return BigDecimal.valueOf(value).setScale(2, RoundingMode.HALF_UP).doubleValue();
+    }
+
+    /** Counts orders (`order_created`) and cancellations; other order events only move time. */
+    public static class Accumulate implements AggregateFunction<OrderEvent, WindowAcc, WindowAcc> {
+        @Override
+        public WindowAcc createAccumulator() {
+            return new WindowAcc();
+        }
+
+        @Override
+        public WindowAcc add(OrderEvent e, WindowAcc acc) {
+            if ("order_cancelled".equals(e.eventType)) {
+                acc.cancellations++;
+                return acc;
+            }
+            if (!"order_created".equals(e.eventType)) {
+                return acc;
+            }
+            acc.orders++;
+            acc.revenue += e.totalAmount;
+            acc.regionOrders.merge(e.region, 1L, Long::sum);
+            acc.regionRevenue.merge(e.region, e.totalAmount, Double::sum);
+            acc.buyerOrders.merge(Long.toString(e.userId), 1L, Long::sum);
+            String hour = Integer.toString(Instant.ofEpochMilli(e.timestamp).atZone(ZoneOffset.UTC).getHour());
+            acc.hourOrders.merge(hour, 1L, Long::sum);
+            for (int i = 0; i < e.productIds.length; i++) {
+                String id = Long.toString(e.productIds[i]);
+                acc.productQuantity.merge(id, (long) e.quantities[i], Long::sum);
+                acc.productRevenue.merge(id, e.quantities[i] * e.prices[i], Double::sum);
+                acc.productName.put(id, e.productNames[i]);
+            }
+            return acc;
+        }
+
+        @Override
+        public WindowAcc getResult(WindowAcc acc) {
+            return acc;
+        }
+
+        @Override
+        public WindowAcc merge(WindowAcc a, WindowAcc b) {
+            a.orders += b.orders;
+            a.revenue += b.revenue;
+            a.cancellations += b.cancellations;
+            b.productQuantity.forEach((k, v) -> a.productQuantity.merge(k, v, Long::sum));
+            b.productRevenue.forEach((k, v) -> a.productRevenue.merge(k, v, Double::sum));
+            a.productName.putAll(b.productName);
+            b.regionOrders.forEach((k, v) -> a.regionOrders.merge(k, v, Long::sum));
+            b.regionRevenue.forEach((k, v) -> a.regionRevenue.merge(k, v, Double::sum));
+            b.buyerOrders.forEach((k, v) -> a.buyerOrders.merge(k, v, Long::sum));
+            b.hourOrders.forEach((k, v) -> a.hourOrders.merge(k, v, Long::sum));
+            return a;
+        }
+    }
+
+    /** One JSON result per window, the shape of DESIGN.md §8 plus the extra figures. */
+    public static class Emit extends ProcessAllWindowFunction<WindowAcc, String, TimeWindow> {
+        private final long windowMillis;
+        private final int topN;
+
+        public Emit(Duration window, int topN) {
+            this.windowMillis = window.toMillis();
+            this.topN = topN;
+        }
+
+        @Override
+        public void process(Context context, Iterable<WindowAcc> accs, Collector<String> out) throws Exception {
+            WindowAcc acc = accs.iterator().next();
+            ObjectNode node = MAPPER.createObjectNode();
+            node.put("result_type", "window");
+            node.put("window_start", Instant.ofEpochMilli(context.window().getStart()).toString());
+            node.put("window_end", Instant.ofEpochMilli(context.window().getEnd()).toString());
+            node.put("order_count", acc.orders);
+            node.put("revenue", money(acc.revenue));
+            node.put("avg_order_value", acc.orders == 0 ? 0.0 : money(acc.revenue / acc.orders));
+            node.put("orders_per_minute", money(acc.orders * 60_000.0 / windowMillis));
+            node.put("cancellations", acc.cancellations);
+            node.put("active_buyers", acc.buyerOrders.size());
+            node.put("repeat_buyers", acc.buyerOrders.values().stream().filter(n -> n > 1).count());
+            node.set("top_products", top(acc, Comparator.comparingLong((String id) -> acc.productQuantity.get(id)).reversed()));
+            node.set("top_products_by_revenue", top(acc, Comparator.comparingDouble((String id) -> acc.productRevenue.get(id)).reversed()));
+            ObjectNode regions = node.putObject("by_region");
+            acc.regionOrders.keySet().stream().sorted().forEach(region -> {
+                ObjectNode r = regions.putObject(region);
+                r.put("order_count", acc.regionOrders.get(region));
+                r.put("revenue", money(acc.regionRevenue.get(region)));
+            });
+            ObjectNode hours = node.putObject("orders_by_hour");
+            acc.hourOrders.entrySet().stream()
+                    .sorted(Comparator.comparingInt(e -> Integer.parseInt(e.getKey())))
+                    .forEach(e -> hours.put(e.getKey(), e.getValue()));
+            acc.hourOrders.entrySet().stream()
+                    .max(Map.Entry.<String, Long>comparingByValue().thenComparing(Map.Entry.comparingByKey(Comparator.reverseOrder())))
+                    .ifPresent(e -> node.put("peak_hour", Integer.parseInt(e.getKey())));
+            node.putArray("anomalies");
+            envelope(node, "analytics_window", node.get("window_start").asText());
+            out.collect(MAPPER.writeValueAsString(node));
+        }
+
+        private ArrayNode top(WindowAcc acc, Comparator<String> order) {
+            List<String> ids = new ArrayList<>(acc.productQuantity.keySet());
+            ids.sort(order.thenComparingLong(Long::parseLong));
+            ArrayNode array = MAPPER.createArrayNode();
+            for (String id : ids.subList(0, Math.min(topN, ids.size()))) {
+                ObjectNode product = array.addObject();
+                product.put("product_id", Long.parseLong(id));
+                product.put("product_name", acc.productName.get(id));
+                product.put("quantity", acc.productQuantity.get(id));
+                product.put("revenue", money(acc.productRevenue.get(id)));
+            }
+            return array;
+        }
+    }
+}

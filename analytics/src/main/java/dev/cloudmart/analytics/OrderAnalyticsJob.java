@@ -1,0 +1,147 @@
+package dev.cloudmart.analytics;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.File;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import org.apache.flink.api.common.serialization.SimpleStringEncoder;
+import org.apache.flink.configuration.CheckpointingOptions;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.PipelineOptions;
+import org.apache.flink.configuration.RestOptions;
+import org.apache.flink.configuration.StateRecoveryOptions;
+import org.apache.flink.connector.base.DeliveryGuarantee;
+import org.apache.flink.connector.file.sink.FileSink;
+import org.apache.flink.connector.kafka.sink.KafkaRecordSerializationSchema;
+import org.apache.flink.connector.kafka.sink.KafkaSink;
+import org.apache.flink.connector.kafka.source.KafkaSource;
+import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
+import org.apache.flink.core.fs.Path;
+import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.streaming.api.functions.sink.filesystem.bucketassigners.DateTimeBucketAssigner;
+import org.apache.kafka.clients.producer.ProducerRecord;
+
+/**
+ * The job's entry point. Locally (`--web-ui-port 18081`) it runs in a MiniCluster with the web UI;
+ * with `--web-ui-port 0` it takes the environment it is given (a Flink cluster: Dataproc or the
+ * Flink Kubernetes Operator).
+ *
+ * <pre>
+ * --bootstrap 127.0.0.1:19092  --input orders  --output analytics-results  --group order-analytics
+ * --window-seconds 300  --out-of-orderness-seconds 10  --idle-seconds 30  --top-n 5
+ * --checkpoint-dir .cloudmart/data/flink/checkpoints  --checkpoint-ms 60000  --restore-from PATH
+ * --lake-dir .cloudmart/data/lake  --parallelism 4  --delivery exactly-once|at-least-once
+ * --txn-timeout-ms 900000  --web-ui-port 18081
+ * </pre>
+ */
+public final class OrderAnalyticsJob {
+    private OrderAnalyticsJob() {}
+
+    public static void main(String[] args) throws Exception {
+        Map<String, String> options = parse(args);
+        String bootstrap = options.getOrDefault("bootstrap", "127.0.0.1:19092");
+        Duration window = Duration.ofSeconds(Long.parseLong(options.getOrDefault("window-seconds", "300")));
+        int webUiPort = Integer.parseInt(options.getOrDefault("web-ui-port", "18081"));
+
+        Configuration conf = new Configuration();
+        conf.set(PipelineOptions.GENERIC_TYPES, false); // anything headed for Kryo fails at build time
+        conf.set(CheckpointingOptions.CHECKPOINT_STORAGE, "filesystem");
+        conf.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, uri(options.getOrDefault("checkpoint-dir", "checkpoints")));
+        // Kept when the job is cancelled or stopped, so a restart can resume from the last one.
+        conf.setString("execution.checkpointing.externalized-checkpoint-retention", "RETAIN_ON_CANCELLATION");
+        if (options.containsKey("restore-from")) {
+            conf.set(StateRecoveryOptions.SAVEPOINT_PATH, uri(options.get("restore-from")));
+        }
+        StreamExecutionEnvironment env;
+        if (webUiPort > 0) {
+            conf.set(RestOptions.BIND_ADDRESS, "127.0.0.1");
+            conf.set(RestOptions.ADDRESS, "127.0.0.1");
+            conf.set(RestOptions.PORT, webUiPort);
+            env = StreamExecutionEnvironment.createLocalEnvironmentWithWebUI(conf);
+        } else {
+            env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
+        }
+        env.setParallelism(Integer.parseInt(options.getOrDefault("parallelism", "4")));
+        env.enableCheckpointing(Long.parseLong(options.getOrDefault("checkpoint-ms", "60000")));
+
+        KafkaSource<OrderEvent> source = KafkaSource.<OrderEvent>builder()
+                .setBootstrapServers(bootstrap)
+                .setTopics(options.getOrDefault("input", "orders"))
+                .setGroupId(options.getOrDefault("group", "order-analytics"))
+                .setStartingOffsets(OffsetsInitializer.earliest())
+                .setProperty("isolation.level", "read_committed")
+                .setValueOnlyDeserializer(new OrderDeserializationSchema())
+                .build();
+        DataStream<OrderEvent> events = env.fromSource(
+                source,
+                OrderAnalytics.watermarks(
+                        Duration.ofSeconds(Long.parseLong(options.getOrDefault("out-of-orderness-seconds", "10"))),
+                        Duration.ofSeconds(Long.parseLong(options.getOrDefault("idle-seconds", "30")))),
+                "orders-kafka");
+
+        DataStream<String> results = OrderAnalytics.analytics(
+                events, window, Integer.parseInt(options.getOrDefault("top-n", "5")), AnomalyRule.defaults());
+
+        boolean exactlyOnce = !"at-least-once".equals(options.get("delivery"));
+        String output = options.getOrDefault("output", "analytics-results");
+        KafkaSink<String> kafka = KafkaSink.<String>builder()
+                .setBootstrapServers(bootstrap)
+                .setRecordSerializer(new ByWindowStart(output))
+                .setDeliveryGuarantee(exactlyOnce ? DeliveryGuarantee.EXACTLY_ONCE : DeliveryGuarantee.AT_LEAST_ONCE)
+                .setTransactionalIdPrefix("order-analytics")
+                // The broker refuses a transaction timeout above its own maximum (15 min).
+                .setProperty("transaction.timeout.ms", options.getOrDefault("txn-timeout-ms", "900000"))
+                .build();
+        results.sinkTo(kafka).name("analytics-results-kafka").setParallelism(1);
+
+        // The data lake: JSON lines in one directory per UTC day (gs:// in the cloud).
+        FileSink<String> lake = FileSink.forRowFormat(
+                        new Path(uri(options.getOrDefault("lake-dir", "lake"))),
+                        new SimpleStringEncoder<String>(StandardCharsets.UTF_8.name()))
+                .withBucketAssigner(new DateTimeBucketAssigner<>("'date='yyyy-MM-dd", java.time.ZoneOffset.UTC))
+                .build();
+        results.sinkTo(lake).name("data-lake").setParallelism(1);
+
+        env.execute("order-analytics");
+    }
+
+    static String uri(String location) {
+        return location.contains("://") ? location : new File(location).getAbsoluteFile().toURI().toString();
+    }
+
+    static Map<String, String> parse(String[] args) {
+        Map<String, String> options = new HashMap<>();
+        for (int i = 0; i + 1 < args.length; i += 2) {
+            if (!args[i].startsWith("--")) {
+                throw new IllegalArgumentException("expected --name value, got " + args[i]);
+            }
+            options.put(args[i].substring(2), args[i + 1]);
+        }
+        return options;
+    }
+
+    /** Keyed by the window start, so one window's results stay in one partition, in order. */
+    static final class ByWindowStart implements KafkaRecordSerializationSchema<String> {
+        private final String topic;
+
+        ByWindowStart(String topic) {
+            this.topic = topic;
+        }
+
+        @Override
+        public ProducerRecord<byte[], byte[]> serialize(String json, KafkaSinkContext context, Long timestamp) {
+            String key;
+            try {
+                JsonNode node = OrderAnalytics.MAPPER.readTree(json);
+                key = node.path("window_start").asText(node.path("order_id").asText(""));
+            } catch (Exception malformed) {
+                key = "";
+            }
+            return new ProducerRecord<>(topic, null, null,
+                    key.getBytes(StandardCharsets.UTF_8), json.getBytes(StandardCharsets.UTF_8));
+        }
+    }
+}

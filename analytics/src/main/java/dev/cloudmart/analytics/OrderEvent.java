@@ -1,0 +1,18 @@
+package dev.cloudmart.analytics;
+
+/** One event of topic `orders` (DESIGN.md §5), flattened so Flink serialises it without Kryo. */
+public class OrderEvent {
+    public String eventType;
+    public long orderId;
+    public long userId;
+    public String region;
+    public double totalAmount;
+    /** Event time, epoch milliseconds, from the event's `timestamp`. */
+    public long timestamp;
+    public long[] productIds;
+    public String[] productNames;
+    public int[] quantities;
+    public double[] prices;
+
+    public OrderEvent() {}
+}

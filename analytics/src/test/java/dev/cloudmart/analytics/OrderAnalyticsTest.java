@@ -1,0 +1,205 @@
+package dev.cloudmart.analytics;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import org.apache.flink.api.common.eventtime.Watermark;
+import org.apache.flink.api.common.eventtime.WatermarkGenerator;
+import org.apache.flink.api.common.eventtime.WatermarkOutput;
+import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.PipelineOptions;
+import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
+import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.test.junit5.MiniClusterExtension;
+import org.apache.flink.util.CloseableIterator;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+class OrderAnalyticsTest {
+    private static final ObjectMapper M = new ObjectMapper();
+    private static final Instant T0 = Instant.parse("2026-01-01T10:00:00Z");
+
+    @RegisterExtension
+    static final MiniClusterExtension MINI_CLUSTER = new MiniClusterExtension(
+            new MiniClusterResourceConfiguration.Builder()
+                    .setNumberTaskManagers(1)
+                    .setNumberSlotsPerTaskManager(2)
+                    .setConfiguration(noKryo())
+                    .build());
+
+    private static Configuration noKryo() {
+        Configuration conf = new Configuration();
+        conf.set(PipelineOptions.GENERIC_TYPES, false);
+        return conf;
+    }
+
+    /** An order event as the orders service publishes it; items are (id, name, qty, price). */
+    static String order(String type, long orderId, long userId, double seconds, String region, Object... items)
+            throws Exception {
+        var node = M.createObjectNode();
+        node.put("event_id", "e-" + orderId + "-" + type);
+        node.put("event_type", type);
+        node.put("event_version", 1);
+        node.put("order_id", orderId);
+        node.put("user_id", userId);
+        node.put("shipping_region", region);
+        node.put("currency", "USD");
+        node.put("timestamp", T0.plusMillis((long) (seconds * 1000)).toString());
+        var array = node.putArray("items");
+        double total = 0;
+        for (int i = 0; i < items.length; i += 4) {
+            var item = array.addObject();
+            item.put("product_id", (Integer) items[i]);
+            item.put("product_name", (String) items[i + 1]);
+            item.put("quantity", (Integer) items[i + 2]);
+            item.put("price", (Double) items[i + 3]);
+            total += (Integer) items[i + 2] * (Double) items[i + 3];
+        }
+        node.put("total_amount", total);
+        return M.writeValueAsString(node);
+    }
+
+    /** Bounded out-of-orderness, but a watermark after every event: lateness is deterministic. */
+    private static WatermarkStrategy<OrderEvent> everyEvent(Duration outOfOrderness) {
+        long bound = outOfOrderness.toMillis();
+        return WatermarkStrategy.<OrderEvent>forGenerator(context -> new WatermarkGenerator<OrderEvent>() {
+                    private long max = Long.MIN_VALUE + bound + 1;
+
+                    @Override
+                    public void onEvent(OrderEvent event, long timestamp, WatermarkOutput output) {
+                        max = Math.max(max, timestamp);
+                        output.emitWatermark(new Watermark(max - bound - 1));
+                    }
+
+                    @Override
+                    public void onPeriodicEmit(WatermarkOutput output) {}
+                })
+                .withTimestampAssigner((event, previous) -> event.timestamp);
+    }
+
+    private static List<JsonNode> run(List<String> input, Duration window, AnomalyRule rule) throws Exception {
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+        env.setParallelism(2);
+        OrderDeserializationSchema schema = new OrderDeserializationSchema();
+        DataStream<OrderEvent> events = env.fromData(input)
+                .setParallelism(1) // one ordered source: "late" means the same thing every run
+                .<OrderEvent>flatMap((s, out) -> schema.deserialize(s.getBytes(StandardCharsets.UTF_8), out))
+                .returns(OrderEvent.class)
+                .setParallelism(1)
+                .assignTimestampsAndWatermarks(everyEvent(Duration.ofSeconds(2)))
+                .setParallelism(1);
+        List<JsonNode> results = new ArrayList<>();
+        try (CloseableIterator<String> it = OrderAnalytics.analytics(events, window, 3, rule).executeAndCollect()) {
+            while (it.hasNext()) {
+                results.add(M.readTree(it.next()));
+            }
+        }
+        return results;
+    }
+
+    private static List<JsonNode> ofType(List<JsonNode> results, String type) {
+        List<JsonNode> found = new ArrayList<>();
+        for (JsonNode node : results) {
+            if (type.equals(node.path("result_type").asText())) {
+                found.add(node);
+            }
+        }
+        found.sort(Comparator.comparing(n -> n.path("window_start").asText()));
+        return found;
+    }
+
+    @Test
+    void windowsCountRevenueTopProductsRegionsBuyersOutOfOrderAndLateEvents() throws Exception {
+        List<String> input = List.of(
+                order("order_created", 1, 7, 1, "eu", 1, "Lamp", 3, 10.0, 2, "Desk", 1, 100.0),
+                order("order_created", 2, 8, 4, "us", 2, "Desk", 2, 100.0, 3, "Cable", 5, 2.5),
+                order("order_created", 3, 7, 3, "eu", 4, "Mug", 1, 5.0),           // out of order
+                order("order_cancelled", 2, 8, 6, "us", 2, "Desk", 2, 100.0),
+                order("order_created", 4, 9, 12, "ap", 1, "Lamp", 1, 10.0),
+                order("order_created", 5, 9, 13, "ap", 1, "Lamp", 1, 10.0),
+                // watermark is now 11 s: a 9.5 s event belongs to the closed [0, 10) window
+                order("order_created", 6, 1, 9.5, "eu", 1, "Lamp", 1, 10.0),
+                "{not json");
+
+        List<JsonNode> results = run(input, Duration.ofSeconds(10), AnomalyRule.defaults());
+
+        List<JsonNode> windows = ofType(results, "window");
+        assertEquals(2, windows.size(), results.toString());
+        JsonNode first = windows.get(0);
+        assertEquals("2026-01-01T10:00:00Z", first.get("window_start").asText());
+        assertEquals(3, first.get("order_count").asLong());
+        assertEquals(347.5, first.get("revenue").asDouble(), 1e-9);   // 130 + 212.5 + 5
+        assertEquals(115.83, first.get("avg_order_value").asDouble(), 1e-9);
+        assertEquals(1, first.get("cancellations").asLong());
+        assertEquals(2, first.get("active_buyers").asLong());
+        assertEquals(1, first.get("repeat_buyers").asLong());           // buyer 7 ordered twice
+        assertEquals(18.0, first.get("orders_per_minute").asDouble(), 1e-9);
+        // by quantity: Cable 5, Lamp 3, Desk 3 (tie broken by id: Desk is 2, Lamp 1 -> Lamp first)
+        assertEquals("[3,1,2]", ids(first.get("top_products")));
+        assertEquals(300.0, first.get("top_products").get(2).get("revenue").asDouble(), 1e-9);
+        assertEquals("[2,1,3]", ids(first.get("top_products_by_revenue")));
+        assertEquals(2, first.at("/by_region/eu/order_count").asLong());
+        assertEquals(135.0, first.at("/by_region/eu/revenue").asDouble(), 1e-9);
+        assertEquals(212.5, first.at("/by_region/us/revenue").asDouble(), 1e-9);
+        assertEquals(10, first.get("peak_hour").asInt());
+
+        JsonNode second = windows.get(1);
+        assertEquals(2, second.get("order_count").asLong());
+        assertEquals(20.0, second.get("revenue").asDouble(), 1e-9);
+        assertEquals(1, second.get("repeat_buyers").asLong());
+
+        List<JsonNode> late = ofType(results, "late_event");
+        assertEquals(1, late.size(), results.toString());
+        assertEquals(6, late.get(0).get("order_id").asLong());
+    }
+
+    @Test
+    void theAnomalyRuleFiresOnASpikeAndNotOnNoise() throws Exception {
+        List<String> input = new ArrayList<>();
+        long id = 1;
+        int[] perWindow = {4, 5, 4, 6, 5, 4, 30}; // noise around 4-6, then a spike
+        for (int w = 0; w < perWindow.length; w++) {
+            for (int i = 0; i < perWindow[w]; i++) {
+                input.add(order("order_created", id, id, w * 10 + 1 + i * 0.1, "eu", 1, "Lamp", 1, 10.0));
+                id++;
+            }
+        }
+
+        List<JsonNode> results = run(input, Duration.ofSeconds(10), AnomalyRule.defaults());
+
+        List<JsonNode> windows = ofType(results, "window");
+        assertEquals(perWindow.length, windows.size());
+        for (int w = 0; w < perWindow.length - 1; w++) {
+            assertEquals(0, windows.get(w).get("anomalies").size(), windows.get(w).toString());
+        }
+        JsonNode spike = windows.get(perWindow.length - 1);
+        assertEquals(2, spike.get("anomalies").size(), spike.toString()); // orders and revenue
+        assertEquals("spike", spike.at("/anomalies/0/direction").asText());
+        List<JsonNode> detected = ofType(results, "anomaly_detected");
+        assertEquals(2, detected.size());
+        assertTrue(detected.stream().allMatch(d -> d.get("window_start").asText().equals(spike.get("window_start").asText())));
+    }
+
+    @Test
+    void timestampsWithOffsetsAreTheSameInstant() {
+        assertEquals(
+                OrderDeserializationSchema.parseTimestamp("2026-01-01T00:00:00Z"),
+                OrderDeserializationSchema.parseTimestamp("2026-01-01T01:00:00+01:00"));
+    }
+
+    private static String ids(JsonNode products) {
+        List<String> ids = new ArrayList<>();
+        products.forEach(p -> ids.add(p.get("product_id").asText()));
+        return "[" + String.join(",", ids) + "]";
+    }
+}
