@@ -15,6 +15,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from redis.asyncio import Redis
 from sqlalchemy import Column, Integer, MetaData, String, Table, event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
 
 from cloudmart_common.db import CommonBase
 from cloudmart_common.settings import CommonSettings, local_database_url
@@ -47,12 +48,13 @@ async def engine() -> AsyncIterator[AsyncEngine]:
     schema = f"common_tests_{uuid.uuid4().hex[:8]}"
     url = local_database_url("orders").get_secret_value()
     # pre_ping: the stack tests restart PostgreSQL before this fixture's teardown runs.
-    admin = create_async_engine(url, pool_pre_ping=True)
+    admin = create_async_engine(url, poolclass=NullPool)
     async with admin.begin() as connection:
         await connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    # Session pooling pins a server connection per client connection: stay well under the
-    # 20 pgbouncer allows per database, which the orders service shares with us.
-    scoped = create_async_engine(url, pool_size=8, max_overflow=0)
+    # Session pooling pins a server connection per client connection, and the orders service
+    # shares the database's 20: no idle connections kept between tests (NullPool), so the
+    # suites after this one find the pool as the service left it.
+    scoped = create_async_engine(url, poolclass=NullPool)
 
     # pgbouncer refuses search_path as a startup parameter; in session pooling a SET sticks.
     @event.listens_for(scoped.sync_engine, "connect")
