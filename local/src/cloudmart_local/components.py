@@ -6,8 +6,10 @@ from pathlib import Path
 
 from cloudmart_local import probes
 from cloudmart_local.layout import (
+    ANALYTICS_WINDOW_SECONDS,
     DATA,
     DYNAMODB_PORT,
+    FLINK_UI_PORT,
     KAFKA_CONTROLLER_PORT,
     KAFKA_PORT,
     LOCALSTRIPE_PORT,
@@ -213,8 +215,50 @@ def _functions() -> list[Component]:
     ]
 
 
+def _jobs() -> list[Component]:
+    flink = DATA / "flink"
+    return [
+        Component(
+            name="analytics",
+            command=[
+                "java",
+                "-Xmx768m",
+                f"-Djava.io.tmpdir={flink / 'tmp'}",  # MiniCluster leaves jars behind otherwise
+                "-jar",
+                str(TOOLS / "analytics" / "order-analytics.jar"),
+                "--bootstrap",
+                f"127.0.0.1:{KAFKA_PORT}",
+                "--window-seconds",
+                str(ANALYTICS_WINDOW_SECONDS),
+                # A laptop's shorter delays: results reach the dashboard seconds after a window.
+                "--checkpoint-ms",
+                "10000",
+                "--idle-seconds",
+                "5",
+                "--out-of-orderness-seconds",
+                "5",
+                "--parallelism",
+                "2",
+                "--checkpoint-dir",
+                str(flink / "checkpoints"),
+                "--resume-latest",
+                "true",
+                "--lake-dir",
+                str(DATA / "lake"),
+                "--web-ui-port",
+                str(FLINK_UI_PORT),
+            ],
+            probe=probes.flink_job,
+            url=f"http://127.0.0.1:{FLINK_UI_PORT} (Flink UI)",
+            ports=(FLINK_UI_PORT,),
+            stop_wait_seconds=20,
+            start_timeout_seconds=90.0,
+        )
+    ]
+
+
 def all_components() -> list[Component]:
-    return _infrastructure() + _services() + _functions()
+    return _infrastructure() + _services() + _functions() + _jobs()
 
 
 def by_name(name: str) -> Component:

@@ -29,6 +29,9 @@ LOCALSTRIPE_PORT = _port("LOCALSTRIPE", 18420)
 SMTP_PORT = _port("SMTP", 11025)
 MAILPIT_PORT = _port("MAILPIT", 18025)
 PROMETHEUS_PORT = _port("PROMETHEUS", 19090)
+FLINK_UI_PORT = _port("FLINK_UI", 18081)
+# DESIGN.md §4: 300 s as designed; tests and demos shorten it.
+ANALYTICS_WINDOW_SECONDS = int(os.environ.get("ANALYTICS_WINDOW_SECONDS", "300"))
 
 SERVICE_PORTS = {
     "gateway": 5000,

@@ -16,6 +16,7 @@ from cloudmart_common.settings import local_database_password
 from cloudmart_local.layout import (
     DATABASES,
     DYNAMODB_PORT,
+    FLINK_UI_PORT,
     KAFKA_PORT,
     LOCALSTRIPE_PORT,
     MAILPIT_PORT,
@@ -112,6 +113,15 @@ async def mailpit() -> None:
 
 async def prometheus() -> None:
     await _http_ok(f"http://127.0.0.1:{PROMETHEUS_PORT}/-/ready")
+
+
+async def flink_job() -> None:
+    """Ready once the analytics job runs in the MiniCluster (its REST API answers first)."""
+    async with httpx.AsyncClient(timeout=3) as client:
+        response = await client.get(f"http://127.0.0.1:{FLINK_UI_PORT}/jobs")
+        response.raise_for_status()
+        if not any(job["status"] == "RUNNING" for job in response.json()["jobs"]):
+            raise RuntimeError("the analytics job is not running yet")
 
 
 def service(port: int) -> Callable[[], Awaitable[None]]:

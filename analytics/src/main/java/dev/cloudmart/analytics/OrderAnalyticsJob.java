@@ -33,6 +33,7 @@ import org.apache.kafka.clients.producer.ProducerRecord;
  * --bootstrap 127.0.0.1:19092  --input orders  --output analytics-results  --group order-analytics
  * --window-seconds 300  --out-of-orderness-seconds 10  --idle-seconds 30  --top-n 5
  * --checkpoint-dir .cloudmart/data/flink/checkpoints  --checkpoint-ms 60000  --restore-from PATH
+ * --resume-latest true (restore from the newest checkpoint under --checkpoint-dir)
  * --lake-dir .cloudmart/data/lake  --parallelism 4  --delivery exactly-once|at-least-once
  * --txn-timeout-ms 900000  --web-ui-port 18081
  * </pre>
@@ -52,8 +53,13 @@ public final class OrderAnalyticsJob {
         conf.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, uri(options.getOrDefault("checkpoint-dir", "checkpoints")));
         // Kept when the job is cancelled or stopped, so a restart can resume from the last one.
         conf.setString("execution.checkpointing.externalized-checkpoint-retention", "RETAIN_ON_CANCELLATION");
-        if (options.containsKey("restore-from")) {
-            conf.set(StateRecoveryOptions.SAVEPOINT_PATH, uri(options.get("restore-from")));
+        String restoreFrom = options.get("restore-from");
+        if (restoreFrom == null && Boolean.parseBoolean(options.getOrDefault("resume-latest", "false"))) {
+            restoreFrom = latestCheckpoint(new File(options.getOrDefault("checkpoint-dir", "checkpoints")));
+        }
+        if (restoreFrom != null) {
+            // Window state and source offsets come back: nothing lost, nothing counted twice.
+            conf.set(StateRecoveryOptions.SAVEPOINT_PATH, uri(restoreFrom));
         }
         StreamExecutionEnvironment env;
         if (webUiPort > 0) {
@@ -106,6 +112,21 @@ public final class OrderAnalyticsJob {
         results.sinkTo(lake).name("data-lake").setParallelism(1);
 
         env.execute("order-analytics");
+    }
+
+    /** The newest completed checkpoint (a `chk-N` with its `_metadata`) of any earlier run. */
+    static String latestCheckpoint(File root) {
+        File[] jobs = root.listFiles(File::isDirectory);
+        File newest = null;
+        for (File job : jobs == null ? new File[0] : jobs) {
+            File[] checkpoints = job.listFiles(f -> f.getName().startsWith("chk-") && new File(f, "_metadata").isFile());
+            for (File checkpoint : checkpoints == null ? new File[0] : checkpoints) {
+                if (newest == null || new File(checkpoint, "_metadata").lastModified() > new File(newest, "_metadata").lastModified()) {
+                    newest = checkpoint;
+                }
+            }
+        }
+        return newest == null ? null : newest.getAbsolutePath();
     }
 
     static String uri(String location) {
