@@ -6,13 +6,14 @@ BIN := .venv/bin
 STACK := $(BIN)/python -m cloudmart_local
 PYTEST := $(BIN)/pytest -p no:cacheprovider
 
-.PHONY: help install up down status logs restart clean lint typecheck test test-analytics test-stack test-lifecycle bench-gateway
+.PHONY: help install up down status logs restart clean lint typecheck test test-analytics test-stack test-lifecycle bench-gateway bench-analytics
 
 help:
 	@echo "make up       install what is missing, start the whole stack, print the URLs"
 	@echo "make test     make up, then lint, type check and every test suite"
 	@echo "make status   each process and its health    make logs S=<name>   tail one log"
 	@echo "make bench-gateway   the gateway's added latency at 100 concurrent clients"
+	@echo "make bench-analytics the Flink job's sustained throughput (events/s)"
 	@echo "make restart S=<name>   restart one component (after editing its code)"
 	@echo "make down     stop everything                make clean           also wipe .cloudmart/"
 
@@ -68,3 +69,6 @@ test-lifecycle:
 
 bench-gateway: up
 	$(BIN)/python bench/gateway_overhead.py
+
+bench-analytics: up
+	$(BIN)/python bench/flink_throughput.py
