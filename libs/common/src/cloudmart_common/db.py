@@ -28,6 +28,11 @@ class CommonBase(DeclarativeBase):
     metadata = service_metadata()
 
 
+def one_of(column: str, values: tuple[str, ...]) -> str:
+    """A CHECK constraint's text: `column` takes one of `values` (statuses, steps)."""
+    return f"{column} IN ({', '.join(repr(value) for value in values)})"
+
+
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     # expire_on_commit=False: objects stay readable after commit, to build the response.
     return async_sessionmaker(engine, expire_on_commit=False)

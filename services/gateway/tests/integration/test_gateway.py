@@ -4,6 +4,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import jwt
@@ -96,7 +97,8 @@ def test_a_stopped_service_fails_fast_others_keep_working_and_it_recovers(
     )
 
 
-def _expired_token(user_id: int) -> str:
+def _token(user_id: int, *, expires_in: int, signing_key: Any) -> str:
+    """An admin token with the users service's kid, claims and all, signed by `signing_key`."""
     newest = max(Path(JWT_KEYS_DIR).glob("*.pem"))
     now = int(time.time())
     claims = {
@@ -105,26 +107,20 @@ def _expired_token(user_id: int) -> str:
         "iss": "cloudmart-users",
         "aud": "cloudmart",
         "iat": now - 7200,
-        "exp": now - 3600,
+        "exp": now + expires_in,
         "jti": uuid.uuid4().hex,
     }
-    return jwt.encode(claims, newest.read_text(), algorithm="RS256", headers={"kid": newest.stem})
+    key = signing_key if signing_key is not None else newest.read_text()
+    return jwt.encode(claims, key, algorithm="RS256", headers={"kid": newest.stem})
+
+
+def _expired_token(user_id: int) -> str:
+    return _token(user_id, expires_in=-3600, signing_key=None)  # the real key
 
 
 def _forged_token(user_id: int) -> str:
-    newest = max(Path(JWT_KEYS_DIR).glob("*.pem"))
     own_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    now = int(time.time())
-    claims = {
-        "sub": str(user_id),
-        "role": "admin",
-        "iss": "cloudmart-users",
-        "aud": "cloudmart",
-        "iat": now,
-        "exp": now + 600,
-        "jti": uuid.uuid4().hex,
-    }
-    return jwt.encode(claims, own_key, algorithm="RS256", headers={"kid": newest.stem})
+    return _token(user_id, expires_in=600, signing_key=own_key)
 
 
 @pytest.mark.parametrize("kind", ["forged", "expired", "alg-none", "garbage", "no-scheme"])

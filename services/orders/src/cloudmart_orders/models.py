@@ -18,7 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from cloudmart_common.db import service_metadata
+from cloudmart_common.db import one_of, service_metadata
 
 STATUSES = ("pending", "processing", "shipped", "delivered", "cancelled")
 # How far the saga got; recovery finishes or compensates from here (service.py).
@@ -27,10 +27,6 @@ SAGA_STEPS = ("created", "reserved", "charging", "done")
 
 class Base(DeclarativeBase):
     metadata = service_metadata()
-
-
-def _one_of(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(value) for value in values)})"
 
 
 class Order(Base):
@@ -64,8 +60,8 @@ class Order(Base):
     # Optimistic locking: an UPDATE from a stale read matches no row and raises StaleDataError.
     __mapper_args__ = {"version_id_col": version, "eager_defaults": True}  # noqa: RUF012
     __table_args__ = (
-        CheckConstraint(_one_of("status", STATUSES), name="status"),
-        CheckConstraint(_one_of("saga_step", SAGA_STEPS), name="saga_step"),
+        CheckConstraint(one_of("status", STATUSES), name="status"),
+        CheckConstraint(one_of("saga_step", SAGA_STEPS), name="saga_step"),
         CheckConstraint("total_amount > 0", name="total_positive"),
         Index("ix_orders_user_id_id", "user_id", "id"),
         # A key places one live order; after a cancelled attempt the same key may try again.

@@ -18,7 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from cloudmart_common.db import service_metadata
+from cloudmart_common.db import one_of, service_metadata
 
 PAYMENT_STATUSES = ("pending", "succeeded", "failed", "partially_refunded", "refunded")
 REFUND_STATUSES = ("pending", "succeeded", "failed")
@@ -26,10 +26,6 @@ REFUND_STATUSES = ("pending", "succeeded", "failed")
 
 class Base(DeclarativeBase):
     metadata = service_metadata()
-
-
-def _one_of(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(value) for value in values)})"
 
 
 class Payment(Base):
@@ -58,7 +54,7 @@ class Payment(Base):
     )
 
     __table_args__ = (
-        CheckConstraint(_one_of("status", PAYMENT_STATUSES), name="status"),
+        CheckConstraint(one_of("status", PAYMENT_STATUSES), name="status"),
         CheckConstraint("amount > 0", name="amount_positive"),
         CheckConstraint("refunded_amount >= 0 AND refunded_amount <= amount", name="refund_bound"),
         # The reconciler's scan: only the few rows still pending.
@@ -85,7 +81,7 @@ class Refund(Base):
     )
 
     __table_args__ = (
-        CheckConstraint(_one_of("status", REFUND_STATUSES), name="status"),
+        CheckConstraint(one_of("status", REFUND_STATUSES), name="status"),
         CheckConstraint("amount > 0", name="amount_positive"),
         UniqueConstraint("payment_id", "request_key"),
     )
