@@ -18,6 +18,13 @@ _bearer_scheme = HTTPBearer(
 )
 
 
+def bearer_token(header: str) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header; None for any other form."""
+    scheme, _sep, token = header.partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token else None
+
+
 async def optional_user(
     request: Request,
     _documented_scheme: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer_scheme)],
@@ -26,9 +33,8 @@ async def optional_user(
     header = request.headers.get("authorization")
     if header is None:
         return None
-    scheme, _sep, token = header.partition(" ")
-    token = token.strip()
-    if scheme.lower() != "bearer" or not token:
+    token = bearer_token(header)
+    if token is None:
         raise UnauthorizedError("expected `Authorization: Bearer <token>`")
     verifier: JwksVerifier = request.app.state.jwt_verifier
     return await verifier.verify(token)

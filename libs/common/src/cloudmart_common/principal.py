@@ -25,6 +25,10 @@ class Principal:
     def is_service(self) -> bool:
         return self.role == "service"
 
+    def may_see(self, owner_id: int) -> bool:
+        """What a user owns is theirs to read; admins and services read everything."""
+        return self.is_admin or self.is_service or self.user_id == owner_id
+
     @property
     def user_id(self) -> int | None:
         """The end user's id (`sub` is the users table's id); None for a service."""

@@ -16,6 +16,7 @@ from opentelemetry import propagate
 from prometheus_client import Histogram
 from starlette.background import BackgroundTask
 
+from cloudmart_common.auth import bearer_token
 from cloudmart_common.call_policy import UpstreamUnavailable
 from cloudmart_common.context import current_request_id
 from cloudmart_common.errors import NotFoundError, UnauthorizedError
@@ -112,13 +113,13 @@ async def _authenticate(request: Request, verifier: JwksVerifier, public: bool) 
         if public:
             return None
         raise UnauthorizedError("authentication required")
-    scheme, _sep, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    token = bearer_token(header)
+    if token is None:
         if public:
             return None
         raise UnauthorizedError("expected `Authorization: Bearer <token>`")
     try:
-        return await verifier.verify(token.strip())
+        return await verifier.verify(token)
     except UnauthorizedError:
         if public:  # the service decides what a bad token on an open route means
             return None

@@ -108,7 +108,7 @@ async def orders_of_user(
     cursor: Cursor = None,
 ) -> OrderPage:
     """A user's orders, newest first: the user themself or an admin."""
-    if not (user.is_admin or user.is_service or user.user_id == user_id):
+    if not user.may_see(user_id):
         raise OrderNotFound(f"no orders of user {user_id} visible to you")
     page, next_cursor = await orders.page(user_id=user_id, status=None, limit=limit, cursor=cursor)
     return OrderPage(items=[OrderOut.model_validate(o) for o in page], next_cursor=next_cursor)

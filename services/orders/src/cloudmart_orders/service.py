@@ -93,10 +93,6 @@ def _interrupted() -> UpstreamUnavailable:
     return UpstreamUnavailable("orders", "the checkout was interrupted and undone; try again")
 
 
-def visible(principal: Principal, order: Order) -> bool:
-    return principal.is_admin or principal.is_service or principal.user_id == order.user_id
-
-
 class OrderService:
     def __init__(
         self,
@@ -117,7 +113,7 @@ class OrderService:
     async def get(self, principal: Principal, order_id: int) -> Order:
         async with self._sessions() as session:
             order = await session.get(Order, order_id)
-        if order is None or not visible(principal, order):
+        if order is None or not principal.may_see(order.user_id):
             raise OrderNotFound(f"no order {order_id}")
         return order
 

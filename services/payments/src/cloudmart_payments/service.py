@@ -112,11 +112,6 @@ def declined(payment: Payment) -> PaymentDeclined:
     )
 
 
-def may_read(principal: Principal, payment: Payment) -> bool:
-    """The buyer, an admin or a service; everyone else is told there is no such payment."""
-    return principal.is_admin or principal.is_service or principal.user_id == payment.user_id
-
-
 class PaymentService:
     def __init__(
         self,
@@ -145,14 +140,14 @@ class PaymentService:
     async def get(self, principal: Principal, payment_id: int) -> Payment:
         async with self._sessions() as session:
             payment = await session.get(Payment, payment_id)
-        if payment is None or not may_read(principal, payment):
+        if payment is None or not principal.may_see(payment.user_id):
             raise PaymentNotFound(f"no payment {payment_id}")
         return payment
 
     async def for_order(self, principal: Principal, order_id: int) -> Payment:
         async with self._sessions() as session:
             payment = await repository.payment_by_order(session, order_id)
-        if payment is None or not may_read(principal, payment):
+        if payment is None or not principal.may_see(payment.user_id):
             raise PaymentNotFound(f"no payment for order {order_id}")
         return payment
 

@@ -54,10 +54,6 @@ def _new_product(http: httpx.Client, admin: dict[str, str], **overrides: Any) ->
     return product
 
 
-def _stock(http: httpx.Client, product_id: int) -> int:
-    return stock_of(product_id)
-
-
 def _all_products() -> list[dict[str, Any]]:
     client, items, request = dynamodb_client(), [], {"TableName": "products"}
     while True:
@@ -220,7 +216,7 @@ def test_fifty_concurrent_reservations_of_the_last_ten_units(
         statuses = list(pool.map(reserve, range(50)))
     assert statuses.count(201) == 10
     assert statuses.count(409) == 40
-    assert _stock(http, product["id"]) == 0
+    assert stock_of(product["id"]) == 0
 
 
 def test_reservations_are_idempotent_all_or_nothing_and_released_once(
@@ -237,7 +233,7 @@ def test_reservations_are_idempotent_all_or_nothing_and_released_once(
     again = http.post(
         "/internal/reservations", json={"order_id": order, "lines": lines}, headers=service
     )
-    assert (again.status_code, _stock(http, lamp["id"]), _stock(http, chair["id"])) == (200, 2, 0)
+    assert (again.status_code, stock_of(lamp["id"]), stock_of(chair["id"])) == (200, 2, 0)
     other = http.post(
         "/internal/reservations",
         headers=service,
@@ -258,12 +254,12 @@ def test_reservations_are_idempotent_all_or_nothing_and_released_once(
     )
     assert short.status_code == 409
     assert short.json()["product_ids"] == [chair["id"]]
-    assert _stock(http, lamp["id"]) == 2  # the line that fitted was not taken either
+    assert stock_of(lamp["id"]) == 2  # the line that fitted was not taken either
 
     for _ in range(3):
         released = http.post(f"/internal/reservations/{order}/release", headers=service)
         assert released.json()["status"] == "released"
-        assert (_stock(http, lamp["id"]), _stock(http, chair["id"])) == (5, 2)
+        assert (stock_of(lamp["id"]), stock_of(chair["id"])) == (5, 2)
     assert (
         http.post("/internal/reservations/never-reserved/release", headers=service).status_code
         == 404
