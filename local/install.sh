@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the local stack needs and is missing; a second run only checks (stamps).
 # Debian packages (apt-get, as root), uv, the workspace environment, the DynamoDB emulator's
-# and localstripe's own venvs, the Kafka broker jars (Maven) and mailpit with its UI (Go + npm).
+# and localstripe's own venvs, the Kafka broker jars (Maven), the analytics job (Maven), mailpit
+# with its UI (Go + npm) and the web UI (npm). Chromium (Debian) drives the browser tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -21,13 +22,14 @@ echo "install"
 step "debian packages"; t=$(date +%s)
 PGBIN=/usr/lib/postgresql/15/bin
 if [ -x $PGBIN/postgres ] && command -v pgbouncer >/dev/null && command -v redis-server >/dev/null \
-   && command -v prometheus >/dev/null && command -v kcat >/dev/null && command -v psql >/dev/null; then
+   && command -v prometheus >/dev/null && command -v kcat >/dev/null && command -v psql >/dev/null \
+   && [ -x /usr/bin/chromium ]; then
   echo "ok (present)"
 else
   [ "$(id -u)" = 0 ] || { echo "FAILED: installing Debian packages needs root (apt-get)"; exit 1; }
   apt-get update -qq >/dev/null
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-    postgresql-15 pgbouncer redis-server prometheus kcat >"$TOOLS/apt.log" 2>&1 \
+    postgresql-15 pgbouncer redis-server prometheus kcat chromium >"$TOOLS/apt.log" 2>&1 \
     || { echo "FAILED: see $TOOLS/apt.log"; exit 1; }
   done_in "$t"
 fi
@@ -94,4 +96,12 @@ if stamp_ok mailpit "$MAILPIT_VERSION" && [ -x "$TOOLS/bin/mailpit" ]; then echo
          -o "$TOOLS/bin/mailpit" . ) >>"$log" 2>&1 || { echo "FAILED: see $log"; exit 1; }
   rm -rf "$TOOLS/build/mailpit"
   echo "$MAILPIT_VERSION" > "$TOOLS/mailpit.stamp"; done_in "$t"
+fi
+
+step "web UI"; t=$(date +%s)
+h=$(hash_of web/package-lock.json web/index.html web/vite.config.ts web/tsconfig.json $(find web/src -type f | sort))
+if stamp_ok web "$h" && [ -f web/dist/index.html ]; then echo "ok (present)"; else
+  ( cd web && npm ci --no-audit --no-fund && npm run build ) >"$TOOLS/web-build.log" 2>&1 \
+    || { echo "FAILED: see $TOOLS/web-build.log"; exit 1; }
+  echo "$h" > "$TOOLS/web.stamp"; done_in "$t"
 fi

@@ -4,6 +4,7 @@ import os
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[3]
+WEB_DIST = ROOT / "web" / "dist"  # the built web UI (local/install.sh), served by the gateway
 STATE = ROOT / ".cloudmart"  # git-ignored; `make clean` wipes it
 TOOLS = STATE / "tools"  # installed by local/install.sh
 DATA = STATE / "data"  # what survives `make down` / `make up`

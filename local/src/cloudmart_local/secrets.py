@@ -19,6 +19,7 @@ from cloudmart_local.layout import (
     SECRETS,
     SERVICE_PORTS,
     SMTP_PORT,
+    WEB_DIST,
 )
 
 SERVICE_CLIENTS_FILE = SECRETS / "service-clients.json"
@@ -74,6 +75,8 @@ def service_environment(name: str) -> dict[str, str]:
         # per-user limits would throttle the benchmarks. The login and reset limits stay.
         environment["RATE_LIMIT_ANONYMOUS"] = "100000/minute"
         environment["RATE_LIMIT_USER"] = "100000/minute"
+        environment["WEB_DIST_DIR"] = str(WEB_DIST)
+        environment["WEB_STRIPE_API_BASE"] = f"http://127.0.0.1:{LOCALSTRIPE_PORT}"
     if name == "users":
         environment["JWT_SIGNING_KEYS_DIR"] = str(JWT_KEYS_DIR)
         environment["SERVICE_CLIENTS_FILE"] = str(SERVICE_CLIENTS_FILE)

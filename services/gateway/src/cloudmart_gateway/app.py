@@ -10,7 +10,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from cloudmart_common.readiness import DependencyCheck, redis_check
 from cloudmart_common.service_app import create_service_app
 from cloudmart_common.stores import create_redis
-from cloudmart_gateway import health, openapi, proxy
+from cloudmart_gateway import health, openapi, proxy, web
 from cloudmart_gateway.ratelimit import RateLimits
 from cloudmart_gateway.security import SecurityHeadersMiddleware
 from cloudmart_gateway.settings import Settings
@@ -42,7 +42,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="CloudMart API gateway",
         settings=settings,
         resources=resources,
-        routers=[health.router, openapi.router, proxy.router],
+        # The web UI's catch-all route comes last: every other route wins over it.
+        routers=[health.router, openapi.router, proxy.router, web.router],
     )
     app.add_middleware(
         CORSMiddleware,
@@ -59,5 +60,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ],
         max_age=600,
     )
-    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware, stripe_api_base=settings.web_stripe_api_base)
     return app

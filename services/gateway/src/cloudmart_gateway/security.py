@@ -10,18 +10,28 @@ SECURITY_HEADERS = {
     "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=()",
     "Strict-Transport-Security": "max-age=31536000; includeSubDomains",
     "Cross-Origin-Opener-Policy": "same-origin",
-    # The API docs page loads Swagger UI from its CDN; everything else is same-origin.
-    "Content-Security-Policy": (
-        "default-src 'self'; img-src 'self' data: https://fastapi.tiangolo.com; "
-        "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-        "script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; frame-ancestors 'none'"
-    ),
 }
 
 
+def content_security_policy(stripe_api_base: str) -> str:
+    """Same-origin, except the API docs page (Swagger UI from its CDN) and the checkout,
+    which sends card details straight to Stripe's API (never through CloudMart)."""
+    return (
+        "default-src 'self'; img-src 'self' data: https:; "
+        "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+        "script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+        f"connect-src 'self' {stripe_api_base.rstrip('/')}; "
+        "frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
+    )
+
+
 class SecurityHeadersMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, stripe_api_base: str) -> None:
         self.app = app
+        self.headers = {
+            **SECURITY_HEADERS,
+            "Content-Security-Policy": content_security_policy(stripe_api_base),
+        }
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -32,7 +42,7 @@ class SecurityHeadersMiddleware:
             if message["type"] == "http.response.start":
                 message.setdefault("headers", [])
                 headers = MutableHeaders(scope=message)
-                for name, value in SECURITY_HEADERS.items():
+                for name, value in self.headers.items():
                     headers.setdefault(name, value)
                 # Not the services' business to tell the world what they run on.
                 if "server" in headers:

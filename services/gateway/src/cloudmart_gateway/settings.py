@@ -1,5 +1,7 @@
 """Settings of the API gateway: upstreams, limits, CORS."""
 
+from pathlib import Path
+
 from pydantic import Field
 
 from cloudmart_common.settings import CommonSettings
@@ -36,3 +38,11 @@ class Settings(CommonSettings):
         description="Origins of the web UI",
     )
     openapi_cache_seconds: float = Field(default=60.0, gt=0)
+
+    # The web UI (web/dist, built by `make up`) and what its checkout needs from Stripe.
+    web_dist_dir: Path | None = Field(default=None, description="Built web UI; None: API only")
+    web_stripe_api_base: str = Field(
+        default="http://127.0.0.1:18420", description="https://api.stripe.com in production"
+    )
+    web_stripe_publishable_key: str = Field(default="pk_test_local", pattern=r"^pk_(test|live)_")
+    web_show_test_cards: bool = Field(default=True, description="False with live keys")

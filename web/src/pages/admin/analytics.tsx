@@ -1,0 +1,156 @@
+// The live analytics dashboard: window results from the Flink job, pushed by the stream.
+import { useEffect, useState } from "preact/hooks";
+import { api } from "../../api/client";
+import { followStream } from "../../api/stream";
+import type { AnalyticsSummary, AnalyticsWindow, Anomaly, Page } from "../../api/types";
+import { BarChart, ColumnChart } from "../../components/charts";
+import { ErrorBox, Loading } from "../../components/feedback";
+import { AdminNav } from "../../components/layout";
+import { useApi } from "../../hooks";
+import { money, time } from "../../format";
+
+const SHOWN = 30;
+
+export function AdminAnalytics() {
+  const [windows, setWindows] = useState<AnalyticsWindow[]>([]);
+  const [anomalies, setAnomalies] = useState<Anomaly[]>([]);
+  const [live, setLive] = useState(false);
+  const [updated, setUpdated] = useState(0);
+  const initial = useApi(
+    (signal) => api<Page<AnalyticsWindow>>("/analytics/windows", { query: { limit: SHOWN }, signal }),
+    [],
+  );
+  const summary = useApi((signal) => api<AnalyticsSummary>("/analytics/summary", { signal }), [updated]);
+
+  useEffect(() => {
+    if (initial.data) setWindows(initial.data.items);
+  }, [initial.data]);
+  useEffect(() => {
+    if (summary.data) setAnomalies(summary.data.recent_anomalies ?? []);
+  }, [summary.data]);
+
+  useEffect(() => {
+    const controller = new AbortController();
+    followStream(
+      "/analytics/stream",
+      ({ event, data }) => {
+        const result = JSON.parse(data);
+        if (event === "analytics_window") {
+          setWindows((shown) =>
+            [result as AnalyticsWindow, ...shown.filter((w) => w.window_start !== result.window_start)]
+              .sort((a, b) => b.window_start.localeCompare(a.window_start))
+              .slice(0, SHOWN),
+          );
+          setUpdated((n) => n + 1);
+        } else if (event === "anomaly_detected") {
+          setAnomalies((shown) => [result as Anomaly, ...shown].slice(0, 10));
+        }
+      },
+      setLive,
+      controller.signal,
+    );
+    return () => controller.abort();
+  }, []);
+
+  const latest = windows[0];
+  const oldestFirst = [...windows].reverse();
+  const flagged = new Set(anomalies.map((a) => a.window_start));
+  const s = summary.data;
+  return (
+    <section class="dashboard">
+      <AdminNav />
+      <h1>Live analytics</h1>
+      <p class="muted" role="status">
+        <span class={live ? "dot live" : "dot"} aria-hidden="true" /> {live ? "Live" : "Connecting…"}
+        {latest && ` · latest window ${time(latest.window_start)}–${time(latest.window_end)}`}
+      </p>
+      <ErrorBox error={initial.error ?? summary.error} />
+      {initial.loading && !initial.data && <Loading what="Loading windows" />}
+      {s && (
+        <dl class="kpis" data-testid="kpis">
+          <div>
+            <dt>Revenue (last {s.windows} windows)</dt>
+            <dd data-testid="revenue">{money(s.revenue)}</dd>
+          </div>
+          <div>
+            <dt>Orders</dt>
+            <dd data-testid="order-count">{s.order_count}</dd>
+          </div>
+          <div>
+            <dt>Average order value</dt>
+            <dd>{money(s.avg_order_value)}</dd>
+          </div>
+          <div>
+            <dt>Cancellations</dt>
+            <dd>{s.cancellations}</dd>
+          </div>
+        </dl>
+      )}
+      <div class="charts">
+        <ColumnChart
+          title="Revenue per window"
+          columns={oldestFirst.map((w) => ({ label: time(w.window_start), value: w.revenue, flagged: flagged.has(w.window_start) }))}
+          format={(v) => money(v)}
+        />
+        <ColumnChart
+          title="Orders per window"
+          columns={oldestFirst.map((w) => ({ label: time(w.window_start), value: w.order_count, flagged: flagged.has(w.window_start) }))}
+        />
+        <ColumnChart
+          title="Average order value per window"
+          columns={oldestFirst.map((w) => ({ label: time(w.window_start), value: w.avg_order_value }))}
+          format={(v) => money(v)}
+        />
+        <BarChart
+          title="Top products (units sold)"
+          bars={(s?.top_products ?? []).map((p) => ({ label: p.product_name ?? `#${p.product_id}`, value: p.quantity }))}
+        />
+        <BarChart
+          title="Revenue by region"
+          bars={Object.entries(s?.by_region ?? {}).map(([region, r]) => ({ label: region, value: r.revenue }))}
+          format={(v) => money(v)}
+        />
+      </div>
+      <h2>Anomalies</h2>
+      {anomalies.length === 0 ? (
+        <p class="muted">None flagged recently.</p>
+      ) : (
+        <ul data-testid="anomalies">
+          {anomalies.map((a) => (
+            <li key={a.window_start + a.metric}>
+              {time(a.window_start)}: {a.metric.replace("_", " ")} {a.direction} ({a.value} against a baseline of{" "}
+              {a.baseline_mean.toFixed(2)})
+            </li>
+          ))}
+        </ul>
+      )}
+      <h2>Windows</h2>
+      <table class="lines" data-testid="windows">
+        <thead>
+          <tr>
+            <th scope="col">Window</th>
+            <th scope="col">Orders</th>
+            <th scope="col">Revenue</th>
+            <th scope="col">Avg order</th>
+            <th scope="col">Buyers</th>
+            <th scope="col">Top products</th>
+          </tr>
+        </thead>
+        <tbody>
+          {windows.slice(0, 10).map((w) => (
+            <tr key={w.window_start}>
+              <td>
+                {time(w.window_start)}–{time(w.window_end)}
+              </td>
+              <td>{w.order_count}</td>
+              <td>{money(w.revenue)}</td>
+              <td>{money(w.avg_order_value)}</td>
+              <td>{w.active_buyers ?? ""}</td>
+              <td>{w.top_products.map((p) => `${p.product_name ?? `#${p.product_id}`} ×${p.quantity}`).join(", ")}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </section>
+  );
+}
