@@ -9,6 +9,7 @@ from cloudmart_local.secrets import service_clients
 from tests.stack_control import service_url
 
 PASSWORD = "Correct-Horse-42"
+ADMIN_USERNAME, ADMIN_PASSWORD = "admin", "admin-local-only"  # seeded by `make up`
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,7 @@ def _login(username: str, password: str) -> Account:
 
 
 def admin() -> Account:
-    return _login("admin", "admin-local-only")
+    return _login(ADMIN_USERNAME, ADMIN_PASSWORD)
 
 
 def new_customer(prefix: str = "shopper") -> Account:

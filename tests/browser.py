@@ -7,7 +7,7 @@ does. Screenshots go to artifacts/screenshots/ (git-ignored) for people to look 
 import re
 from pathlib import Path
 
-from playwright.sync_api import Browser, Page, Playwright, expect
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, StorageState, expect
 
 from tests.accounts import PASSWORD
 from tests.stack_control import GOOD_CARD, service_url
@@ -25,6 +25,22 @@ def launch(playwright: Playwright) -> Browser:
         # As root in a container there is no user namespace for Chromium's sandbox.
         args=["--no-sandbox", "--disable-dev-shm-usage"],
     )
+
+
+def new_context(
+    browser: Browser, *, phone: bool = False, state: StorageState | None = None
+) -> BrowserContext:
+    if phone:
+        context = browser.new_context(
+            viewport=PHONE,  # type: ignore[arg-type]
+            is_mobile=True,
+            has_touch=True,
+            storage_state=state,
+        )
+    else:
+        context = browser.new_context(viewport=DESKTOP, storage_state=state)  # type: ignore[arg-type]
+    context.set_default_timeout(15_000)
+    return context
 
 
 def screenshot(page: Page, name: str) -> Path:

@@ -46,7 +46,10 @@ def test_a_killed_job_resumes_from_its_checkpoint_without_loss_or_duplicates() -
             assert place(http, buyer, order_body([(before["id"], 2)])).status_code == 201
         _close_windows(http, staff, buyer)
         wait_for(
-            lambda: _quantity_in_windows(before) == 4, timeout=90, interval=2, what="the first window"
+            lambda: _quantity_in_windows(before) == 4,
+            timeout=90,
+            interval=2,
+            what="the first window",
         )
 
         with killed("analytics"):  # SIGKILL: no savepoint, no clean shutdown

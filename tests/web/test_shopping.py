@@ -7,12 +7,11 @@ import uuid
 from typing import Any
 
 import httpx
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Page, expect
 
 from cloudmart_local.layout import ANALYTICS_WINDOW_SECONDS
 from tests.accounts import Account, admin, new_customer
 from tests.browser import (
-    DESKTOP,
     add_to_cart,
     gateway_url,
     log_in,
@@ -46,14 +45,6 @@ def _search(page: Page, text: str) -> None:
     page.get_by_role("button", name="Search").click()
 
 
-def _admin_page(browser: Browser) -> tuple[BrowserContext, Page]:
-    context = browser.new_context(viewport=DESKTOP)  # type: ignore[arg-type]
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    log_in(page, "admin", "admin-local-only")
-    return context, page
-
-
 def _close_window(staff: Account) -> None:
     """Event time moves on only with newer orders: one after the window's end."""
     time.sleep(ANALYTICS_WINDOW_SECONDS + 6)
@@ -63,7 +54,7 @@ def _close_window(staff: Account) -> None:
 
 
 def test_a_shopper_buys_two_products_and_sees_them_shipped_live(
-    browser: Browser, page: Page
+    page: Page, admin_page: Page
 ) -> None:
     staff, tag = admin(), uuid.uuid4().hex[:8]
     first, second = _products(staff, tag, 19.5, 7.25)
@@ -94,26 +85,23 @@ def test_a_shopper_buys_two_products_and_sees_them_shipped_live(
     expect(status).to_have_text("processing")
     expect(page.get_by_test_id("cart-link")).to_contain_text("0")
 
-    admin_context, console = _admin_page(browser)
-    try:
-        console.goto(gateway_url(f"/admin/orders?id={order_id}"))
-        console.get_by_role("button", name="Mark as shipped").click()
-        expect(console.get_by_role("status").filter(has_text="now shipped")).to_be_visible()
-        # The shopper's page, untouched since, follows on its own.
-        expect(status).to_have_text("shipped", timeout=15_000)
+    console = admin_page
+    console.goto(gateway_url(f"/admin/orders?id={order_id}"))
+    console.get_by_role("button", name="Mark as shipped").click()
+    expect(console.get_by_role("status").filter(has_text="now shipped")).to_be_visible()
+    # The shopper's page, untouched since, follows on its own.
+    expect(status).to_have_text("shipped", timeout=15_000)
 
-        console.goto(gateway_url("/admin"))
-        expect(console.get_by_text("Live", exact=True)).to_be_visible()
-        _close_window(staff)
-        row = console.get_by_test_id("windows").locator("tr", has_text=first["name"])
-        # Pushed by the stream: no reload. Window, watermark and a Kafka transaction commit.
-        expect(row).to_be_visible(timeout=(ANALYTICS_WINDOW_SECONDS + 60) * 1000)
-        expect(row).to_contain_text(second["name"])
-        revenue = float(re.sub(r"[^0-9.]", "", row.locator("td").nth(2).inner_text()))
-        assert revenue >= 26.75
-        screenshot(console, "dashboard")
-    finally:
-        admin_context.close()
+    console.goto(gateway_url("/admin"))
+    expect(console.get_by_test_id("stream-state")).to_have_text("Live")
+    _close_window(staff)
+    row = console.get_by_test_id("windows").locator("tr", has_text=first["name"])
+    # Pushed by the stream: no reload. Window, watermark and a Kafka transaction commit.
+    expect(row).to_be_visible(timeout=(ANALYTICS_WINDOW_SECONDS + 60) * 1000)
+    expect(row).to_contain_text(second["name"])
+    revenue = float(re.sub(r"[^0-9.]", "", row.locator("td").nth(2).inner_text()))
+    assert revenue >= 26.75
+    screenshot(console, "dashboard")
 
 
 def test_a_declined_card_shows_the_decline_and_keeps_the_cart(page: Page) -> None:

@@ -45,6 +45,8 @@ async def web_ui(path: str, request: Request) -> Response:
     root = settings.web_dist_dir.resolve() if settings.web_dist_dir else None
     if root is None or not (root / "index.html").is_file():
         raise NotFoundError("the web UI is not built here (`make up` builds web/dist)")
+    if ".." in Path(path).parts:
+        raise NotFoundError("no such page")
     wanted = (root / path).resolve()
     if wanted != root and wanted.is_relative_to(root) and wanted.is_file():
         cache = IMMUTABLE if wanted.parent.name == "assets" else REVALIDATE

@@ -61,7 +61,8 @@ export function AdminAnalytics() {
       <AdminNav />
       <h1>Live analytics</h1>
       <p class="muted" role="status">
-        <span class={live ? "dot live" : "dot"} aria-hidden="true" /> {live ? "Live" : "Connecting…"}
+        <span class={live ? "dot live" : "dot"} aria-hidden="true" />{" "}
+        <span data-testid="stream-state">{live ? "Live" : "Connecting…"}</span>
         {latest && ` · latest window ${time(latest.window_start)}–${time(latest.window_end)}`}
       </p>
       <ErrorBox error={initial.error ?? summary.error} />

@@ -1,0 +1,1 @@
+"""Browser tests of the web UI (a package so its browser fixture closes before other suites run)."""
