@@ -8,6 +8,7 @@ import { ErrorBox, Loading } from "../../components/feedback";
 import { AdminNav } from "../../components/layout";
 import { useApi } from "../../hooks";
 import { money, time } from "../../format";
+import { TableHead } from "../../components/table";
 
 const SHOWN = 30;
 
@@ -127,16 +128,7 @@ export function AdminAnalytics() {
       )}
       <h2>Windows</h2>
       <table class="lines" data-testid="windows">
-        <thead>
-          <tr>
-            <th scope="col">Window</th>
-            <th scope="col">Orders</th>
-            <th scope="col">Revenue</th>
-            <th scope="col">Avg order</th>
-            <th scope="col">Buyers</th>
-            <th scope="col">Top products</th>
-          </tr>
-        </thead>
+        <TableHead columns={["Window", "Orders", "Revenue", "Avg order", "Buyers", "Top products"]} />
         <tbody>
           {windows.slice(0, 10).map((w) => (
             <tr key={w.window_start}>

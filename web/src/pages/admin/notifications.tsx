@@ -1,21 +1,22 @@
 // What the notifications service sent: channel, recipient, outcome.
-import { useState } from "preact/hooks";
 import { api } from "../../api/client";
 import type { Page, SentNotification } from "../../api/types";
 import { ErrorBox, Loading } from "../../components/feedback";
 import { AdminNav } from "../../components/layout";
+import { Pager, useCursors } from "../../components/pager";
 import { useApi } from "../../hooks";
 import { dateTime } from "../../format";
+import { TableHead } from "../../components/table";
 
 export function AdminNotifications() {
-  const [cursors, setCursors] = useState<(string | null)[]>([null]);
+  const cursors = useCursors();
   const sent = useApi(
     (signal) =>
       api<Page<SentNotification>>("/notifications", {
-        query: { limit: 50, cursor: cursors[cursors.length - 1] },
+        query: { limit: 50, cursor: cursors.cursor },
         signal,
       }),
-    [cursors],
+    [cursors.cursor],
   );
   return (
     <section>
@@ -29,16 +30,7 @@ export function AdminNotifications() {
         <Loading what="Loading the log" />
       ) : (
         <table class="lines" data-testid="notifications">
-          <thead>
-            <tr>
-              <th scope="col">Sent</th>
-              <th scope="col">Event</th>
-              <th scope="col">Channel</th>
-              <th scope="col">Recipient</th>
-              <th scope="col">Subject</th>
-              <th scope="col">Outcome</th>
-            </tr>
-          </thead>
+          <TableHead columns={["Sent", "Event", "Channel", "Recipient", "Subject", "Outcome"]} />
           <tbody>
             {sent.data?.items.map((n) => (
               <tr key={n.id}>
@@ -56,18 +48,7 @@ export function AdminNotifications() {
           </tbody>
         </table>
       )}
-      <nav class="pager" aria-label="Pages">
-        <button type="button" disabled={cursors.length < 2} onClick={() => setCursors(cursors.slice(0, -1))}>
-          Newer
-        </button>
-        <button
-          type="button"
-          disabled={!sent.data?.next_cursor}
-          onClick={() => setCursors([...cursors, sent.data!.next_cursor])}
-        >
-          Older
-        </button>
-      </nav>
+      <Pager cursors={cursors} next={sent.data?.next_cursor} labels={["Newer", "Older"]} />
     </section>
   );
 }

@@ -7,6 +7,7 @@ import { Field, formValues } from "../../components/form";
 import { AdminNav } from "../../components/layout";
 import { useAction, useApi } from "../../hooks";
 import { money } from "../../format";
+import { TableHead } from "../../components/table";
 
 export function AdminProducts() {
   const [q, setQ] = useState("");
@@ -47,15 +48,7 @@ export function AdminProducts() {
         <Loading what="Loading products" />
       ) : (
         <table class="lines" data-testid="admin-products">
-          <thead>
-            <tr>
-              <th scope="col">Product</th>
-              <th scope="col">SKU</th>
-              <th scope="col">Price</th>
-              <th scope="col">Stock</th>
-              <th scope="col">Actions</th>
-            </tr>
-          </thead>
+          <TableHead columns={["Product", "SKU", "Price", "Stock", "Actions"]} />
           <tbody>
             {products.data?.items.map((p) => (
               <ProductRow key={p.id} product={p} onEdit={() => (setDone(""), setEditing(p))} onDone={finished} />

@@ -16,16 +16,16 @@ function afterSignIn(): void {
   navigate(next && next.startsWith("/") && !next.startsWith("//") ? next : "/", true);
 }
 
+async function signIn(username: string, password: string): Promise<void> {
+  storeTokens(
+    await api<TokenPair>("/users/login", { method: "POST", body: { username, password }, anonymous: true }),
+  );
+  afterSignIn();
+}
+
 export function Login() {
   const login = useAction(async (v: Record<string, string>) => {
-    storeTokens(
-      await api<TokenPair>("/users/login", {
-        method: "POST",
-        body: { username: v.username, password: v.password },
-        anonymous: true,
-      }),
-    );
-    afterSignIn();
+    await signIn(v.username, v.password);
   });
   return (
     <section class="narrow">
@@ -61,14 +61,7 @@ export function Register() {
         address: v.address || null,
       },
     });
-    storeTokens(
-      await api<TokenPair>("/users/login", {
-        method: "POST",
-        body: { username: v.username, password: v.password },
-        anonymous: true,
-      }),
-    );
-    afterSignIn();
+    await signIn(v.username, v.password);
   });
   const fields = register.error instanceof Error && "fieldErrors" in register.error
     ? (register.error as { fieldErrors: Record<string, string> }).fieldErrors

@@ -4,6 +4,7 @@ import { api } from "../../api/client";
 import type { CategoryCount, Page, Product } from "../../api/types";
 import { ErrorBox, Loading } from "../../components/feedback";
 import { Field, Select, formValues } from "../../components/form";
+import { Pager, useCursors } from "../../components/pager";
 import { useApi } from "../../hooks";
 import { money } from "../../format";
 import { Link } from "../../router";
@@ -24,8 +25,8 @@ const NO_FILTERS: Filters = { q: "", category: "", min_price: "", max_price: "",
 export function Catalog() {
   const [filters, setFilters] = useState<Filters>(NO_FILTERS);
   // Cursors of the pages seen so far: "previous" goes back one.
-  const [cursors, setCursors] = useState<(string | null)[]>([null]);
-  const cursor = cursors[cursors.length - 1];
+  const cursors = useCursors();
+  const cursor = cursors.cursor;
   const categories = useApi((signal) => api<{ items: CategoryCount[] }>("/products/categories", { signal }), []);
   const products = useApi(
     (signal) =>
@@ -41,7 +42,7 @@ export function Catalog() {
     event.preventDefault();
     const v = formValues(event);
     setFilters({ ...NO_FILTERS, ...v, in_stock: v.in_stock ? "true" : "" });
-    setCursors([null]);
+    cursors.reset();
   };
 
   return (
@@ -76,19 +77,7 @@ export function Catalog() {
           <ul class="grid" aria-busy={products.loading} data-testid="product-list">
             {products.data?.items.map((p) => <ProductCard key={p.id} product={p} />)}
           </ul>
-          <nav class="pager" aria-label="Pages">
-            <button type="button" disabled={cursors.length < 2} onClick={() => setCursors(cursors.slice(0, -1))}>
-              Previous
-            </button>
-            <span>Page {cursors.length}</span>
-            <button
-              type="button"
-              disabled={!products.data?.next_cursor}
-              onClick={() => setCursors([...cursors, products.data!.next_cursor])}
-            >
-              Next
-            </button>
-          </nav>
+          <Pager cursors={cursors} next={products.data?.next_cursor} labels={["Previous", "Next"]} showPage />
         </>
       )}
     </section>

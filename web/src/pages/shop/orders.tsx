@@ -7,6 +7,7 @@ import { useAction, useApi, useInterval } from "../../hooks";
 import { dateTime, money } from "../../format";
 import { Link, queryParam } from "../../router";
 import { currentUser } from "../../state/session";
+import { TableHead } from "../../components/table";
 
 const LIVE_MS = 3000;
 const FINAL = new Set(["delivered", "cancelled"]);
@@ -45,16 +46,7 @@ export function OrderTable({ orders, admin = false }: { orders: Order[]; admin?:
   return (
     <table class="lines" data-testid="orders">
       <caption class="sr-only">Orders</caption>
-      <thead>
-        <tr>
-          <th scope="col">Order</th>
-          <th scope="col">Placed</th>
-          {admin && <th scope="col">Customer</th>}
-          <th scope="col">Items</th>
-          <th scope="col">Total</th>
-          <th scope="col">Status</th>
-        </tr>
-      </thead>
+      <TableHead columns={["Order", "Placed", ...(admin ? ["Customer"] : []), "Items", "Total", "Status"]} />
       <tbody>
         {orders.map((o) => (
           <tr key={o.id} data-order-id={o.id}>
@@ -124,13 +116,7 @@ export function OrderDetails({ order }: { order: Order }) {
       </p>
       <table class="lines">
         <caption class="sr-only">Items</caption>
-        <thead>
-          <tr>
-            <th scope="col">Product</th>
-            <th scope="col">Quantity</th>
-            <th scope="col">Price</th>
-          </tr>
-        </thead>
+        <TableHead columns={["Product", "Quantity", "Price"]} />
         <tbody>
           {order.items.map((i) => (
             <tr key={i.product_id}>
