@@ -21,6 +21,8 @@ TEST_CARDS = (
     {"number": "4242 4242 4242 4242", "outcome": "accepted"},
     {"number": "4000 0000 0000 0341", "outcome": "declined (card_declined)"},
 )
+# Never pages of the UI: an unrouted API path stays a 404, not the shop's home page.
+NOT_PAGES = frozenset({"api", "internal", "health", "ready", "metrics"})
 IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "no-cache"
 
@@ -45,8 +47,9 @@ async def web_ui(path: str, request: Request) -> Response:
     root = settings.web_dist_dir.resolve() if settings.web_dist_dir else None
     if root is None or not (root / "index.html").is_file():
         raise NotFoundError("the web UI is not built here (`make up` builds web/dist)")
-    if ".." in Path(path).parts:
-        raise NotFoundError("no such page")
+    parts = Path(path).parts
+    if ".." in parts or (parts and parts[0] in NOT_PAGES):
+        raise NotFoundError(f"no such page /{path}")
     wanted = (root / path).resolve()
     if wanted != root and wanted.is_relative_to(root) and wanted.is_file():
         cache = IMMUTABLE if wanted.parent.name == "assets" else REVALIDATE

@@ -50,8 +50,9 @@ def test_missing_files_and_climbing_out_are_404_problems(http: httpx.Client, pat
     assert "root:" not in response.text
 
 
-def test_api_paths_never_fall_back_to_the_ui(http: httpx.Client) -> None:
-    unknown = http.get("/api/nothing-here")
+@pytest.mark.parametrize("path", ["/api/nothing-here", "/internal/users/1", "/metrics/x"])
+def test_api_and_service_paths_never_fall_back_to_the_ui(http: httpx.Client, path: str) -> None:
+    unknown = http.get(path)
 
     assert unknown.status_code == 404
     assert unknown.headers["content-type"] == "application/problem+json"
