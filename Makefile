@@ -47,7 +47,7 @@ lint: install
 # Packages by name (they are installed editable), test folders by path: no module is seen twice.
 PACKAGES := common gateway users products orders payments notifications dashboard local \
 	catalog_import
-TEST_DIRS := $(wildcard libs/*/tests services/*/tests functions/*/tests) tests bench
+TEST_DIRS := $(wildcard libs/*/tests services/*/tests functions/*/tests) tests bench deploy/observability
 
 typecheck: install
 	$(BIN)/mypy $(foreach p,$(PACKAGES),-p cloudmart_$(p))
@@ -62,7 +62,7 @@ test-analytics:
 	mvn -B -q -f analytics/pom.xml test
 
 test-stack:
-	$(PYTEST) -m "not lifecycle" libs services functions tests
+	$(PYTEST) -m "not lifecycle" libs services functions deploy/observability/tests tests
 
 test-lifecycle:
 	$(PYTEST) -m lifecycle tests

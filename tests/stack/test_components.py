@@ -16,7 +16,6 @@ from cloudmart_local.layout import (
     KAFKA_PORT,
     MAILPIT_PORT,
     PGBOUNCER_PORT,
-    PROMETHEUS_PORT,
     SERVICE_PORTS,
     SMTP_PORT,
     TOPICS,
@@ -168,21 +167,3 @@ def test_every_service_answers_health_ready_metrics_and_openapi(service: str) ->
     assert 'http_requests_total{method="GET",route="/health",status="200"}' in metrics.text
     openapi = httpx.get(f"{base}/openapi.json", timeout=5).json()
     assert {"/health", "/ready"} <= set(openapi["paths"])
-
-
-def test_prometheus_scrapes_every_service() -> None:
-    def all_up() -> dict[str, str] | None:
-        response = httpx.get(f"http://127.0.0.1:{PROMETHEUS_PORT}/api/v1/targets", timeout=5)
-        targets = response.json()["data"]["activeTargets"]
-        health = {
-            target["labels"]["service"]: target["health"]
-            for target in targets
-            if "service" in target["labels"]
-        }
-        return (
-            health
-            if set(health) == set(SERVICE_PORTS) and all(state == "up" for state in health.values())
-            else None
-        )
-
-    wait_for(all_up, timeout=30, what="every service target up in Prometheus")

@@ -9,9 +9,11 @@ STATE = ROOT / ".cloudmart"  # git-ignored; `make clean` wipes it
 TOOLS = STATE / "tools"  # installed by local/install.sh
 DATA = STATE / "data"  # what survives `make down` / `make up`
 LOGS = STATE / "logs"
+TRACES = STATE / "traces"  # spans as JSON lines, one file per service (TRACE_FILE)
 RUN = STATE / "run"  # sockets, pid files, generated configs (rewritten on every `make up`)
 SECRETS = STATE / "secrets"
 CONF_TEMPLATES = ROOT / "local" / "conf"
+OBSERVABILITY = ROOT / "deploy" / "observability"  # alert rules, dashboards (also deployed)
 VENV_BIN = ROOT / ".venv" / "bin"
 PGBIN = Path("/usr/lib/postgresql/15/bin")
 
@@ -31,6 +33,7 @@ SMTP_PORT = _port("SMTP", 11025)
 MAILPIT_PORT = _port("MAILPIT", 18025)
 PROMETHEUS_PORT = _port("PROMETHEUS", 19090)
 FLINK_UI_PORT = _port("FLINK_UI", 18081)
+FLINK_METRICS_PORT = _port("FLINK_METRICS", 19249)
 # DESIGN.md §4: 300 s as designed; tests and demos shorten it.
 ANALYTICS_WINDOW_SECONDS = int(os.environ.get("ANALYTICS_WINDOW_SECONDS", "300"))
 

@@ -16,9 +16,11 @@ from cloudmart_local.layout import (
     CONF_TEMPLATES,
     DATA,
     DATABASES,
+    FLINK_METRICS_PORT,
     KAFKA_CONTROLLER_PORT,
     KAFKA_PORT,
     LOGS,
+    OBSERVABILITY,
     PGBIN,
     PGBOUNCER_PORT,
     POSTGRES_PORT,
@@ -203,6 +205,8 @@ def prometheus_config() -> None:
         RUN / "prometheus" / "prometheus.yml",
         service_targets=targets,
         prometheus_port=PROMETHEUS_PORT,
+        flink_metrics_port=FLINK_METRICS_PORT,
+        rules_dir=OBSERVABILITY / "rules",
     )
 
 

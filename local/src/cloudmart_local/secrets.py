@@ -19,6 +19,7 @@ from cloudmart_local.layout import (
     SECRETS,
     SERVICE_PORTS,
     SMTP_PORT,
+    TRACES,
     WEB_DIST,
 )
 
@@ -69,6 +70,8 @@ def service_environment(name: str) -> dict[str, str]:
         "STRIPE_API_BASE": f"http://127.0.0.1:{LOCALSTRIPE_PORT}",
         "SMTP_HOST": "127.0.0.1",
         "SMTP_PORT": str(SMTP_PORT),
+        # No collector runs here: spans go to a file per service, where tests read them.
+        "TRACE_FILE": str(TRACES / f"{name}.jsonl"),
     }
     if name == "gateway":
         # Locally every client, a whole load test included, is 127.0.0.1: per-address and

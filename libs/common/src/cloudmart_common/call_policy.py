@@ -9,7 +9,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
-from prometheus_client import Counter
+from prometheus_client import Counter, Gauge
 from purgatory import AsyncCircuitBreakerFactory, ContextChanged, Event
 from purgatory.domain.model import OpenedState
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_random_exponential
@@ -23,6 +23,12 @@ SERVICE_CALLS = Counter(
     "service_calls_total",
     "Attempts at calling another service (a retried call counts each attempt)",
     ["upstream", "method", "outcome"],
+)
+
+CIRCUIT_BREAKER_OPEN = Gauge(
+    "circuit_breaker_open",
+    "1 while calls to the upstream fail fast (open or half-open)",
+    ["upstream"],
 )
 
 BACKOFF_MULTIPLIER_SECONDS = 0.2  # full jitter: attempt n waits uniform(0, 0.2 * 2**(n-1)) s
@@ -68,7 +74,8 @@ class CallPolicy:
             # success, the lesser error (at worst it closes a half-open breaker early).
             exclude=[asyncio.CancelledError],
         )
-        self._breakers.add_listener(_log_breaker_change)
+        self._breakers.add_listener(_on_breaker_change)
+        CIRCUIT_BREAKER_OPEN.labels(upstream).set(0)
 
     def retrying(
         self, attempts: int, worth_retrying: Callable[[BaseException], bool]
@@ -100,9 +107,10 @@ class CallPolicy:
             ) from None
 
 
-def _log_breaker_change(upstream: str, kind: str, event: Event) -> None:
+def _on_breaker_change(upstream: str, kind: str, event: Event) -> None:
     if kind != "state_changed" or not isinstance(event, ContextChanged):
         return
+    CIRCUIT_BREAKER_OPEN.labels(upstream).set(0 if event.state == "closed" else 1)
     if event.state == "opened":
         log.warning("circuit to %s opened: calls to it fail fast for a while", upstream)
     else:

@@ -22,6 +22,7 @@ from jwt.exceptions import (
     PyJWTError,
 )
 
+from cloudmart_common.context import user_id_var
 from cloudmart_common.errors import UnauthorizedError
 from cloudmart_common.principal import Principal, Role
 from cloudmart_common.settings import CommonSettings
@@ -84,6 +85,9 @@ class JwksVerifier:
             raise UnauthorizedError(detail or "malformed token") from exc
         if claims["role"] not in _ROLES:
             raise UnauthorizedError("token role not accepted")
+        # Every log line of the rest of this request names its caller (verification is
+        # the one step every authenticated route, and the gateway, goes through).
+        user_id_var.set(claims["sub"])
         return Principal(
             subject=claims["sub"],  # PyJWT has checked that `sub` and `jti` are strings
             role=claims["role"],

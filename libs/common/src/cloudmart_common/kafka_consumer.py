@@ -32,7 +32,9 @@ tracer = trace.get_tracer(__name__)
 EVENTS_HANDLED = Counter(
     "kafka_events_handled_total", "Events consumed, by outcome", ["group", "topic", "outcome"]
 )
-CONSUMER_LAG = Gauge("kafka_consumer_lag", "Records behind the partition end", ["group", "topic"])
+CONSUMER_LAG = Gauge(
+    "kafka_consumer_lag", "Records behind the partition end", ["group", "topic", "partition"]
+)
 
 # Longer than the longest topic retention (30 days): a redelivered event is always recognised.
 DEDUPE_TTL_SECONDS = 31 * 24 * 3600
@@ -190,10 +192,11 @@ class EventConsumer:
         for partition in consumer.assignment():
             end = consumer.highwater(partition)  # None until the first fetch answered
             if end is not None:
-                behind = end - await consumer.position(partition)
-                lag[partition.topic] = lag.get(partition.topic, 0) + max(behind, 0)
-        for topic, value in lag.items():
-            CONSUMER_LAG.labels(self._group_id, topic).set(value)
+                behind = max(end - await consumer.position(partition), 0)
+                lag[partition.topic] = lag.get(partition.topic, 0) + behind
+                CONSUMER_LAG.labels(self._group_id, partition.topic, str(partition.partition)).set(
+                    behind
+                )
         self._lag = lag
 
     def check(self, *, critical: bool = False) -> DependencyCheck:

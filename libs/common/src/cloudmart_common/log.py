@@ -9,7 +9,8 @@ from opentelemetry import trace
 from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter
 
-from cloudmart_common.context import current_request_id
+from cloudmart_common.context import current_request_id, current_user_id
+from cloudmart_common.log_scrubbing import scrub
 from cloudmart_common.settings import CommonSettings
 
 _HANDLER_NAME = "cloudmart"
@@ -21,7 +22,7 @@ _MSEC_FORMAT = "%s.%03dZ"
 
 
 class _ContextFilter(logging.Filter):
-    """Stamps each record with the service, the request id and the current span's ids."""
+    """Stamps each record with the service, the request id, the caller and the span's ids."""
 
     def __init__(self, service: str) -> None:
         super().__init__()
@@ -30,6 +31,7 @@ class _ContextFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.service = self.service
         record.request_id = current_request_id()
+        record.user_id = current_user_id()
         span = trace.get_current_span().get_span_context()
         record.trace_id = format(span.trace_id, "032x") if span.is_valid else None
         record.span_id = format(span.span_id, "016x") if span.is_valid else None
@@ -48,16 +50,28 @@ class _StdoutHandler(logging.StreamHandler):  # type: ignore[type-arg]
         pass
 
 
+class _Scrubbing(logging.Formatter):
+    """Formats with `inner`, then redacts secrets from the whole line (tracebacks included)."""
+
+    def __init__(self, inner: logging.Formatter) -> None:
+        super().__init__()
+        self.inner = inner
+
+    def format(self, record: logging.LogRecord) -> str:
+        return scrub(self.inner.format(record))
+
+
 def _formatter(log_format: str) -> logging.Formatter:
     formatter: logging.Formatter
     if log_format == "text":
         formatter = logging.Formatter(
-            "%(asctime)s %(levelname)-7s %(name)s [%(request_id)s %(trace_id)s] %(message)s"
+            "%(asctime)s %(levelname)-7s %(name)s [%(request_id)s %(trace_id)s %(user_id)s] "
+            "%(message)s"
         )
     else:
         formatter = JsonFormatter(
             "%(asctime)s %(levelname)s %(name)s %(message)s %(service)s %(request_id)s "
-            "%(trace_id)s %(span_id)s",
+            "%(user_id)s %(trace_id)s %(span_id)s",
             rename_fields={"asctime": "timestamp", "levelname": "level", "name": "logger"},
             # uvicorn adds an ANSI-coloured copy of some messages for its own console handler.
             reserved_attrs=[*RESERVED_ATTRS, "color_message"],
@@ -65,7 +79,7 @@ def _formatter(log_format: str) -> logging.Formatter:
     formatter.default_time_format = _TIME_FORMAT
     formatter.default_msec_format = _MSEC_FORMAT
     formatter.converter = time.gmtime
-    return formatter
+    return _Scrubbing(formatter)
 
 
 def configure_logging(settings: CommonSettings) -> None:

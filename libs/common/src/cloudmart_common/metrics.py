@@ -1,6 +1,8 @@
 """Prometheus RED metrics: requests, errors and latency by route template, never the raw path."""
 
 import time
+import weakref
+from collections.abc import Iterator
 
 from fastapi import APIRouter, Response
 from prometheus_client import (
@@ -11,6 +13,10 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.pool import QueuePool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 HTTP_REQUESTS = Counter(
@@ -56,6 +62,36 @@ class MetricsMiddleware:
             method = scope["method"]
             HTTP_REQUESTS.labels(method, route, str(status)).inc()
             HTTP_DURATION.labels(method, route).observe(time.perf_counter() - started)
+
+
+class _PoolCollector(Collector):
+    """Connections of each SQLAlchemy pool, read at scrape time (weakly: tests build many)."""
+
+    def __init__(self) -> None:
+        self.pools: weakref.WeakValueDictionary[str, QueuePool] = weakref.WeakValueDictionary()
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        in_use = GaugeMetricFamily(
+            "db_pool_connections", "Pooled database connections by state", labels=["state"]
+        )
+        size = GaugeMetricFamily("db_pool_size", "Connections the pool keeps (without overflow)")
+        pools = list(self.pools.values())
+        if pools:
+            in_use.add_metric(["checked_out"], sum(pool.checkedout() for pool in pools))
+            in_use.add_metric(["idle"], sum(pool.checkedin() for pool in pools))
+            size.add_metric([], sum(pool.size() for pool in pools))
+        yield in_use
+        yield size
+
+
+_POOLS = _PoolCollector()
+REGISTRY.register(_POOLS)
+
+
+def observe_pool(engine: AsyncEngine) -> None:
+    """Export the engine's pool usage as `db_pool_connections{state}` and `db_pool_size`."""
+    if isinstance(engine.pool, QueuePool):
+        _POOLS.pools[str(id(engine))] = engine.pool
 
 
 metrics_router = APIRouter()

@@ -6,6 +6,7 @@ import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
+from opentelemetry import trace
 from prometheus_client import Counter, Gauge
 from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -13,13 +14,22 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from cloudmart_common.db import session_factory
 from cloudmart_common.kafka_producer import EventProducer, encode_value
 from cloudmart_common.outbox import OutboxRow
+from cloudmart_common.periodic import running_periodic
 from cloudmart_common.settings import CommonSettings
+from cloudmart_common.tracing import context_from_kafka_headers, kafka_headers_with_trace
+
+tracer = trace.get_tracer(__name__)
 
 log = logging.getLogger(__name__)
 
 OUTBOX_PUBLISHED = Counter("outbox_published_total", "Outbox events published", ["topic"])
 OUTBOX_FAILURES = Counter("outbox_publish_failures_total", "Outbox publish attempts that failed")
 OUTBOX_LEADER = Gauge("outbox_relay_leader", "1 while this process is the publishing relay")
+OUTBOX_BACKLOG = Gauge("outbox_backlog", "Committed events not yet published")
+OUTBOX_OLDEST_AGE = Gauge(
+    "outbox_oldest_unsent_age_seconds", "Age of the oldest unpublished event (0: none)"
+)
+BACKLOG_INTERVAL_SECONDS = 5.0
 
 # One relay per database publishes (pg advisory lock): two would interleave one aggregate's events.
 RELAY_LOCK_ID = 0x0C10_0D0B
@@ -126,18 +136,31 @@ class OutboxRelay:
         futures: list[asyncio.Future[object]] = []
         error: BaseException | None = None
         for row in rows:
-            headers = [("event_type", row.event_type.encode())] + [
-                (name, value.encode()) for name, value in row.headers.items()
-            ]
-            try:
-                futures.append(
-                    await self._producer.enqueue(
-                        row.topic, row.message_key, encode_value(row.payload), headers
+            # The writer's trace goes on through a producer span; consumers continue from it.
+            writer = context_from_kafka_headers(
+                [(name, value.encode()) for name, value in row.headers.items()]
+            )
+            with tracer.start_as_current_span(
+                f"publish {row.topic}",
+                context=writer,
+                kind=trace.SpanKind.PRODUCER,
+                attributes={
+                    "messaging.system": "kafka",
+                    "messaging.destination.name": row.topic,
+                    "messaging.kafka.message.key": row.message_key,
+                    "cloudmart.event_type": row.event_type,
+                },
+            ):
+                headers = [("event_type", row.event_type.encode()), *kafka_headers_with_trace()]
+                try:
+                    futures.append(
+                        await self._producer.enqueue(
+                            row.topic, row.message_key, encode_value(row.payload), headers
+                        )
                     )
-                )
-            except Exception as exc:
-                error = exc
-                break
+                except Exception as exc:
+                    error = exc
+                    break
         # No timeout of our own on the acks: a record we gave up on may still be delivered by the
         # producer's retries, and sending it again would duplicate it. The producer settles every
         # future itself, with an ack or with an error once its request timeout is spent.
@@ -166,6 +189,21 @@ class OutboxRelay:
                 update(OutboxRow).where(OutboxRow.id.in_(ids)).values(published_at=func.now())
             )
 
+    async def measure_backlog(self) -> int:
+        """Set the backlog gauges; every replica measures, leader or not (alerts take the max)."""
+        async with self._engine.connect() as connection:
+            count, age = (
+                await connection.execute(
+                    text(
+                        "SELECT count(*), COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)), 0)"
+                        " FROM outbox WHERE published_at IS NULL"
+                    )
+                )
+            ).one()
+        OUTBOX_BACKLOG.set(count)
+        OUTBOX_OLDEST_AGE.set(float(age))
+        return 0
+
     async def _delete_old(self) -> None:
         async with self._sessions() as session, session.begin():
             await session.execute(
@@ -184,7 +222,10 @@ async def running_relay(
     relay = OutboxRelay(engine, producer, settings)
     relay.start()
     try:
-        yield relay
+        async with running_periodic(
+            "outbox backlog", BACKLOG_INTERVAL_SECONDS, relay.measure_backlog
+        ):
+            yield relay
     finally:
         await relay.stop()
         await producer.stop()

@@ -1,5 +1,7 @@
 """Settings every service shares; defaults are the local stack of `make up`."""
 
+from pathlib import Path
+
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -46,6 +48,9 @@ class CommonSettings(BaseSettings):
     # Observability.
     log_format: str = Field(default="json", pattern="^(json|text)$")
     tracing_enabled: bool = Field(default=False, description="Export OpenTelemetry spans")
+    trace_file: Path | None = Field(
+        default=None, description="Also write spans as JSON lines here (the local stack)"
+    )
     otel_exporter_otlp_endpoint: str | None = Field(
         default=None, description="OTLP/HTTP collector, e.g. http://otel-collector:4318"
     )

@@ -7,7 +7,9 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from cloudmart_common.metrics import observe_pool
 from cloudmart_common.settings import CommonSettings, DatabaseSettings
+from cloudmart_common.tracing import instrument_engine
 
 
 def create_redis(settings: CommonSettings) -> "Redis":
@@ -26,14 +28,19 @@ def create_redis(settings: CommonSettings) -> "Redis":
 def create_database_engine(settings: DatabaseSettings) -> AsyncEngine:
     # Session pooling in pgbouncer keeps asyncpg's statement cache safe (RECIPES.md);
     # pool_size + max_overflow stays within pgbouncer's 20 server connections per database.
-    return create_async_engine(
+    engine = create_async_engine(
         settings.database_url.get_secret_value(),
         pool_size=settings.database_pool_size,
         max_overflow=settings.database_max_overflow,
         pool_pre_ping=True,
         pool_timeout=settings.database_timeout_seconds,
+        # Errors quote the statement, never its parameters (password hashes, addresses).
+        hide_parameters=True,
         connect_args={
             "timeout": settings.database_timeout_seconds,
             "command_timeout": settings.database_timeout_seconds,
         },
     )
+    observe_pool(engine)
+    instrument_engine(engine)
+    return engine

@@ -1,7 +1,16 @@
-"""OpenTelemetry: one tracer provider per process, W3C trace context over HTTP and Kafka headers."""
+"""OpenTelemetry: one tracer provider per process, W3C trace context over HTTP and Kafka headers.
 
+Spans: incoming HTTP (FastAPI), outgoing HTTP (httpx), SQL (SQLAlchemy), Redis, DynamoDB
+(botocore events), Kafka produce (outbox relay) and consume (EventConsumer). Exported over OTLP
+when a collector is configured, or as JSON lines to a file (`TRACE_FILE`, the local stack).
+"""
+
+import os
 import re
+import threading
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 import httpx
 from fastapi import FastAPI
@@ -9,9 +18,13 @@ from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+from opentelemetry.instrumentation.redis import RedisInstrumentor
+from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
 from opentelemetry.sdk.resources import DEPLOYMENT_ENVIRONMENT, SERVICE_NAME, Resource
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
+from opentelemetry.trace import SpanKind, Status, StatusCode
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cloudmart_common.settings import CommonSettings
 
@@ -22,6 +35,36 @@ UNTRACED_PATHS = ("/health", "/ready", "/metrics")  # probes and scrapes: noise,
 _EXCLUDED_URLS = ",".join(rf"^[a-z]+://[^/]+{re.escape(path)}$" for path in UNTRACED_PATHS)
 
 _configured = False
+tracer = trace.get_tracer(__name__)
+
+TRACE_FILE_MAX_BYTES = 50 * 1024 * 1024  # then rotated to `<file>.1`: one old file kept
+
+
+class _SpanFile:
+    """The text stream ConsoleSpanExporter writes to: a file, rotated when it grows too big."""
+
+    def __init__(self, path: Path, max_bytes: int = TRACE_FILE_MAX_BYTES) -> None:
+        self._path = path
+        self._max_bytes = max_bytes
+        self._lock = threading.Lock()  # the batch processor's thread and shutdown's
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = path.open("a", encoding="utf-8")
+
+    def write(self, text: str) -> int:
+        with self._lock:
+            if self._file.tell() > self._max_bytes:
+                self._file.close()
+                os.replace(self._path, self._path.with_name(self._path.name + ".1"))
+                self._file = self._path.open("a", encoding="utf-8")
+            return self._file.write(text)
+
+    def flush(self) -> None:
+        with self._lock:
+            self._file.flush()
+
+
+def _one_line(span: ReadableSpan) -> str:
+    return str(span.to_json(indent=None)) + "\n"
 
 
 def _tracer_provider(settings: CommonSettings) -> TracerProvider:
@@ -36,6 +79,9 @@ def _tracer_provider(settings: CommonSettings) -> TracerProvider:
         # OTEL_EXPORTER_OTLP_ENDPOINT is the collector's base URL; each signal has its path.
         endpoint = settings.otel_exporter_otlp_endpoint.rstrip("/") + "/v1/traces"
         provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint)))
+    if settings.trace_file is not None:
+        exporter = ConsoleSpanExporter(out=_SpanFile(settings.trace_file), formatter=_one_line)  # type: ignore[arg-type]
+        provider.add_span_processor(BatchSpanProcessor(exporter))
     return provider
 
 
@@ -49,7 +95,51 @@ def configure_tracing(settings: CommonSettings) -> None:
     if _configured:
         return
     trace.set_tracer_provider(_tracer_provider(settings))
+    RedisInstrumentor().instrument()  # every redis-py client of the process, asyncio ones too
     _configured = True
+
+
+def instrument_engine(engine: AsyncEngine) -> None:
+    """A span per SQL statement (the statement without its parameters)."""
+    # The instrumentation declares SQLAlchemy < 2.1; it works with 2.1 (tested: test_one_trace).
+    SQLAlchemyInstrumentor().instrument(
+        engine=engine.sync_engine, enable_commenter=False, skip_dep_check=True
+    )
+
+
+def instrument_aws_client(client: Any) -> None:
+    """A client span per AWS call (DynamoDB...), from botocore's own before/after-call events.
+
+    aiobotocore makes its calls itself, so the botocore instrumentation never sees them.
+    """
+    events = client.meta.events
+
+    def before(model: Any, context: dict[str, Any], **_: Any) -> None:
+        service = model.service_model.service_id.hyphenize()
+        context["cloudmart_span"] = tracer.start_span(
+            f"{service}.{model.name}",
+            kind=SpanKind.CLIENT,
+            attributes={"rpc.system": "aws-api", "rpc.service": service, "rpc.method": model.name},
+        )
+
+    def after(context: dict[str, Any], http_response: Any, **_: Any) -> None:
+        span = context.pop("cloudmart_span", None)
+        if span is not None:
+            span.set_attribute("http.response.status_code", http_response.status_code)
+            if http_response.status_code >= 400:
+                span.set_status(Status(StatusCode.ERROR))
+            span.end()
+
+    def failed(context: dict[str, Any], exception: BaseException, **_: Any) -> None:
+        span = context.pop("cloudmart_span", None)
+        if span is not None:
+            span.record_exception(exception)
+            span.set_status(Status(StatusCode.ERROR, type(exception).__name__))
+            span.end()
+
+    events.register("before-call.*.*", before)
+    events.register("after-call.*.*", after)
+    events.register("after-call-error.*.*", failed)
 
 
 def instrument_app(app: FastAPI) -> None:

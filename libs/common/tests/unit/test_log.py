@@ -10,6 +10,7 @@ import pytest
 from fastapi import APIRouter, FastAPI
 from fastapi.testclient import TestClient
 
+from cloudmart_common.context import user_id_var
 from cloudmart_common.log import configure_logging
 from cloudmart_common.settings import CommonSettings
 
@@ -178,3 +179,36 @@ def test_uvicorns_no_access_log_option_stays_in_force(
         assert not access.hasHandlers()
     finally:
         access.propagate = True
+
+
+def test_no_secret_reaches_a_log_line(
+    configure: Callable[..., None], capsys: pytest.CaptureFixture[str]
+) -> None:
+    configure()
+    capsys.readouterr()
+    log.warning("login for %s", {"username": "ann", "password": "hunter2-secret"})
+    log.warning("charging", extra={"card_number": "4242424242424242", "token": "tok-secret"})
+    try:
+        raise ValueError("rejected Authorization: Bearer opaque-token-secret")
+    except ValueError:
+        log.exception("request failed")
+    out = capsys.readouterr().out
+    for secret in ("hunter2-secret", "4242424242424242", "tok-secret", "opaque-token-secret"):
+        assert secret not in out
+    assert len(_json_lines(out)) == 3  # still valid JSON after redaction
+
+
+def test_the_callers_id_is_on_the_log_lines_of_its_request(
+    configure: Callable[..., None], capsys: pytest.CaptureFixture[str]
+) -> None:
+    configure()
+    capsys.readouterr()
+    token = user_id_var.set("42")
+    try:
+        log.info("as a user")
+    finally:
+        user_id_var.reset(token)
+    log.info("as nobody")
+    out = capsys.readouterr().out
+    assert _line(out, "as a user")["user_id"] == "42"
+    assert _line(out, "as nobody")["user_id"] is None

@@ -8,18 +8,18 @@ from fastapi import FastAPI
 from cloudmart_common.http_client import ServiceClient
 from cloudmart_common.kafka_consumer import DedupeStore, EventConsumer
 from cloudmart_common.kafka_producer import EventProducer
+from cloudmart_common.periodic import running_periodic
 from cloudmart_common.readiness import DependencyCheck, kafka_check, redis_check
 from cloudmart_common.service_app import create_service_app
 from cloudmart_common.stores import create_redis
 from cloudmart_notifications.api import router
 from cloudmart_notifications.channels import build_channels
+from cloudmart_notifications.dlq import DLQ_MEASURE_SECONDS, DLQ_TOPIC, DlqSize
 from cloudmart_notifications.notifier import GROUP_ID, TOPICS, Notifier
 from cloudmart_notifications.sent_log import SentLog
 from cloudmart_notifications.settings import Settings
 from cloudmart_notifications.smtp import smtp_check
 from cloudmart_notifications.templating import Templates
-
-DLQ_TOPIC = "notifications-dlq"
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -49,16 +49,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             retry_initial_seconds=settings.consumer_retry_initial_seconds,
             retry_max_seconds=settings.consumer_retry_max_seconds,
         )
+        dlq_size = DlqSize(settings.kafka_bootstrap_servers)
         consumer.start()
         try:
-            # A consumer without its broker or its dedupe store cannot do its job.
-            yield [
-                kafka_check(settings.kafka_bootstrap_servers),
-                redis_check(redis),
-                smtp_check(settings),
-                consumer.check(),
-            ]
+            async with running_periodic("dlq size", DLQ_MEASURE_SECONDS, dlq_size.measure):
+                # A consumer without its broker or its dedupe store cannot do its job.
+                yield [
+                    kafka_check(settings.kafka_bootstrap_servers),
+                    redis_check(redis),
+                    smtp_check(settings),
+                    consumer.check(),
+                ]
         finally:
+            await dlq_size.close()
             await consumer.stop()
             await dlq_producer.stop()
             await users.aclose()

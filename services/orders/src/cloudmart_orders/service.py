@@ -53,6 +53,7 @@ SYSTEM = "system:recovery"
 
 ORDERS_PLACED = Counter("orders_placed_total", "Checkouts by outcome", ["outcome"])
 ORDER_TRANSITIONS = Counter("order_transitions_total", "Status changes", ["to_status"])
+ORDERS_REVENUE = Counter("orders_revenue_total", "Money of orders paid", ["currency"])
 
 
 @dataclass(frozen=True)
@@ -308,6 +309,7 @@ class OrderService:
                 order.saga_step = "done"
                 self._transition(uow, order, "processing", who, None, by_payment=True)
                 await uow.commit()
+                ORDERS_REVENUE.labels(order.currency).inc(float(order.total_amount))
                 return order
         if order.status == "cancelled" and order.payment_id is None:
             log.warning("order %s was cancelled before its payment settled: refunding", order_id)

@@ -10,6 +10,7 @@ from cloudmart_common.kafka_producer import EventProducer
 from cloudmart_common.readiness import DependencyCheck, kafka_check, redis_check
 from cloudmart_common.service_app import create_service_app
 from cloudmart_common.stores import create_redis
+from cloudmart_common.tracing import instrument_aws_client
 from cloudmart_products.api import internal, router
 from cloudmart_products.repository import ProductTable
 from cloudmart_products.service import Catalog
@@ -26,6 +27,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         producer = EventProducer(settings)
         try:
             async with dynamodb_client(settings) as dynamodb:
+                instrument_aws_client(dynamodb)
                 table = ProductTable(dynamodb, settings.products_table, settings.reservations_table)
                 app.state.catalog = Catalog(
                     table,

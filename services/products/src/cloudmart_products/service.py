@@ -3,6 +3,8 @@
 import logging
 from typing import Any
 
+from prometheus_client import Counter
+
 from cloudmart_common.cache import ReadThroughCache
 from cloudmart_common.events import new_event
 from cloudmart_common.kafka_producer import EventProducer
@@ -24,6 +26,12 @@ from cloudmart_products.schemas import (
 
 log = logging.getLogger(__name__)
 NOTIFICATIONS_TOPIC = "notifications"
+
+STOCK_RESERVATIONS = Counter(
+    "stock_reservations_total",
+    "Reservation requests by outcome (reserved, repeated, out_of_stock, released)",
+    ["outcome"],
+)
 
 
 class Catalog:
@@ -103,6 +111,7 @@ class Catalog:
         lines = [(line.product_id, line.quantity) for line in reservation.lines]
         outcome, short = await self._table.reserve(reservation.order_id, lines)
         if outcome == "short":
+            STOCK_RESERVATIONS.labels("out_of_stock").inc()
             raise OutOfStock(
                 "not enough stock for every line; nothing was reserved", product_ids=short
             )
@@ -112,6 +121,7 @@ class Catalog:
             raise ReservationConflict(
                 f"order {reservation.order_id} already holds a different reservation"
             )
+        STOCK_RESERVATIONS.labels("reserved" if outcome == "reserved" else "repeated").inc()
         if outcome == "reserved":
             await self._cache.invalidate(*(str(product) for product, _ in lines))
             await self._after_stock_change([product for product, _ in lines])
@@ -122,6 +132,7 @@ class Catalog:
         if record is None:
             raise ReservationNotFound(f"order {order_id} holds no reservation")
         if await self._table.release(order_id, record["lines"]):
+            STOCK_RESERVATIONS.labels("released").inc()
             await self._cache.invalidate(*(str(product) for product, _ in record["lines"]))
             for product, _ in record["lines"]:
                 await self._table.clear_low_stock(product, self._threshold)

@@ -35,7 +35,7 @@ import org.apache.kafka.clients.producer.ProducerRecord;
  * --checkpoint-dir .cloudmart/data/flink/checkpoints  --checkpoint-ms 60000  --restore-from PATH
  * --resume-latest true (restore from the newest checkpoint under --checkpoint-dir)
  * --lake-dir .cloudmart/data/lake  --parallelism 4  --delivery exactly-once|at-least-once
- * --txn-timeout-ms 900000  --web-ui-port 18081
+ * --txn-timeout-ms 900000  --web-ui-port 18081  --metrics-port 19249 (Prometheus; 0: off)
  * </pre>
  */
 public final class OrderAnalyticsJob {
@@ -66,6 +66,14 @@ public final class OrderAnalyticsJob {
             conf.set(RestOptions.BIND_ADDRESS, "127.0.0.1");
             conf.set(RestOptions.ADDRESS, "127.0.0.1");
             conf.set(RestOptions.PORT, webUiPort);
+            int metricsPort = Integer.parseInt(options.getOrDefault("metrics-port", "0"));
+            if (metricsPort > 0) {
+                // In a cluster the reporter is configured in the Flink configuration instead.
+                conf.setString("metrics.reporter.prom.factory.class",
+                        "org.apache.flink.metrics.prometheus.PrometheusReporterFactory");
+                conf.setString("metrics.reporter.prom.port", String.valueOf(metricsPort));
+                conf.setString("metrics.reporter.prom.host", "127.0.0.1");
+            }
             env = StreamExecutionEnvironment.createLocalEnvironmentWithWebUI(conf);
         } else {
             env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
