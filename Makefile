@@ -6,7 +6,7 @@ BIN := .venv/bin
 STACK := $(BIN)/python -m cloudmart_local
 PYTEST := $(BIN)/pytest -p no:cacheprovider
 
-.PHONY: help install up down status logs restart clean lint typecheck test test-analytics test-stack test-lifecycle bench-gateway bench-analytics
+.PHONY: help install up down status logs restart clean lint typecheck test test-analytics test-stack test-lifecycle deploy-tools test-deploy bench-gateway bench-analytics
 
 help:
 	@echo "make up       install what is missing, start the whole stack, print the URLs"
@@ -15,6 +15,7 @@ help:
 	@echo "make bench-gateway   the gateway's added latency at 100 concurrent clients"
 	@echo "make bench-analytics the Flink job's sustained throughput (events/s)"
 	@echo "make restart S=<name>   restart one component (after editing its code)"
+	@echo "make test-deploy  validate the deploy tree offline (helm, k8s schemas, terraform, ...)"
 	@echo "make down     stop everything                make clean           also wipe .cloudmart/"
 
 install:
@@ -47,7 +48,7 @@ lint: install
 # Packages by name (they are installed editable), test folders by path: no module is seen twice.
 PACKAGES := common gateway users products orders payments notifications dashboard local \
 	catalog_import
-TEST_DIRS := $(wildcard libs/*/tests services/*/tests functions/*/tests) tests bench deploy/observability
+TEST_DIRS := $(wildcard libs/*/tests services/*/tests functions/*/tests) tests bench deploy
 
 typecheck: install
 	$(BIN)/mypy $(foreach p,$(PACKAGES),-p cloudmart_$(p))
@@ -56,13 +57,21 @@ typecheck: install
 # The stack stays up for every suite; the lifecycle suite (down/up/restart) runs last, alone.
 # Short analytics windows for the tests (DESIGN.md §4); the stack `make up` alone uses 300 s.
 test: export ANALYTICS_WINDOW_SECONDS = 10
-test: up lint typecheck test-analytics test-stack test-lifecycle
+test: up lint typecheck test-deploy test-analytics test-stack test-lifecycle
 
 test-analytics:
 	mvn -B -q -f analytics/pom.xml test
 
+# The deploy tree, validated offline: Helm, Kubernetes schemas, Argo CD, Terraform, images,
+# compose, workflows, alert rules and dashboards (no cluster, engine or cloud here).
+deploy-tools: install
+	@bash deploy/tools/install.sh
+
+test-deploy: deploy-tools
+	$(PYTEST) deploy/tests deploy/observability/tests
+
 test-stack:
-	$(PYTEST) -m "not lifecycle" libs services functions deploy/observability/tests tests
+	$(PYTEST) -m "not lifecycle" libs services functions tests
 
 test-lifecycle:
 	$(PYTEST) -m lifecycle tests

@@ -1,6 +1,8 @@
 """Settings of the products service: the common ones plus DynamoDB, the cache and stock alerts."""
 
-from pydantic import Field, SecretStr
+from typing import Any
+
+from pydantic import Field, SecretStr, model_validator
 
 from cloudmart_common.settings import CommonSettings
 
@@ -11,7 +13,7 @@ class Settings(CommonSettings):
     aws_region: str = Field(default="us-east-1")
     dynamodb_endpoint_url: str | None = Field(
         default="http://127.0.0.1:18000",
-        description="The local DynamoDB emulator; unset in AWS to use the real endpoint",
+        description="The local DynamoDB emulator; AWS's own endpoint outside `local`",
     )
     # The emulator accepts any key; in AWS these stay empty and IRSA supplies credentials.
     aws_access_key_id: str | None = Field(default="test")
@@ -20,3 +22,22 @@ class Settings(CommonSettings):
     reservations_table: str = Field(default="product-reservations")
     product_cache_seconds: int = Field(default=3600, gt=0)
     low_stock_threshold: int = Field(default=10, ge=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _emulator_defaults_only_locally(cls, data: Any) -> Any:
+        """Outside `local` the emulator's address and keys are never a default: an environment
+        variable cannot unset a field, and in EKS boto must find DynamoDB and IRSA by itself."""
+        if isinstance(data, dict) and data.get("environment", "local") != "local":
+            for name in _EMULATOR_FIELDS:
+                if name in cls.model_fields:  # the catalog import adds its S3 endpoint
+                    data.setdefault(name, None)
+        return data
+
+
+_EMULATOR_FIELDS = (
+    "dynamodb_endpoint_url",
+    "s3_endpoint_url",
+    "aws_access_key_id",
+    "aws_secret_access_key",
+)

@@ -1,0 +1,29 @@
+output "vpc_id" {
+  description = "ID of the VPC."
+  value       = aws_vpc.this.id
+}
+
+output "vpc_cidr" {
+  description = "IPv4 CIDR of the VPC."
+  value       = aws_vpc.this.cidr_block
+}
+
+output "public_subnet_ids" {
+  description = "IDs of the public subnets (ALB, NAT gateways)."
+  value       = aws_subnet.public[*].id
+}
+
+output "private_subnet_ids" {
+  description = "IDs of the private subnets across the two main AZs."
+  value       = aws_subnet.private[*].id
+}
+
+output "msk_subnet_ids" {
+  description = "The three private subnets, in three AZs, of the MSK brokers."
+  value       = concat(aws_subnet.private[*].id, [aws_subnet.msk_extra.id])
+}
+
+output "nat_public_ips" {
+  description = "Public IPs of the NAT gateways (egress addresses to allow-list at third parties)."
+  value       = aws_eip.nat[*].public_ip
+}

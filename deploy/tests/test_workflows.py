@@ -1,0 +1,250 @@
+"""The GitHub Actions workflows: actionlint, the workflow JSON schema, and what they must do.
+
+test.yml runs `make test` on every pull request; images.yml builds every image on main, pushes
+it to ECR with OIDC credentials, and commits the new tag to the prod Helm values (GitOps).
+"""
+
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from cloudmart_local.layout import SERVICE_PORTS
+
+from .tools import ROOT, checkov, run, tool
+
+WORKFLOWS = ROOT / ".github" / "workflows"
+TEST = WORKFLOWS / "test.yml"
+IMAGES = WORKFLOWS / "images.yml"
+VALUES_PROD = "deploy/helm/cloudmart/values-prod.yaml"
+IMAGE_NAMES = {*SERVICE_PORTS, "analytics", "catalog-import"}
+# `uses: owner/repo@<40 hex> # v1.2.3`: pinned to a commit, the comment says which release.
+PINNED_USES = re.compile(r"^\s*(?:-\s+)?uses:\s+[\w.-]+/[\w./-]+@[0-9a-f]{40} # v\d+(\.\d+)*\s*$")
+
+
+def load(path: Path) -> dict[str, Any]:
+    document = yaml.safe_load(path.read_text())
+    assert isinstance(document, dict)
+    # YAML 1.1 reads the key `on` as the boolean True.
+    if True in document:
+        document["on"] = document.pop(True)
+    return document
+
+
+def dig(node: Any, *keys: str) -> Any:
+    for key in keys:
+        node = node.get(key) if isinstance(node, dict) else None
+    return node
+
+
+def steps(job: dict[str, Any]) -> list[dict[str, Any]]:
+    found = job["steps"]
+    assert isinstance(found, list)
+    return found
+
+
+def step_using(job: dict[str, Any], action: str) -> dict[str, Any]:
+    matches = [s for s in steps(job) if str(s.get("uses", "")).startswith(f"{action}@")]
+    assert len(matches) == 1, f"expected one {action} step, found {len(matches)}"
+    return matches[0]
+
+
+def workflow_files() -> list[Path]:
+    files = sorted(WORKFLOWS.glob("*.yml")) + sorted(WORKFLOWS.glob("*.yaml"))
+    assert {f.name for f in files} >= {"test.yml", "images.yml"}
+    return files
+
+
+def test_actionlint_is_clean() -> None:
+    # shellcheck and pyflakes are not installed: actionlint's own checks (expressions, contexts,
+    # action inputs, job graph, matrix keys, permissions) still run.
+    result = run(tool("actionlint"), "-no-color", "-shellcheck=", "-pyflakes=", *workflow_files())
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout == ""
+
+
+def test_actionlint_catches_a_broken_workflow(tmp_path: Path) -> None:
+    # Proves the check above can fail: an undefined matrix key and a job needing a missing job.
+    broken = IMAGES.read_text().replace("matrix.dockerfile", "matrix.dockerfil", 1)
+    broken = broken.replace("needs: build", "needs: biuld", 1)
+    target = tmp_path / ".github" / "workflows"
+    target.mkdir(parents=True)
+    (target / "images.yml").write_text(broken)
+    result = run(
+        tool("actionlint"), "-no-color", "-shellcheck=", "-pyflakes=", target / "images.yml"
+    )
+    assert result.returncode == 1
+    assert "dockerfil" in result.stdout
+    assert "biuld" in result.stdout
+
+
+@pytest.mark.parametrize("name", ["test.yml", "images.yml"])
+def test_matches_the_github_workflow_schema(name: str) -> None:
+    result = run(
+        tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows", WORKFLOWS / name
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_action_is_pinned_to_a_commit() -> None:
+    for path in workflow_files():
+        uses = [
+            line for line in path.read_text().splitlines() if re.match(r"^\s*(-\s+)?uses:", line)
+        ]
+        assert uses, path
+        for line in uses:
+            assert PINNED_USES.match(line), f"{path.name}: not pinned by SHA: {line.strip()}"
+
+
+def test_no_expressions_inside_shell() -> None:
+    # Untrusted text (branch names, PR titles) must reach a shell only through env variables:
+    # no `${{ }}` in any run block, trusted or not, so none can slip in later.
+    for path in workflow_files():
+        for job_name, job in load(path)["jobs"].items():
+            for step in steps(job):
+                script = step.get("run", "")
+                assert "${{" not in script, f"{path.name} {job_name}: {script!r}"
+
+
+def test_pull_requests_run_make_test() -> None:
+    workflow = load(TEST)
+    assert "pull_request" in workflow["on"]
+    assert workflow["on"]["push"]["branches"] == ["main"]
+    assert workflow["permissions"] == {"contents": "read"}
+    assert workflow["concurrency"]["cancel-in-progress"] is True
+    assert "github.ref" in workflow["concurrency"]["group"]
+    (job,) = workflow["jobs"].values()
+    assert job["runs-on"] == "ubuntu-latest"
+    assert job["timeout-minutes"] == 90
+    # install.sh needs root for apt-get and Debian 12's package names (postgresql-15, chromium).
+    assert job["container"]["image"].startswith("python:3.11-bookworm")
+    runs = [s["run"].strip() for s in steps(job) if "run" in s]
+    assert "make test" in runs
+    assert steps(job)[0]["uses"].startswith("actions/checkout@")
+    uploads = [
+        s for s in steps(job) if str(s.get("uses", "")).startswith("actions/upload-artifact@")
+    ]
+    uploaded = {
+        p
+        for s in uploads
+        if s["if"] in ("always()", "failure()")
+        for p in s["with"]["path"].split()
+    }
+    assert {"artifacts/screenshots", "bench/results"} <= uploaded
+
+
+def test_images_are_built_for_every_service_on_main() -> None:
+    workflow = load(IMAGES)
+    trigger = workflow["on"]
+    assert set(trigger) == {"push"}
+    assert trigger["push"]["branches"] == ["main"]
+    for prefix in ("services/", "libs/", "web/", "analytics/", "functions/", "deploy/docker/"):
+        assert f"{prefix}**" in trigger["push"]["paths"]
+    assert "uv.lock" in trigger["push"]["paths"]
+    assert workflow["permissions"] == {}
+    assert workflow["concurrency"]["cancel-in-progress"] is False
+
+    build = workflow["jobs"]["build"]
+    matrix = build["strategy"]["matrix"]["include"]
+    by_image = {entry["image"]: entry for entry in matrix}
+    assert len(matrix) == len(by_image) == 9
+    assert set(by_image) == IMAGE_NAMES
+    for service in SERVICE_PORTS:
+        entry = by_image[service]
+        assert entry["dockerfile"] == "deploy/docker/service.Dockerfile"
+        assert entry["build-args"] == f"SERVICE={service}"
+        assert entry["context"] == "."
+    assert by_image["analytics"]["dockerfile"] == "analytics/Dockerfile"
+    assert by_image["catalog-import"]["dockerfile"] == "deploy/docker/catalog-import.Dockerfile"
+
+    push = step_using(build, "docker/build-push-action")["with"]
+    assert push["file"] == "${{ matrix.dockerfile }}"
+    assert push["build-args"] == "${{ matrix.build-args }}"
+    assert push["push"] is True
+    # One tag, the commit SHA: ECR tags are immutable, so no `latest`.
+    assert push["tags"] == (
+        "${{ steps.ecr.outputs.registry }}/cloudmart/${{ matrix.image }}:${{ github.sha }}"
+    )
+    assert push["cache-from"].startswith("type=gha")
+    assert push["cache-to"].startswith("type=gha")
+    step_using(build, "docker/setup-buildx-action")
+    assert step_using(build, "aws-actions/amazon-ecr-login")["id"] == "ecr"
+
+
+def test_dockerfiles_named_in_the_matrix_exist() -> None:
+    for entry in load(IMAGES)["jobs"]["build"]["strategy"]["matrix"]["include"]:
+        assert (ROOT / entry["dockerfile"]).is_file(), entry["dockerfile"]
+        assert (ROOT / entry["context"]).is_dir(), entry["context"]
+
+
+def test_aws_access_is_oidc_only() -> None:
+    workflow = load(IMAGES)
+    build = workflow["jobs"]["build"]
+    assert build["permissions"] == {"contents": "read", "id-token": "write"}
+    aws = step_using(build, "aws-actions/configure-aws-credentials")["with"]
+    assert aws["role-to-assume"] == "${{ vars.AWS_ROLE_ARN }}"
+    assert not {"aws-access-key-id", "aws-secret-access-key", "aws-session-token"} & set(aws)
+    text = IMAGES.read_text() + TEST.read_text()
+    assert "aws-access-key-id" not in text
+    assert "secrets." not in text  # no long-lived credentials of any kind
+    # Only the build job may mint AWS credentials; only the bump job may push to the repo.
+    assert "id-token" not in workflow["jobs"]["bump"]["permissions"]
+
+
+def test_bump_job_commits_the_tag_to_the_prod_values() -> None:
+    bump = load(IMAGES)["jobs"]["bump"]
+    assert bump["needs"] == "build"
+    assert bump["permissions"] == {"contents": "write"}
+    assert step_using(bump, "actions/checkout")["with"]["ref"] == "main"
+    runs = {s.get("name", ""): s for s in steps(bump) if "run" in s}
+    script = next(s for s in runs.values() if "bump_image_tags.py" in s["run"])
+    assert script["run"].split() == [
+        "python",
+        "deploy/scripts/bump_image_tags.py",
+        "--values",
+        VALUES_PROD,
+        "--tag",
+        '"$TAG"',
+    ]
+    assert script["env"]["TAG"] == "${{ github.sha }}"
+    assert (ROOT / "deploy" / "scripts" / "bump_image_tags.py").is_file()
+    commit = next(s for s in runs.values() if "git push" in s["run"])
+    assert "[skip ci]" in commit["run"]
+    assert "git push origin HEAD:main" in commit["run"]
+    assert commit["env"]["VALUES"] == VALUES_PROD
+
+
+def test_bump_moves_every_prod_image_to_the_commit(tmp_path: Path) -> None:
+    # What Argo CD deploys after a bump: each service's and the Flink job's effective tag
+    # (override, else prod's image.tag, else the chart default) must be the new commit.
+    chart = ROOT / "deploy" / "helm" / "cloudmart"
+    values = tmp_path / "values-prod.yaml"
+    shutil.copy(ROOT / VALUES_PROD, values)
+    sha = "0123456789abcdef0123456789abcdef01234567"
+    result = run(
+        "python3", ROOT / "deploy" / "scripts" / "bump_image_tags.py",
+        "--values", values, "--tag", sha,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    defaults = yaml.safe_load((chart / "values.yaml").read_text())
+    prod = yaml.safe_load(values.read_text())
+
+    def tag(*keys: str) -> Any:
+        return dig(prod, *keys) or dig(defaults, *keys)
+
+    default = tag("image", "tag")
+    # A prod override is a deliberate pin the bump leaves alone; today there is none.
+    pinned = {n for n in SERVICE_PORTS if dig(prod, "services", n, "image", "tag")}
+    assert pinned == set()
+    effective = {name: tag("services", name, "image", "tag") or default for name in SERVICE_PORTS}
+    effective["analytics"] = tag("analytics", "image", "tag") or default
+    assert effective == dict.fromkeys([*SERVICE_PORTS, "analytics"], sha)
+
+
+def test_checkov_finds_nothing_in_the_workflows() -> None:
+    result = checkov("-d", ".github", "--framework", "github_actions")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert re.search(r"Passed checks: [1-9]\d*, Failed checks: 0, Skipped checks: 0", result.stdout)
