@@ -2,12 +2,13 @@
 # Installs what the local stack needs and is missing; a second run only checks (stamps).
 # Debian packages (apt-get, as root), uv, the workspace environment, the DynamoDB emulator's
 # and localstripe's own venvs, the Kafka broker jars (Maven), the analytics job (Maven), mailpit
-# with its UI (Go + npm) and the web UI (npm). Chromium (Debian) drives the browser tests.
+# with its UI (Go + npm), Toxiproxy (Go; fault injection) and the web UI (npm). Chromium (Debian) drives the browser tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 TOOLS=$ROOT/.cloudmart/tools
 MAILPIT_VERSION=v1.27.11
+TOXIPROXY_VERSION=v2.5.0
 UV_VERSION=0.13.9
 export UV_PYTHON_DOWNLOADS=never   # use the machine's Python 3.11, never download one
 mkdir -p "$TOOLS/bin" "$TOOLS/venvs"
@@ -96,6 +97,16 @@ if stamp_ok mailpit "$MAILPIT_VERSION" && [ -x "$TOOLS/bin/mailpit" ]; then echo
          -o "$TOOLS/bin/mailpit" . ) >>"$log" 2>&1 || { echo "FAILED: see $log"; exit 1; }
   rm -rf "$TOOLS/build/mailpit"
   echo "$MAILPIT_VERSION" > "$TOOLS/mailpit.stamp"; done_in "$t"
+fi
+
+step "toxiproxy $TOXIPROXY_VERSION"; t=$(date +%s)
+if stamp_ok toxiproxy "$TOXIPROXY_VERSION" && [ -x "$TOOLS/bin/toxiproxy-server" ]; then echo "ok (present)"; else
+  rm -rf "$TOOLS/build/toxiproxy"; mkdir -p "$TOOLS/build/toxiproxy"
+  GOBIN=$TOOLS/build/toxiproxy GOFLAGS=-buildvcs=false go install -ldflags "-s -w" \
+    "github.com/Shopify/toxiproxy/v2/cmd/server@$TOXIPROXY_VERSION" >"$TOOLS/toxiproxy-build.log" 2>&1 \
+    || { echo "FAILED: see $TOOLS/toxiproxy-build.log"; exit 1; }
+  mv "$TOOLS/build/toxiproxy/server" "$TOOLS/bin/toxiproxy-server"
+  echo "$TOXIPROXY_VERSION" > "$TOOLS/toxiproxy.stamp"; done_in "$t"
 fi
 
 step "web UI"; t=$(date +%s)

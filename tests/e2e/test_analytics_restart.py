@@ -8,6 +8,7 @@ import httpx
 
 from cloudmart_local.layout import ANALYTICS_WINDOW_SECONDS
 from tests.accounts import Account, admin, new_customer
+from tests.faults import report
 from tests.shop import new_product, order_body, place
 from tests.stack_control import killed, service_url, topic_events, wait_for
 
@@ -71,5 +72,12 @@ def test_a_killed_job_resumes_from_its_checkpoint_without_loss_or_duplicates() -
         if w["window_start"] >= time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(started_at - 60))
     ]
     duplicates = {start: n for start, n in Counter(recent).items() if n > 1}
-    print(f"\nwindows since the test began: {len(recent)}, emitted twice: {duplicates or 'none'}")
+    report(
+        "Flink job SIGKILLed, restored from its checkpoint",
+        units_before=_quantity_in_windows(before),
+        units_ordered_while_down=15,
+        units_counted_after_restore=_quantity_in_windows(during),
+        windows=len(recent),
+        windows_emitted_twice=len(duplicates),
+    )
     assert duplicates == {}

@@ -9,6 +9,7 @@ from cloudmart_local.layout import (
     ANALYTICS_WINDOW_SECONDS,
     DATA,
     DYNAMODB_PORT,
+    FAULT_PROXIES,
     FLINK_METRICS_PORT,
     FLINK_UI_PORT,
     KAFKA_CONTROLLER_PORT,
@@ -26,6 +27,7 @@ from cloudmart_local.layout import (
     SERVICE_PORTS,
     SMTP_PORT,
     TOOLS,
+    TOXIPROXY_PORT,
     VENV_BIN,
 )
 from cloudmart_local.secrets import service_environment
@@ -171,6 +173,21 @@ def _infrastructure() -> list[Component]:
             probe=probes.prometheus,
             url=f"http://127.0.0.1:{PROMETHEUS_PORT}",
             ports=(PROMETHEUS_PORT,),
+        ),
+        Component(
+            name="toxiproxy",
+            command=[
+                str(TOOLS / "bin" / "toxiproxy-server"),
+                "-host",
+                "127.0.0.1",
+                "-port",
+                str(TOXIPROXY_PORT),
+                "-config",
+                str(RUN / "toxiproxy.json"),
+            ],
+            probe=probes.toxiproxy,
+            url=f"http://127.0.0.1:{TOXIPROXY_PORT} (fault injection API)",
+            ports=(TOXIPROXY_PORT, *(listen for listen, _ in FAULT_PROXIES.values())),
         ),
     ]
 

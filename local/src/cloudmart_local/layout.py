@@ -34,6 +34,13 @@ MAILPIT_PORT = _port("MAILPIT", 18025)
 PROMETHEUS_PORT = _port("PROMETHEUS", 19090)
 FLINK_UI_PORT = _port("FLINK_UI", 18081)
 FLINK_METRICS_PORT = _port("FLINK_METRICS", 19249)
+TOXIPROXY_PORT = _port("TOXIPROXY", 18474)  # its API; the proxies listen on the ports below
+# Edges of the saga that run through Toxiproxy, so fault tests can add latency or cut them:
+# name -> (listen port, upstream service).
+FAULT_PROXIES = {
+    "orders-products": (15102, "products"),
+    "orders-payments": (15105, "payments"),
+}
 # DESIGN.md §4: 300 s as designed; tests and demos shorten it.
 ANALYTICS_WINDOW_SECONDS = int(os.environ.get("ANALYTICS_WINDOW_SECONDS", "300"))
 

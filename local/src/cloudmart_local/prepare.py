@@ -3,6 +3,7 @@
 Every step is idempotent: it checks what is there and only does what is missing.
 """
 
+import json
 import os
 import shutil
 import subprocess
@@ -16,6 +17,7 @@ from cloudmart_local.layout import (
     CONF_TEMPLATES,
     DATA,
     DATABASES,
+    FAULT_PROXIES,
     FLINK_METRICS_PORT,
     KAFKA_CONTROLLER_PORT,
     KAFKA_PORT,
@@ -195,6 +197,22 @@ def kafka_storage() -> None:
     )
 
 
+def toxiproxy_config() -> None:
+    """The proxies Toxiproxy opens at start: clean pass-throughs until a test adds a toxic."""
+    proxies = [
+        {
+            "name": name,
+            "listen": f"127.0.0.1:{listen}",
+            "upstream": f"127.0.0.1:{SERVICE_PORTS[upstream]}",
+            "enabled": True,
+        }
+        for name, (listen, upstream) in FAULT_PROXIES.items()
+    ]
+    path = RUN / "toxiproxy.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(proxies, indent=2))
+
+
 def prometheus_config() -> None:
     targets = "\n".join(
         f'      - targets: ["127.0.0.1:{port}"]\n        labels: {{service: "{name}"}}'
@@ -285,3 +303,4 @@ def before_start() -> None:
     redis_config()
     kafka_storage()
     prometheus_config()
+    toxiproxy_config()

@@ -16,6 +16,7 @@ from cloudmart_common.settings import local_database_password
 from cloudmart_local.layout import (
     DATABASES,
     DYNAMODB_PORT,
+    FAULT_PROXIES,
     FLINK_UI_PORT,
     KAFKA_PORT,
     LOCALSTRIPE_PORT,
@@ -24,6 +25,7 @@ from cloudmart_local.layout import (
     POSTGRES_PORT,
     PROMETHEUS_PORT,
     REDIS_PORT,
+    TOXIPROXY_PORT,
 )
 
 TIMEOUT = 3.0
@@ -109,6 +111,14 @@ async def localstripe() -> None:
 
 async def mailpit() -> None:
     await _http_ok(f"http://127.0.0.1:{MAILPIT_PORT}/api/v1/info")
+
+
+async def toxiproxy() -> None:
+    async with httpx.AsyncClient(timeout=3) as client:
+        proxies = (await client.get(f"http://127.0.0.1:{TOXIPROXY_PORT}/proxies")).json()
+    missing = set(FAULT_PROXIES) - set(proxies)
+    if missing:
+        raise RuntimeError(f"toxiproxy lacks the proxies {sorted(missing)}")
 
 
 async def prometheus() -> None:

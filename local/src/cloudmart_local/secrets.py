@@ -12,6 +12,7 @@ from cloudmart_common.settings import local_database_url
 from cloudmart_local.layout import (
     DATABASES,
     DYNAMODB_PORT,
+    FAULT_PROXIES,
     KAFKA_PORT,
     LOCALSTRIPE_PORT,
     PGBOUNCER_PORT,
@@ -80,6 +81,11 @@ def service_environment(name: str) -> dict[str, str]:
         environment["RATE_LIMIT_USER"] = "100000/minute"
         environment["WEB_DIST_DIR"] = str(WEB_DIST)
         environment["WEB_STRIPE_API_BASE"] = f"http://127.0.0.1:{LOCALSTRIPE_PORT}"
+    if name == "orders":
+        # The saga's calls go through Toxiproxy (a clean pass-through until a fault test acts).
+        for proxy, (listen, upstream) in FAULT_PROXIES.items():
+            if proxy.startswith("orders-"):
+                environment[f"{upstream.upper()}_URL"] = f"http://127.0.0.1:{listen}"
     if name == "users":
         environment["JWT_SIGNING_KEYS_DIR"] = str(JWT_KEYS_DIR)
         environment["SERVICE_CLIENTS_FILE"] = str(SERVICE_CLIENTS_FILE)

@@ -11,6 +11,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from opentelemetry import trace
 from opentelemetry.trace import Status, StatusCode
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -185,8 +187,25 @@ def _internal_error(instance: str, error: Exception | None = None) -> JSONRespon
     return _problem(500, title, INTERNAL_ERROR_DETAIL, slug=slug, instance=instance)
 
 
+def _is_unstorable_text(error: Exception) -> bool:
+    """PostgreSQL refuses text holding a NUL character (SQLSTATE 22021), wherever it came in:
+    a body field, a query or a path parameter. The client sent it, so it is theirs: a 422."""
+    return isinstance(error, sa_exc.DBAPIError) and getattr(error.orig, "sqlstate", "") == "22021"
+
+
+def _answer_unhandled(method: str, path: str, error: Exception) -> JSONResponse:
+    if _is_unstorable_text(error):
+        log.info("refused %s %s: a text value holds a NUL character", method, path)
+        title, slug = _title_and_slug(422)
+        detail = "A text value holds a NUL character, which cannot be stored."
+        return _problem(422, title, detail, slug=slug, instance=path)
+    _log_unhandled(method, path, error)
+    return _internal_error(path, error)
+
+
 def _is_dependency_outage(error: Exception) -> bool:
-    if isinstance(error, TimeoutError | ConnectionError):
+    # redis-py's connection errors are its own classes, not the builtins.
+    if isinstance(error, TimeoutError | ConnectionError | RedisConnectionError | RedisTimeoutError):
         return True
     if isinstance(error, sa_exc.OperationalError | sa_exc.InterfaceError | sa_exc.TimeoutError):
         return True
@@ -204,8 +223,7 @@ def _log_unhandled(method: str, path: str, error: Exception) -> None:
 async def _render_unhandled_error(request: Request, error: Exception) -> Response:
     # Last resort for errors raised outside UnhandledErrorMiddleware: Starlette calls it in
     # its outermost middleware, where the request id is already gone.
-    _log_unhandled(request.method, request.url.path, error)
-    return _internal_error(request.url.path, error)
+    return _answer_unhandled(request.method, request.url.path, error)
 
 
 class UnhandledErrorMiddleware:
@@ -232,10 +250,10 @@ class UnhandledErrorMiddleware:
         try:
             await self.app(scope, receive, tracking_send)
         except Exception as error:
-            _log_unhandled(scope["method"], scope["path"], error)
             if started:
+                _log_unhandled(scope["method"], scope["path"], error)
                 raise  # too late for a problem document; the server closes the connection
-            await _internal_error(scope["path"], error)(scope, receive, send)
+            await _answer_unhandled(scope["method"], scope["path"], error)(scope, receive, send)
 
 
 def install_problem_handlers(app: FastAPI) -> None:

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from cloudmart_common.jwks import JwksVerifier
 from cloudmart_common.log import configure_logging
 from cloudmart_common.metrics import MetricsMiddleware, metrics_router
+from cloudmart_common.openapi_errors import install as document_errors
 from cloudmart_common.problem_details import UnhandledErrorMiddleware, install_problem_handlers
 from cloudmart_common.readiness import DependencyCheck, run_checks
 from cloudmart_common.request_id import RequestIdMiddleware
@@ -33,7 +34,12 @@ async def health(request: Request) -> dict[str, str]:
 @_health_router.get(
     "/ready",
     summary="Readiness: every dependency of this service answers within the health timeout",
-    responses={503: {"description": "A dependency is down; the body says which"}},
+    responses={
+        503: {
+            "description": "A critical dependency is down; the report says which",
+            "content": {"application/json": {"schema": {}}},
+        }
+    },
 )
 async def ready(request: Request) -> JSONResponse:
     settings: CommonSettings = request.app.state.settings
@@ -77,6 +83,7 @@ def create_service_app(
     app.include_router(metrics_router)
     for router in routers:
         app.include_router(router)
+    document_errors(app)
     return app
 
 

@@ -38,7 +38,9 @@ class CommonSettings(BaseSettings):
     service_call_timeout_seconds: float = Field(default=5.0, gt=0)
     service_call_retries: int = Field(default=3, ge=1, description="Attempts, idempotent calls")
     breaker_failure_threshold: int = Field(default=5, ge=1)
-    breaker_recovery_seconds: float = Field(default=30.0, gt=0)
+    # Short: after a blip (a database restart) the upstream is back within seconds, and every
+    # second the circuit stays open after that is an error window of our own making.
+    breaker_recovery_seconds: float = Field(default=10.0, gt=0)
 
     # Kafka producer and outbox relay.
     kafka_delivery_timeout_seconds: float = Field(default=10.0, gt=0)

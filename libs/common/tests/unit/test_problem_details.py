@@ -7,11 +7,12 @@ from typing import Any
 
 import httpx
 import pytest
+import redis.exceptions
 from fastapi import APIRouter, FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
 from fastapi.testclient import TestClient
 from pydantic import BaseModel, Field
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from cloudmart_common.errors import (
     STATUS_BY_ERROR,
@@ -219,6 +220,8 @@ def test_the_handlers_alone_still_render_an_unhandled_error_as_a_problem() -> No
         TimeoutError(),
         ConnectionRefusedError(111, "Connection refused"),
         OperationalError("SELECT 1", {}, Exception(SECRET)),
+        redis.exceptions.ConnectionError("Error 111 connecting to 127.0.0.1:16379."),
+        redis.exceptions.TimeoutError("Timeout reading from socket"),
     ],
 )
 def test_a_dependency_that_does_not_answer_is_a_503_to_retry(
@@ -232,3 +235,20 @@ def test_a_dependency_that_does_not_answer_is_a_503_to_retry(
     assert response.headers["Retry-After"] == "1"
     assert SECRET not in response.text
     assert "try again" in body["detail"]
+
+
+class _NulRefused(Exception):
+    sqlstate = "22021"  # what asyncpg (through SQLAlchemy) reports for a NUL in text
+
+
+def test_text_with_a_nul_character_postgresql_refuses_is_a_422_not_a_500(
+    client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    to_raise["nul"] = DBAPIError("INSERT INTO t VALUES ($1)", {}, _NulRefused(SECRET))
+    with caplog.at_level(logging.INFO, logger="cloudmart_common.problem_details"):
+        response = client.get("/raise/nul")
+
+    body = _problem(response, 422)
+    assert "NUL" in body["detail"]
+    assert SECRET not in response.text
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]  # the client's fault

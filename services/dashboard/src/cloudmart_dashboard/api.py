@@ -22,7 +22,7 @@ def _store(request: Request) -> ResultStore:
     return store
 
 
-@router.get("/windows")
+@router.get("/windows", responses={400: {"description": "The cursor is not a window start"}})
 async def windows(
     request: Request,
     admin: AdminUser,

@@ -1,7 +1,10 @@
 """One OpenAPI document of the public API, merged from the services' own, and its docs page.
 
 Only `/api/...` paths are kept (internal and operational routes are not public). Component
-schemas are prefixed with their service's name, so two services' `Strict` never collide.
+schemas are prefixed with their service's name, so two services' `Strict` never collide. What
+the gateway answers by itself is added to every operation it applies to: 401 without a valid
+token on a closed route, 413 for a body over the limit, 429 past a rate limit, 503 while the
+service cannot be reached (or its breaker is open), 504 when it does not answer in time.
 """
 
 import asyncio
@@ -15,6 +18,8 @@ from fastapi import APIRouter, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 
+from cloudmart_common.openapi_errors import problem_content, problem_schemas
+from cloudmart_gateway.routes import is_public
 from cloudmart_gateway.upstreams import UpstreamPool
 
 router = APIRouter()
@@ -30,6 +35,37 @@ def _prefixed(service: str, document: dict[str, Any]) -> dict[str, Any]:
         f"{prefix}{name}": schema for name, schema in schemas.items()
     }
     return renamed
+
+
+_RATE_LIMIT_HEADERS = {
+    "Retry-After": {"description": "Seconds until a request may succeed", "required": True},
+    "RateLimit-Limit": {"description": "Requests allowed in the window", "required": True},
+    "RateLimit-Remaining": {"description": "Requests left in the window", "required": True},
+    "RateLimit-Reset": {"description": "Seconds until the window resets", "required": True},
+}
+
+
+def _edge_answers(method: str, path: str, operation: dict[str, Any]) -> dict[str, Any]:
+    """The gateway's own answers for one operation (what the service documents wins)."""
+    content = problem_content("GatewayProblem")
+    answers: dict[str, Any] = {}
+    if not is_public(method.upper(), path):
+        answers["401"] = {"description": "No, a malformed, an expired or a forged token"}
+    if "requestBody" in operation:
+        answers["413"] = {"description": "The body exceeds the gateway's limit (1 MiB)"}
+    answers["429"] = {
+        "description": "A rate limit is spent (per client IP, per user; login and password "
+        "reset have their own, stricter limits)",
+        "headers": {
+            name: {**header, "schema": {"type": "string"}}
+            for name, header in _RATE_LIMIT_HEADERS.items()
+        },
+    }
+    answers["503"] = {"description": "The service cannot be reached, or its breaker is open"}
+    answers["504"] = {"description": "The service did not answer in time"}
+    for answer in answers.values():
+        answer["content"] = content
+    return answers
 
 
 def merge(documents: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -48,10 +84,16 @@ def merge(documents: dict[str, dict[str, Any]]) -> dict[str, Any]:
         for path, operations in renamed.get("paths", {}).items():
             if path.startswith("/api/"):
                 merged["paths"][path] = operations
+                for method, operation in operations.items():
+                    responses = operation.setdefault("responses", {})
+                    for status, answer in _edge_answers(method, path, operation).items():
+                        responses.setdefault(status, answer)
         merged["components"]["schemas"].update(renamed["components"]["schemas"])
         merged["components"]["securitySchemes"].update(
             renamed["components"].get("securitySchemes", {})
         )
+    schemas = problem_schemas()
+    merged["components"]["schemas"]["GatewayProblem"] = schemas.pop("Problem")
     return merged
 
 

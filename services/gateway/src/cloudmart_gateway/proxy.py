@@ -8,6 +8,7 @@ import json
 import secrets
 import time
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 from fastapi import APIRouter, Request
@@ -140,10 +141,23 @@ async def _body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+def _target(request: Request) -> str:
+    """The path as the client sent it, still percent-encoded, and the query.
+
+    Forwarding the decoded path would turn `%0B` back into a control character no URL may
+    hold (httpx refused it: a 500) and `%2F` into a separator; the upstream decodes the raw
+    path exactly as the gateway did to choose the route.
+    """
+    raw: bytes | None = request.scope.get("raw_path")
+    path = raw.decode("latin-1") if raw else quote(request.url.path)
+    query = request.url.query
+    return path + (f"?{query}" if query else "")
+
+
 def _login_name(body: bytes) -> str | None:
     try:
         parsed: Any = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: JSON nested thousands deep
         return None
     name = parsed.get("username") if isinstance(parsed, dict) else None
     return name[:100] if isinstance(name, str) else None
@@ -187,7 +201,7 @@ async def _forward(
 ) -> Response:
     method = request.method
     headers = _outgoing_headers(request)
-    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    target = _target(request)
     last_error = "no instance answered"
     for instance in pool.candidates()[:2]:  # a second instance when the first cannot connect
         started = time.perf_counter()

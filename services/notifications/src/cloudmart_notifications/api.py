@@ -57,7 +57,11 @@ async def templates(admin: AdminUser) -> TemplateList:
     )
 
 
-@router.post("/templates/{name}/preview", response_model=PreviewOut)
+@router.post(
+    "/templates/{name}/preview",
+    response_model=PreviewOut,
+    responses={422: {"description": "Validation failed, or the data does not fit the template"}},
+)
 async def preview(
     name: Annotated[str, Path(max_length=50)],
     request: Request,
@@ -74,7 +78,17 @@ async def preview(
     )
 
 
-@router.post("/send", status_code=status.HTTP_201_CREATED, response_model=SentPage)
+@router.post(
+    "/send",
+    status_code=status.HTTP_201_CREATED,
+    response_model=SentPage,
+    responses={
+        403: {"description": "Neither an admin nor a service"},
+        404: {"description": "No such template"},
+        422: {"description": "Validation failed, or the data does not fit the template"},
+        503: {"description": "The channel did not take the message"},
+    },
+)
 async def send(body: ManualIn, request: Request, caller: CurrentUser) -> SentPage:
     """A message to one user or address now (admins and services). An empty list: the user
     is gone or has no address for that channel."""

@@ -47,6 +47,13 @@ class Channel(Protocol):
     async def send(self, message: Message) -> None: ...
 
 
+def one_line(text: str) -> str:
+    """Header text: control characters (CR and LF above all) become spaces. A subject rendered
+    from data (a product name, an admin's manual subject) must not break the header: the email
+    library refuses it with a ValueError, which was a 500."""
+    return " ".join("".join(" " if ord(c) < 32 or ord(c) == 127 else c for c in text).split())
+
+
 class EmailChannel:
     name: ChannelName = "email"
 
@@ -57,14 +64,14 @@ class EmailChannel:
         email = EmailMessage()
         email["From"] = self._settings.sender_email
         email["To"] = message.recipient
-        email["Subject"] = message.subject
+        email["Subject"] = one_line(message.subject)
         email["Message-ID"] = (
             f"<{message.message_id}@cloudmart.example.com>"
             if message.message_id
             else make_msgid(domain="cloudmart.example.com")
         )
         for name, value in (headers or {}).items():
-            email[name] = value
+            email[name] = one_line(value)
         email.set_content(message.text)
         if message.html is not None:
             email.add_alternative(message.html, subtype="html")

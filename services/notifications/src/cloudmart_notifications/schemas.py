@@ -38,7 +38,8 @@ class ManualIn(Strict):
 
     channel: ChannelField = "email"
     user_id: Annotated[int, Field(ge=1, le=2**63 - 1)] | None = None
-    recipient: Annotated[str, StringConstraints(min_length=3, max_length=254)] | None = None
+    # An address, a phone number or a device token: never a control character (CR, LF...).
+    recipient: Annotated[str, StringConstraints(pattern=r"^[^\x00-\x1f\x7f]{3,254}$")] | None = None
     template: Annotated[str, StringConstraints(pattern=r"^[a-z_]{1,50}$")] = "manual"
     subject: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
     message: Annotated[str, StringConstraints(min_length=1, max_length=2000)] | None = None

@@ -9,6 +9,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from cloudmart_common.errors import UnprocessableError
 from cloudmart_common.kafka_consumer import DEDUPE_TTL_SECONDS
 
 STREAM = "notifications:sent"
@@ -48,6 +49,14 @@ class SentLog:
         self, limit: int, before: str | None
     ) -> tuple[list[dict[str, Any]], str | None]:
         """Newest first; `before` is the id of the last entry of the previous page."""
+        if before is not None:
+            # Stream ids are two unsigned 64-bit parts; nothing comes before 0-0 (and Redis
+            # refuses both as an interval's end: that was a 500).
+            parts = [int(part) for part in before.split("-")]
+            if max(parts) >= 2**64:
+                raise UnprocessableError("invalid cursor", field="cursor")
+            if parts == [0, 0]:
+                return [], None
         top = f"({before}" if before else "+"
         rows = await self._redis.xrevrange(STREAM, max=top, min="-", count=limit + 1) or []
         entries = [

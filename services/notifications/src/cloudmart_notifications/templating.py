@@ -203,7 +203,8 @@ class Templates:
 
     def render(self, name: str, data: Mapping[str, Any]) -> Rendered:
         spec = spec_named(name)
-        context = {"shop_url": self._shop_url, **data}
+        # The shop's address is a setting: data (an event, an admin's send) never moves links.
+        context = {**data, "shop_url": self._shop_url}
         try:
             return Rendered(
                 subject=self._one(f"{name}.subject.txt", context).strip(),

@@ -11,6 +11,7 @@ import pytest
 
 from cloudmart_common.events import new_event
 from tests.accounts import PASSWORD, Account, admin, new_customer, service_headers
+from tests.faults import report
 from tests.mailbox import headers, message, messages_to, wait_for_messages
 from tests.stack_control import (
     killed,
@@ -132,7 +133,13 @@ def test_a_consumer_killed_mid_batch_loses_nothing_and_sends_nothing_twice() -> 
     found = wait_for_messages(_email_of(buyer), count=40, timeout=120)
     _quiet()
     subjects = [m["Subject"] for m in messages_to(_email_of(buyer))]
-    print(f"\n{len(events)} events, consumer SIGKILLed mid-batch: {len(subjects)} emails")
+    report(
+        "notification consumer SIGKILLed mid-batch",
+        events=len(events),
+        emails=len(subjects),
+        lost=max(0, len(events) - len(set(subjects))),
+        sent_twice=len(subjects) - len(set(subjects)),
+    )
     assert len(found) >= 40
     assert sorted(subjects) == sorted(
         f"Your CloudMart order #{e['order_id']} is confirmed" for e in events

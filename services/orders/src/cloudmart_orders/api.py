@@ -43,9 +43,20 @@ def _detail(order: Order) -> OrderDetailOut:
     status_code=status.HTTP_201_CREATED,
     response_model=OrderDetailOut,
     responses={
-        202: {"description": "Paid at Stripe later (still processing); the order is `pending`"},
+        202: {
+            "model": OrderDetailOut,
+            "description": "Paid at Stripe later (still processing); the order is `pending`",
+        },
         402: {"description": "Declined: the order is `cancelled`, its stock released"},
-        409: {"description": "Out of stock: the order is `cancelled`, nothing was charged"},
+        403: {"description": "The buyer's account cannot order, or a service token (no buyer)"},
+        409: {
+            "description": "Out of stock: the order is `cancelled`, nothing was charged; or the "
+            "first request with this Idempotency-Key is still running"
+        },
+        422: {
+            "description": "Validation failed, an unknown product, or the Idempotency-Key was "
+            "used with another body"
+        },
         503: {"description": "A service was unavailable: undone; try again with the same key"},
     },
 )
@@ -83,7 +94,7 @@ async def place_order(
     return idempotent_response(response, replayed)
 
 
-@router.get("", response_model=OrderPage)
+@router.get("", response_model=OrderPage, responses={400: {"description": "An invalid cursor"}})
 async def all_orders(
     admin: AdminUser,
     orders: Orders,
@@ -99,7 +110,11 @@ async def all_orders(
     return OrderPage(items=[OrderOut.model_validate(o) for o in page], next_cursor=next_cursor)
 
 
-@router.get("/user/{user_id}", response_model=OrderPage)
+@router.get(
+    "/user/{user_id}",
+    response_model=OrderPage,
+    responses={400: {"description": "An invalid cursor"}},
+)
 async def orders_of_user(
     user_id: Annotated[Id, Path()],
     user: CurrentUser,
@@ -119,7 +134,16 @@ async def get_order(order_id: Annotated[Id, Path()], user: CurrentUser, orders: 
     return await orders.get(user, order_id)
 
 
-@router.patch("/{order_id}/status", response_model=OrderDetailOut)
+@router.patch(
+    "/{order_id}/status",
+    response_model=OrderDetailOut,
+    responses={
+        409: {
+            "description": "Not allowed from the current status (`illegal-transition`), the "
+            "payment is still in progress, or the order changed meanwhile"
+        }
+    },
+)
 async def change_status(
     order_id: Annotated[Id, Path()], body: StatusIn, admin: AdminUser, orders: Orders
 ) -> Order:
@@ -128,7 +152,16 @@ async def change_status(
     return await orders.change_status(admin, order_id, body.status, body.reason)
 
 
-@router.delete("/{order_id}", response_model=OrderDetailOut)
+@router.delete(
+    "/{order_id}",
+    response_model=OrderDetailOut,
+    responses={
+        409: {
+            "description": "Shipped, delivered or cancelled already, or the payment is still "
+            "in progress"
+        }
+    },
+)
 async def cancel_order(
     order_id: Annotated[Id, Path()],
     user: CurrentUser,

@@ -68,7 +68,19 @@ def _user_id(principal: Principal) -> int:
     "/process",
     status_code=status.HTTP_201_CREATED,
     response_model=PaymentOut,
-    responses={402: {"description": "Declined: the payment is `failed`, nothing was charged"}},
+    responses={
+        202: {"model": PaymentOut, "description": "Still processing at Stripe: settled later"},
+        402: {"description": "Declined: the payment is `failed`, nothing was charged"},
+        409: {
+            "description": "The order already has a payment for another amount, currency, "
+            "method or buyer; or the first request with this Idempotency-Key still runs"
+        },
+        422: {
+            "description": "Validation failed, a currency not accepted, or the Idempotency-Key "
+            "was used with another body"
+        },
+        503: {"description": "Stripe did not answer: the payment stays `pending`; retry"},
+    },
 )
 async def process(
     body: ProcessIn,
@@ -99,7 +111,23 @@ async def process(
     return idempotent_response(response, replayed)
 
 
-@router.post("/refund", status_code=status.HTTP_201_CREATED, response_model=RefundOut)
+@router.post(
+    "/refund",
+    status_code=status.HTTP_201_CREATED,
+    response_model=RefundOut,
+    responses={
+        403: {"description": "Neither an admin nor the orders service"},
+        404: {"description": "No such payment"},
+        409: {
+            "description": "The payment failed or is fully refunded; or the first request with "
+            "this Idempotency-Key still runs"
+        },
+        422: {
+            "description": "Validation failed, more than is left (`refundable`), Stripe refused, "
+            "or the Idempotency-Key was used with another body"
+        },
+    },
+)
 async def refund(
     body: RefundIn,
     request: Request,
@@ -134,7 +162,11 @@ async def reconcile(admin: AdminUser, payments: Payments) -> ReconcileOut:
     return ReconcileOut(settled=await payments.reconcile())
 
 
-@router.post("/webhook", response_model=WebhookOut)
+@router.post(
+    "/webhook",
+    response_model=WebhookOut,
+    responses={400: {"description": "The Stripe-Signature does not match the payload"}},
+)
 async def webhook(
     request: Request,
     payments: Payments,
@@ -155,7 +187,11 @@ async def webhook(
     return WebhookOut(handled=handled)
 
 
-@router.get("/methods", response_model=CardPage)
+@router.get(
+    "/methods",
+    response_model=CardPage,
+    responses={403: {"description": "A service token: saved cards belong to users"}},
+)
 async def list_cards(
     user: CurrentUser,
     payments: Payments,
@@ -166,13 +202,28 @@ async def list_cards(
     return CardPage(items=[CardOut.model_validate(card) for card in cards], next_cursor=next_cursor)
 
 
-@router.post("/methods", status_code=status.HTTP_201_CREATED, response_model=CardOut)
+@router.post(
+    "/methods",
+    status_code=status.HTTP_201_CREATED,
+    response_model=CardOut,
+    responses={
+        403: {"description": "A service token: saved cards belong to users"},
+        422: {
+            "description": "Validation failed, or the payment method is unknown, someone "
+            "else's, or one too many (20 at most)"
+        },
+    },
+)
 async def save_card(body: CardIn, user: CurrentUser, payments: Payments) -> CardOut:
     """Save a card (a PaymentMethod made with Stripe.js) to the caller's Stripe Customer."""
     return CardOut.model_validate(await payments.save_card(_user_id(user), body.payment_method))
 
 
-@router.delete("/methods/{card_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/methods/{card_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={403: {"description": "A service token: saved cards belong to users"}},
+)
 async def remove_card(
     card_id: Annotated[str, Path(max_length=255)], user: CurrentUser, payments: Payments
 ) -> None:

@@ -72,6 +72,11 @@ async def customer_of(session: AsyncSession, user_id: int) -> str | None:
     )
 
 
+async def card_owner(session: AsyncSession, card_id: str) -> int | None:
+    """The user who saved this PaymentMethod, if anyone did."""
+    return await session.scalar(select(SavedCard.user_id).where(SavedCard.id == card_id))
+
+
 async def saved_card(session: AsyncSession, user_id: int, card_id: str) -> SavedCard | None:
     return await session.scalar(
         select(SavedCard).where(SavedCard.user_id == user_id, SavedCard.id == card_id)

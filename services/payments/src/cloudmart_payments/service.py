@@ -199,7 +199,20 @@ class PaymentService:
     async def _charge(self, payment: Payment) -> Payment:
         if payment.transaction_id is None:
             async with self._sessions() as session:
-                customer = await self._customer_for_card(session, payment)
+                owner = await repository.card_owner(session, payment.payment_method)
+                # A saved card is charged through the buyer's Customer, as Stripe requires.
+                customer = (
+                    await repository.customer_of(session, payment.user_id)
+                    if owner == payment.user_id
+                    else None
+                )
+            if owner is not None and owner != payment.user_id:
+                # Another user's saved card is never charged for this buyer, whether or not
+                # Stripe would refuse it: fails as an unknown payment method does.
+                return await self._settle(
+                    payment.id,
+                    _Outcome("failed", None, "resource_missing", "no such payment method"),
+                )
             try:
                 intent = await self._stripe.create_intent(
                     payment_id=payment.id,
@@ -227,12 +240,6 @@ class PaymentService:
             intent = await self._stripe.retrieve_intent(intent_id)
         outcome = _outcome_of(intent)
         return payment if outcome is None else await self._settle(payment.id, outcome)
-
-    async def _customer_for_card(self, session: AsyncSession, payment: Payment) -> str | None:
-        """A saved card is charged through the buyer's Customer, as Stripe requires."""
-        if await repository.saved_card(session, payment.user_id, payment.payment_method) is None:
-            return None
-        return await repository.customer_of(session, payment.user_id)
 
     async def _record_intent(self, payment_id: int, intent_id: str) -> Payment:
         async with self._sessions() as session, session.begin():
@@ -445,6 +452,9 @@ class PaymentService:
             existing = await repository.saved_card(session, user_id, payment_method)
             if existing is not None:
                 return existing
+            if await repository.card_owner(session, payment_method) is not None:
+                # Saved by another user: refused before Stripe is asked to move it.
+                raise InvalidPaymentMethod("this payment method belongs to someone else")
             if await repository.saved_card_count(session, user_id) >= MAX_SAVED_CARDS:
                 raise InvalidPaymentMethod(f"at most {MAX_SAVED_CARDS} cards can be saved")
             customer = await repository.customer_of(session, user_id)

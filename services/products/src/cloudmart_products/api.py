@@ -71,7 +71,12 @@ async def get_product(product_id: int, request: Request) -> ProductOut:
     return _out(await _catalog(request).get(product_id))
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=ProductOut)
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ProductOut,
+    responses={409: {"description": "The SKU is already used"}},
+)
 async def create_product(body: ProductIn, admin: AdminUser, request: Request) -> ProductOut:
     return _out(await _catalog(request).create(body))
 
@@ -88,7 +93,11 @@ async def delete_product(product_id: int, admin: AdminUser, request: Request) ->
     await _catalog(request).delete(product_id)
 
 
-@router.patch("/{product_id}/stock", response_model=ProductOut)
+@router.patch(
+    "/{product_id}/stock",
+    response_model=ProductOut,
+    responses={409: {"description": "The stock would go below zero"}},
+)
 async def change_stock(
     product_id: int, body: StockChange, admin: AdminUser, request: Request
 ) -> ProductOut:
@@ -103,7 +112,18 @@ def _reservation_out(record: dict[str, Any]) -> ReservationOut:
     )
 
 
-@internal.post("", response_model=ReservationOut, status_code=status.HTTP_201_CREATED)
+@internal.post(
+    "",
+    response_model=ReservationOut,
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        200: {"model": ReservationOut, "description": "Reserved before: nothing changed"},
+        409: {
+            "description": "Not enough stock (`product_ids` names the short products), or "
+            "the order already holds a different reservation"
+        },
+    },
+)
 async def reserve(
     body: ReservationIn, caller: ServiceCaller, request: Request, response: Response
 ) -> ReservationOut:

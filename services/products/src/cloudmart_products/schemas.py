@@ -4,6 +4,7 @@ from datetime import datetime
 from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from cloudmart_common.money import Amount, Money
 
@@ -31,13 +32,26 @@ class ProductIn(Strict):
 
 
 class ProductUpdate(Strict):
-    """Catalog fields; stock changes go through PATCH /stock so each carries a reason."""
+    """Catalog fields; stock changes go through PATCH /stock so each carries a reason.
 
-    name: Name | None = None
-    description: Text | None = None
-    price: Price | None = None
-    category: Category | None = None
+    An omitted field keeps its value; `image_url: null` removes the image. The other fields
+    cannot be null: a stored null name or price made the product unreadable (a 500 on reads).
+    """
+
+    name: Name | SkipJsonSchema[None] = None
+    description: Text | SkipJsonSchema[None] = None
+    price: Price | SkipJsonSchema[None] = None
+    category: Category | SkipJsonSchema[None] = None
     image_url: Url | None = None
+
+    @model_validator(mode="after")
+    def no_nulls(self) -> Self:
+        nulls = sorted(
+            name for name in self.model_fields_set - {"image_url"} if getattr(self, name) is None
+        )
+        if nulls:
+            raise ValueError(f"{', '.join(nulls)} cannot be null; omit a field to keep it")
+        return self
 
 
 class ProductOut(BaseModel):

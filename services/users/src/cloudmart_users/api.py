@@ -5,7 +5,7 @@ import binascii
 from typing import Annotated
 from urllib.parse import unquote_plus
 
-from fastapi import APIRouter, Form, Request, Response, status
+from fastapi import APIRouter, Form, Path, Request, Response, status
 
 from cloudmart_common.auth import CurrentUser, ServiceCaller
 from cloudmart_common.errors import BadRequestError
@@ -40,6 +40,9 @@ from cloudmart_users.schemas import (
 )
 from cloudmart_users.sessions import Session
 
+# A BIGINT key: larger ids are a 422 here rather than a database error (a 500).
+UserId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+
 router = APIRouter(prefix="/api/users", tags=["users"])
 internal = APIRouter(prefix="/internal/users", tags=["internal"])
 
@@ -53,12 +56,21 @@ def _tokens_for(user: User, session: Session, tokens: Tokens, settings: UsersSet
     )
 
 
-@router.post("/register", status_code=status.HTTP_201_CREATED, response_model=UserOut)
+@router.post(
+    "/register",
+    status_code=status.HTTP_201_CREATED,
+    response_model=UserOut,
+    responses={409: {"description": "The username or email is taken (one answer for both)"}},
+)
 async def register(body: RegisterIn, sessions: Sessions) -> User:
     return await service.register(sessions, body)
 
 
-@router.post("/login", response_model=TokenOut)
+@router.post(
+    "/login",
+    response_model=TokenOut,
+    responses={401: {"description": "Wrong password, or no such (or a deleted) user: one answer"}},
+)
 async def login(
     body: LoginIn,
     db: DbSession,
@@ -70,7 +82,14 @@ async def login(
     return _tokens_for(user, await store.open(user.id), tokens, settings)
 
 
-@router.post("/token/refresh", response_model=TokenOut)
+@router.post(
+    "/token/refresh",
+    response_model=TokenOut,
+    responses={
+        401: {"description": "The refresh token is invalid, expired or already used"},
+        404: {"description": "The session's user no longer exists"},
+    },
+)
 async def refresh(
     body: RefreshIn, db: DbSession, store: RefreshSessions, tokens: Tokens, settings: UsersSettings
 ) -> TokenOut:
@@ -90,7 +109,14 @@ async def jwks(keys: Keys, response: Response) -> JwksOut:
     return JwksOut.model_validate(keys.jwks())
 
 
-@router.post("/oauth/token", response_model=ServiceTokenOut)
+@router.post(
+    "/oauth/token",
+    response_model=ServiceTokenOut,
+    responses={
+        400: {"description": "`grant_type` is not `client_credentials`, or an unreadable body"},
+        401: {"description": "Missing or malformed credentials, an unknown client, a wrong secret"},
+    },
+)
 async def service_token(
     request: Request,
     grant_type: Annotated[str, Form()],
@@ -141,7 +167,14 @@ async def password_reset_confirm(
     await service.confirm_password_reset(sessions, store, resets, body.token, body.new_password)
 
 
-@router.get("/me", response_model=UserOut)
+@router.get(
+    "/me",
+    response_model=UserOut,
+    responses={
+        400: {"description": "A service token names no user"},
+        404: {"description": "The account was deleted"},
+    },
+)
 async def me(user: CurrentUser, db: DbSession) -> User:
     if user.user_id is None:
         raise BadRequestError("a service token has no user")
@@ -149,27 +182,38 @@ async def me(user: CurrentUser, db: DbSession) -> User:
 
 
 @router.get("/{user_id}", response_model=UserOut)
-async def get_user(user_id: int, user: CurrentUser, db: DbSession) -> User:
+async def get_user(user_id: UserId, user: CurrentUser, db: DbSession) -> User:
     return await service.get_user(db, service.visible_user_id(user, user_id))
 
 
-@router.put("/{user_id}", response_model=UserOut)
+@router.put(
+    "/{user_id}",
+    response_model=UserOut,
+    responses={409: {"description": "The email is registered to another account"}},
+)
 async def update_user(
-    user_id: int, body: ProfileUpdate, user: CurrentUser, sessions: Sessions
+    user_id: UserId, body: ProfileUpdate, user: CurrentUser, sessions: Sessions
 ) -> User:
     return await service.update_profile(sessions, service.visible_user_id(user, user_id), body)
 
 
 @router.delete("/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_user(
-    user_id: int, user: CurrentUser, sessions: Sessions, store: RefreshSessions
+    user_id: UserId, user: CurrentUser, sessions: Sessions, store: RefreshSessions
 ) -> None:
     await service.soft_delete(sessions, store, service.visible_user_id(user, user_id))
 
 
-@router.put("/{user_id}/password", status_code=status.HTTP_204_NO_CONTENT)
+@router.put(
+    "/{user_id}/password",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={
+        400: {"description": "Another user's password: admins reset through the reset flow"},
+        403: {"description": "The current password does not match"},
+    },
+)
 async def change_password(
-    user_id: int,
+    user_id: UserId,
     body: PasswordChangeIn,
     user: CurrentUser,
     sessions: Sessions,
@@ -185,6 +229,6 @@ async def change_password(
 
 
 @internal.get("/{user_id}", response_model=UserStatusOut)
-async def user_status(user_id: int, caller: ServiceCaller, db: DbSession) -> User:
+async def user_status(user_id: UserId, caller: ServiceCaller, db: DbSession) -> User:
     """For the order saga (is the buyer active?) and notifications (how to reach them)."""
     return await service.get_user(db, user_id)

@@ -1,0 +1,97 @@
+"""Fault tests' tools: Toxiproxy toxics, steady checkout load, and the figures they report."""
+
+import json
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from cloudmart_local.layout import ROOT, TOXIPROXY_PORT
+from tests.accounts import Account
+from tests.shop import order_body, place
+from tests.stack_control import service_url
+
+TOXIPROXY = f"http://127.0.0.1:{TOXIPROXY_PORT}"
+FIGURES_FILE = ROOT / "artifacts" / "resilience.json"
+# What the session measured, printed at its end (tests/conftest.py) and kept in FIGURES_FILE.
+FIGURES: dict[str, dict[str, object]] = {}
+
+
+def report(fault: str, **figures: object) -> None:
+    """Record a fault test's figures: printed in the session summary, saved for the docs table."""
+    FIGURES[fault] = figures
+    FIGURES_FILE.parent.mkdir(parents=True, exist_ok=True)
+    saved = json.loads(FIGURES_FILE.read_text()) if FIGURES_FILE.exists() else {}
+    FIGURES_FILE.write_text(json.dumps(saved | {fault: figures}, indent=2, default=str))
+
+
+@contextmanager
+def toxic(proxy: str, kind: str, stream: str = "upstream", **attributes: object) -> Iterator[None]:
+    """A Toxiproxy toxic (latency, timeout, ...) on one proxied edge for the body of the `with`."""
+    name = f"test-{uuid.uuid4().hex[:8]}"
+    response = httpx.post(
+        f"{TOXIPROXY}/proxies/{proxy}/toxics",
+        json={"name": name, "type": kind, "stream": stream, "attributes": attributes},
+        timeout=5,
+    )
+    assert response.status_code == 200, response.text
+    try:
+        yield
+    finally:
+        httpx.delete(f"{TOXIPROXY}/proxies/{proxy}/toxics/{name}", timeout=5)
+
+
+@dataclass
+class Attempt:
+    started: float  # seconds since the load began
+    seconds: float
+    status: int  # 0: no answer (transport error)
+    order_id: int | None
+    buyer: Account
+    problem: dict[str, Any] = field(default_factory=dict)
+
+
+def steady_checkouts(
+    buyers: list[Account], product_id: int, *, per_second: float, seconds: float
+) -> list[Attempt]:
+    """Place orders through the gateway at a steady rate (one thread per order in flight),
+    buyers taken in turn; every attempt, answered or not, is returned."""
+    attempts: list[Attempt] = []
+    lock = threading.Lock()
+    began = time.monotonic()
+
+    def one(index: int) -> None:
+        buyer = buyers[index % len(buyers)]
+        start = time.monotonic()
+        status, order_id, problem = 0, None, {}
+        try:
+            with httpx.Client(base_url=service_url("gateway"), timeout=60) as http:
+                response = place(http, buyer, order_body([(product_id, 1)]))
+            status = response.status_code
+            body = response.json()
+            if status == 201:
+                order_id = body["id"]
+            else:
+                problem = body
+        except (httpx.HTTPError, ValueError):
+            pass
+        with lock:
+            attempts.append(
+                Attempt(start - began, time.monotonic() - start, status, order_id, buyer, problem)
+            )
+
+    threads = []
+    for index in range(int(per_second * seconds)):
+        due = began + index / per_second
+        time.sleep(max(0.0, due - time.monotonic()))
+        thread = threading.Thread(target=one, args=(index,))
+        thread.start()
+        threads.append(thread)
+    for thread in threads:
+        thread.join(timeout=120)
+    return sorted(attempts, key=lambda attempt: attempt.started)

@@ -1,0 +1,3 @@
+"""The security suites' figures, printed together at the end of the session (conftest.py)."""
+
+FIGURES: list[str] = []
