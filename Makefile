@@ -6,7 +6,7 @@ BIN := .venv/bin
 STACK := $(BIN)/python -m cloudmart_local
 PYTEST := $(BIN)/pytest -p no:cacheprovider
 
-.PHONY: help install up down status logs restart clean lint typecheck test test-analytics test-stack test-lifecycle deploy-tools test-deploy bench-gateway bench-analytics
+.PHONY: help install up down status logs restart clean lint typecheck test test-analytics test-stack test-lifecycle deploy-tools test-deploy bench-gateway bench-analytics bench-load
 
 help:
 	@echo "make up       install what is missing, start the whole stack, print the URLs"
@@ -14,6 +14,7 @@ help:
 	@echo "make status   each process and its health    make logs S=<name>   tail one log"
 	@echo "make bench-gateway   the gateway's added latency at 100 concurrent clients"
 	@echo "make bench-analytics the Flink job's sustained throughput (events/s)"
+	@echo "make bench-load      Locust: browsing and checkout through the gateway, 100 users, 60 s"
 	@echo "make restart S=<name>   restart one component (after editing its code)"
 	@echo "make test-deploy  validate the deploy tree offline (helm, k8s schemas, terraform, ...)"
 	@echo "make down     stop everything                make clean           also wipe .cloudmart/"
@@ -81,3 +82,8 @@ bench-gateway: up
 
 bench-analytics: up
 	$(BIN)/python bench/flink_throughput.py
+
+bench-load: up
+	@mkdir -p bench/results
+	$(BIN)/locust -f bench/locustfile.py --headless -u 100 -r 20 -t 60s --only-summary \
+		--host http://127.0.0.1:5000 --csv bench/results/load
