@@ -1,8 +1,14 @@
 """PostgreSQL for the services that own data: naming conventions, sessions, the unit of work."""
 
+from typing import Annotated
+
+from pydantic import Field
 from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import DeclarativeBase
+
+# A BIGINT primary key as an API takes it: a larger number is a 422, not a database error.
+RowId = Annotated[int, Field(ge=1, le=2**63 - 1)]
 
 # Explicit, predictable constraint names: Alembic can then drop and alter them by name.
 NAMING_CONVENTION = {

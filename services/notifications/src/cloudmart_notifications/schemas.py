@@ -4,6 +4,8 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from cloudmart_common.db import RowId
+
 ChannelField = Literal["email", "sms", "push"]
 
 
@@ -37,7 +39,7 @@ class ManualIn(Strict):
     """
 
     channel: ChannelField = "email"
-    user_id: Annotated[int, Field(ge=1, le=2**63 - 1)] | None = None
+    user_id: RowId | None = None
     # An address, a phone number or a device token: never a control character (CR, LF...).
     recipient: Annotated[str, StringConstraints(pattern=r"^[^\x00-\x1f\x7f]{3,254}$")] | None = None
     template: Annotated[str, StringConstraints(pattern=r"^[a-z_]{1,50}$")] = "manual"

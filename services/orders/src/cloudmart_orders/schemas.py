@@ -5,9 +5,10 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from cloudmart_common.db import RowId
 from cloudmart_common.money import Money
 
-Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
+Id = RowId
 Status = Literal["pending", "processing", "shipped", "delivered", "cancelled"]
 # A Stripe PaymentMethod id made by the client with Stripe.js: card numbers never reach us.
 PaymentMethodId = Annotated[str, StringConstraints(pattern=r"^pm_[A-Za-z0-9_]{1,250}$")]

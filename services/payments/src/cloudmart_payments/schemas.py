@@ -5,12 +5,13 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from cloudmart_common.db import RowId
 from cloudmart_common.money import Amount, Money
 
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 # A Stripe PaymentMethod id: raw card numbers never reach CloudMart (DESIGN.md §8).
 PaymentMethodId = Annotated[str, StringConstraints(pattern=r"^pm_[A-Za-z0-9_]{1,250}$")]
-Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
+Id = RowId
 PaymentStatus = Literal["pending", "succeeded", "failed", "partially_refunded", "refunded"]
 
 

@@ -8,6 +8,7 @@ from urllib.parse import unquote_plus
 from fastapi import APIRouter, Form, Path, Request, Response, status
 
 from cloudmart_common.auth import CurrentUser, ServiceCaller
+from cloudmart_common.db import RowId
 from cloudmart_common.errors import BadRequestError
 from cloudmart_users import service
 from cloudmart_users.dependencies import (
@@ -40,8 +41,7 @@ from cloudmart_users.schemas import (
 )
 from cloudmart_users.sessions import Session
 
-# A BIGINT key: larger ids are a 422 here rather than a database error (a 500).
-UserId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+UserId = Annotated[RowId, Path()]
 
 router = APIRouter(prefix="/api/users", tags=["users"])
 internal = APIRouter(prefix="/internal/users", tags=["internal"])
