@@ -3,7 +3,7 @@
 import pytest
 
 from cloudmart_local import supervisor
-from tests.faults import FIGURES
+from tests.figures import SECTIONS
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -13,9 +13,7 @@ def _stack_is_up() -> None:
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """The fault tests' figures, one line each, whether they passed or not."""
-    if FIGURES:
-        terminalreporter.section("resilience figures")
-        for fault, figures in FIGURES.items():
-            line = ", ".join(f"{name}={value}" for name, value in figures.items())
-            terminalreporter.write_line(f"{fault}: {line}")
+    for section, lines in SECTIONS.items():
+        terminalreporter.section(section)
+        for line in lines:
+            terminalreporter.write_line(line)

@@ -13,18 +13,17 @@ import httpx
 
 from cloudmart_local.layout import ROOT, TOXIPROXY_PORT
 from tests.accounts import Account
+from tests.figures import record
 from tests.shop import order_body, place
-from tests.stack_control import service_url
+from tests.stack_control import service_url, stopped
 
 TOXIPROXY = f"http://127.0.0.1:{TOXIPROXY_PORT}"
 FIGURES_FILE = ROOT / "artifacts" / "resilience.json"
-# What the session measured, printed at its end (tests/conftest.py) and kept in FIGURES_FILE.
-FIGURES: dict[str, dict[str, object]] = {}
 
 
 def report(fault: str, **figures: object) -> None:
     """Record a fault test's figures: printed in the session summary, saved for the docs table."""
-    FIGURES[fault] = figures
+    record("resilience figures", f"{fault}: " + ", ".join(f"{k}={v}" for k, v in figures.items()))
     FIGURES_FILE.parent.mkdir(parents=True, exist_ok=True)
     saved = json.loads(FIGURES_FILE.read_text()) if FIGURES_FILE.exists() else {}
     FIGURES_FILE.write_text(json.dumps(saved | {fault: figures}, indent=2, default=str))
@@ -95,3 +94,31 @@ def steady_checkouts(
     for thread in threads:
         thread.join(timeout=120)
     return sorted(attempts, key=lambda attempt: attempt.started)
+
+
+def checkouts_while_stopped(
+    component: str,
+    buyers: list[Account],
+    product_id: int,
+    *,
+    per_second: float,
+    seconds: float,
+    stop_after: float,
+    stopped_for: float,
+) -> tuple[list[Attempt], float]:
+    """Steady checkouts for `seconds`; `component` stopped `stop_after` seconds in, for
+    `stopped_for` seconds. Every attempt, and how long the component was really away."""
+    attempts: list[Attempt] = []
+    load = threading.Thread(
+        target=lambda: attempts.extend(
+            steady_checkouts(buyers, product_id, per_second=per_second, seconds=seconds)
+        )
+    )
+    load.start()
+    time.sleep(stop_after)
+    began = time.monotonic()
+    with stopped(component):
+        time.sleep(stopped_for)
+    outage = time.monotonic() - began
+    load.join()
+    return attempts, outage

@@ -4,14 +4,13 @@ Each test reports its figures (printed at the end of the session, kept in
 artifacts/resilience.json); docs/resilience.md is filled from them.
 """
 
-import threading
 import time
 from typing import Any
 
 import httpx
 
 from tests.accounts import PASSWORD, Account, admin, new_customer
-from tests.faults import Attempt, report, steady_checkouts, toxic
+from tests.faults import Attempt, checkouts_while_stopped, report, toxic
 from tests.mailbox import messages_to
 from tests.shop import new_product, order_body, place
 from tests.stack_control import (
@@ -50,19 +49,9 @@ def test_kafka_stopped_for_60_s_under_checkout_load_loses_and_doubles_nothing() 
     staff = admin()
     product = new_product(staff, stock=500)
     buyers = [new_customer("kafkaout") for _ in range(36)]  # one order each: 2 emails each
-    results: list[Attempt] = []
-    load = threading.Thread(
-        target=lambda: results.extend(
-            steady_checkouts(buyers, product["id"], per_second=0.5, seconds=72)
-        )
+    results, outage = checkouts_while_stopped(
+        "kafka", buyers, product["id"], per_second=0.5, seconds=72, stop_after=5, stopped_for=60
     )
-    load.start()
-    time.sleep(5)
-    outage_began = time.monotonic()
-    with stopped("kafka"):
-        time.sleep(60)
-    outage = time.monotonic() - outage_began
-    load.join()
 
     acknowledged = [a for a in results if a.status == 201]
     assert len(acknowledged) == len(buyers), [(a.status, a.problem) for a in results]
@@ -104,17 +93,9 @@ def test_postgres_restarted_under_load_keeps_every_acknowledged_order() -> None:
     staff = admin()
     product = new_product(staff, stock=500)
     buyers = [new_customer("pgrestart") for _ in range(8)]
-    results: list[Attempt] = []
-    load = threading.Thread(
-        target=lambda: results.extend(
-            steady_checkouts(buyers, product["id"], per_second=2, seconds=40)
-        )
+    results, _ = checkouts_while_stopped(
+        "postgres", buyers, product["id"], per_second=2, seconds=40, stop_after=8, stopped_for=3
     )
-    load.start()
-    time.sleep(8)
-    with stopped("postgres"):
-        time.sleep(3)
-    load.join()
 
     statuses = [a.status for a in results]
     acknowledged = [a for a in results if a.status == 201]

@@ -49,7 +49,7 @@ from schemathesis.core.result import Err
 from schemathesis.generation import GenerationMode
 
 from tests.accounts import PASSWORD, Account, admin, new_customer, service_headers
-from tests.security.figures import FIGURES
+from tests.figures import record
 from tests.stack_control import GOOD_CARD, card, readiness, service_url, wait_for
 
 EXAMPLES = 25  # per operation and generation mode (positive, negative)
@@ -471,7 +471,7 @@ def test_every_operation_answers_as_documented(
     )
     print(figure)
     record_property("fuzz_figure", figure)
-    FIGURES.append(figure)
+    record("security figures", figure)
     listing = "\n".join(f"- {key}\n    {example}" for key, example in tally.failures.items())
     assert tally.cases > 0, figure
     assert not tally.failures, f"{figure}\n{listing}"

@@ -15,20 +15,10 @@ from cloudmart_local.layout import (
     RUN,
     SERVICE_PORTS,
 )
+from deploy.observability.dashboards.generate import expand_variables
 from tests.stack_control import service_url, wait_for
 
 PROMETHEUS = f"http://127.0.0.1:{PROMETHEUS_PORT}/api/v1"
-# Grafana's variables, as a dashboard would fill them in.
-GRAFANA_VARIABLES = {
-    "$__rate_interval": "1m",
-    "$__interval": "1m",
-    "$__range": "1h",
-    "${service}": ".*",
-    "$service": ".*",
-    "${datasource}": "",
-    "${job_name}": ".*",
-    "$job_name": ".*",
-}
 
 
 def _api(path: str, **params: str) -> Any:
@@ -106,18 +96,14 @@ def _dashboard_queries() -> list[tuple[str, str]]:
     return queries
 
 
-def _filled(expr: str) -> str:
-    for variable, value in GRAFANA_VARIABLES.items():
-        expr = expr.replace(variable, value)
-    return expr
-
-
 def test_every_dashboard_query_runs_on_the_live_prometheus() -> None:
     queries = _dashboard_queries()
     assert len(queries) >= 20
     failures = []
     for title, expr in queries:
-        response = httpx.get(f"{PROMETHEUS}/query", params={"query": _filled(expr)}, timeout=10)
+        response = httpx.get(
+            f"{PROMETHEUS}/query", params={"query": expand_variables(expr)}, timeout=10
+        )
         if response.status_code != 200 or response.json()["status"] != "success":
             failures.append((title, expr, response.text[:200]))
     assert failures == []

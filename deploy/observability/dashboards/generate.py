@@ -175,6 +175,25 @@ def query_variable(name: str, label: str, query: str) -> Json:
     }
 
 
+# What the variables stand for when a query runs outside Grafana (promtool, the live
+# Prometheus in the stack tests): Grafana's own intervals, and "All" for ours.
+VARIABLE_VALUES = {
+    "$__rate_interval": "5m",
+    "$__interval": "1m",
+    "$__range": "1h",
+    "${service}": ".*",
+    "$service": ".*",
+    "${job_name}": ".*",
+    "$job_name": ".*",
+}
+
+
+def expand_variables(expr: str) -> str:
+    for variable, value in VARIABLE_VALUES.items():
+        expr = expr.replace(variable, value)
+    return expr
+
+
 SERVICE_VARIABLE = query_variable(
     "service", "Service", 'label_values(up{job="cloudmart"}, service)'
 )

@@ -16,6 +16,8 @@ from typing import Any
 import pytest
 import yaml
 
+from deploy.observability.dashboards.generate import expand_variables
+
 HERE = Path(__file__).resolve().parent
 OBSERVABILITY = HERE.parent
 REPO = OBSERVABILITY.parents[1]
@@ -195,12 +197,10 @@ def test_dashboard_panels_have_queries_unique_ids_and_positions() -> None:
 def test_dashboard_queries_are_valid_promql(tmp_path: Path) -> None:
     # promtool has no bare query parser: check the queries as recording rules, with
     # Grafana's variables replaced by what they expand to.
-    expansions = {"$__rate_interval": "5m", "$__range": "1h", "$service": ".*", "$job_name": ".*"}
-    rules = []
-    for number, expr in enumerate(_panel_exprs()):
-        for variable, value in expansions.items():
-            expr = expr.replace(variable, value)
-        rules.append({"record": f"dashboard:query:{number}", "expr": expr})
+    rules = [
+        {"record": f"dashboard:query:{number}", "expr": expand_variables(expr)}
+        for number, expr in enumerate(_panel_exprs())
+    ]
     rule_file = tmp_path / "dashboards.rules.yml"
     rule_file.write_text(yaml.safe_dump({"groups": [{"name": "dashboards", "rules": rules}]}))
     result = _promtool("check", "rules", str(rule_file))
