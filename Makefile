@@ -48,7 +48,7 @@ lint: install
 
 # Packages by name (they are installed editable), test folders by path: no module is seen twice.
 PACKAGES := common gateway users products orders payments notifications dashboard local \
-	catalog_import
+	catalog_import cli
 TEST_DIRS := $(wildcard libs/*/tests services/*/tests functions/*/tests) tests bench deploy
 
 typecheck: install

@@ -1,0 +1,1 @@
+"""The `cloudmart` operator CLI."""

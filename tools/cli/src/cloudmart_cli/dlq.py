@@ -1,0 +1,5 @@
+"""`cloudmart dlq ...`."""
+
+import typer
+
+app = typer.Typer(no_args_is_help=True)
