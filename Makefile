@@ -6,12 +6,13 @@ BIN := .venv/bin
 STACK := $(BIN)/python -m cloudmart_local
 PYTEST := $(BIN)/pytest -p no:cacheprovider
 
-.PHONY: help install up down status logs restart clean lint typecheck test test-analytics test-stack test-lifecycle deploy-tools test-deploy bench-gateway bench-analytics bench-load
+.PHONY: help install up down status logs restart clean lint typecheck test test-analytics test-stack test-lifecycle deploy-tools test-deploy bench bench-tools bench-gateway bench-analytics bench-load bench-footprint
 
 help:
 	@echo "make up       install what is missing, start the whole stack, print the URLs"
 	@echo "make test     make up, then lint, type check and every test suite"
 	@echo "make status   each process and its health    make logs S=<name>   tail one log"
+	@echo "make bench          every figure beside the component limit bounding it (~12 min)"
 	@echo "make bench-gateway   the gateway's added latency at 100 concurrent clients"
 	@echo "make bench-analytics the Flink job's sustained throughput (events/s)"
 	@echo "make bench-load      Locust: browsing and checkout through the gateway, 100 users, 60 s"
@@ -77,13 +78,25 @@ test-stack:
 test-lifecycle:
 	$(PYTEST) -m lifecycle tests
 
+# Benchmarks: loopback only, bounded, on the running stack; results in bench/results/ (ignored).
+BENCH := PYTHONPATH=. $(BIN)/python -m
+
+bench-tools: install
+	@bash bench/install.sh
+
+bench: up bench-tools
+	$(BENCH) bench.run
+
 bench-gateway: up
-	$(BIN)/python bench/gateway_overhead.py
+	$(BENCH) bench.gateway_overhead
 
 bench-analytics: up
-	$(BIN)/python bench/flink_throughput.py
+	$(BENCH) bench.flink_throughput
 
 bench-load: up
 	@mkdir -p bench/results
-	$(BIN)/locust -f bench/locustfile.py --headless -u 100 -r 20 -t 60s --only-summary \
+	PYTHONPATH=. $(BIN)/locust -f bench/locustfile.py --headless -u 100 -r 20 -t 60s --only-summary \
 		--host http://127.0.0.1:5000 --csv bench/results/load
+
+bench-footprint: up
+	$(BENCH) bench.footprint

@@ -1,6 +1,6 @@
 """The analytics job's sustained throughput, replaying a pre-filled topic of order events.
 
-    uv run python bench/flink_throughput.py [--events 200000]
+    .venv/bin/python -m bench.flink_throughput [--events 200000]
 
 Fills a scratch topic (3 partitions) with synthetic `order_created` events, runs the job's jar
 on it (5 s windows, at-least-once, its own output topic and Flink UI port), and measures from
@@ -124,7 +124,7 @@ async def _results(topic: str, expected: int, within_seconds: float) -> list[dic
     return windows
 
 
-async def main(count: int) -> None:
+async def _measure(count: int) -> dict[str, Any]:
     if not JAR.exists():
         raise SystemExit(f"{JAR} is missing: run `make up` (it builds the job)")
     run = uuid.uuid4().hex[:8]
@@ -137,9 +137,7 @@ async def main(count: int) -> None:
         [],
     )
     try:
-        started = time.perf_counter()
         revenue = await _fill(source, count)
-        print(f"filled {source} with {count} events in {time.perf_counter() - started:.1f} s")
         with tempfile.TemporaryDirectory(prefix="flink-bench-") as scratch:
             job = await asyncio.create_subprocess_exec(
                 *[
@@ -196,16 +194,29 @@ async def main(count: int) -> None:
         "first_to_last_result_seconds": round(span, 2),
         "events_per_second": round(count / span),
     }
-    print(f"{len(windows)} windows, {counted} events counted (revenue {summed} of {revenue})")
-    print(
-        f"sustained throughput: {report['events_per_second']} events/s "
-        f"({span:.2f} s from the first to the last window result)"
-    )
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "flink_throughput.json").write_text(json.dumps(report, indent=2) + "\n")
+    return report
+
+
+def measure(count: int) -> dict[str, Any]:
+    """Events per second the job sustains over `count` pre-filled events (and its checks)."""
+    return asyncio.run(_measure(count))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=200_000)
+    report = measure(parser.parse_args().events)
+    print(
+        f"{report['windows']} windows, {report['counted']} events counted "
+        f"(revenue {report['revenue_counted']} of {report['revenue_expected']})"
+    )
+    print(
+        f"sustained throughput: {report['events_per_second']} events/s "
+        f"({report['first_to_last_result_seconds']} s from the first to the last window result)"
+    )
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--events", type=int, default=200_000)
-    asyncio.run(main(parser.parse_args().events))
+    main()

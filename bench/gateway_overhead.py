@@ -1,6 +1,6 @@
 """What the gateway adds: one product read, direct and through the gateway, 100 concurrent clients.
 
-    uv run python bench/gateway_overhead.py [--clients 100] [--requests 20]
+    .venv/bin/python -m bench.gateway_overhead [--clients 100] [--requests 20]
 
 Prints p50/p95/p99 of both paths and the difference; writes bench/results/gateway_overhead.json.
 Runs against the local stack (`make up`), loopback only, and stops by itself.

@@ -5,67 +5,24 @@
 
 Without a class name every class runs with its weight (MixedTraffic: 8 browsing : 1 checkout).
 Loopback only; the admin creates the products the checkouts buy once, at the start.
+Run from the repository root with PYTHONPATH=. (it imports bench.shop); `make bench` does.
 """
 
 import random
 import uuid
 from typing import Any
 
-import httpx
 from locust import HttpUser, between, events, task
 from locust.env import Environment
 
-from cloudmart_local.layout import LOCALSTRIPE_PORT
-
-ADMIN = {"username": "admin", "password": "admin-local-only"}  # the local stack's (DESIGN §4)
-PASSWORD = "Bench-Horse-42"  # noqa: S105 (the benchmark's throwaway customers)
-GOOD_CARD = "4242424242424242"
-STRIPE = f"http://127.0.0.1:{LOCALSTRIPE_PORT}"
-CATEGORY = "bench"
-STOCK = 1_000_000  # checkouts never run out: the benchmark measures the path, not 409s
+from bench.shop import CATEGORY, PASSWORD, order_body, stock_products
 
 products: list[int] = []
 
 
 @events.test_start.add_listener  # type: ignore[untyped-decorator]  # locust's hooks are untyped
 def _stock_the_shop(environment: Environment, **_: Any) -> None:
-    """A few products with plenty of stock, created once through the gateway as the admin."""
-    host = environment.host or "http://127.0.0.1:5000"
-    with httpx.Client(base_url=host, timeout=30) as http:
-        token = http.post("/api/users/login", json=ADMIN).json()["access_token"]
-        for index in range(5):
-            created = http.post(
-                "/api/products",
-                json={
-                    "name": f"Bench item {index} {uuid.uuid4().hex[:6]}",
-                    "price": 9.99 + index,
-                    "category": CATEGORY,
-                    "stock_quantity": STOCK,
-                    "sku": f"BENCH-{uuid.uuid4().hex[:10].upper()}",
-                },
-                headers={"Authorization": f"Bearer {token}"},
-            )
-            created.raise_for_status()
-            products.append(created.json()["id"])
-
-
-def _payment_method() -> str:
-    """A card as the browser sends it: straight to (local) Stripe with the publishable key."""
-    response = httpx.post(
-        f"{STRIPE}/v1/payment_methods",
-        data={
-            "type": "card",
-            "card[number]": GOOD_CARD,
-            "card[exp_month]": "12",
-            "card[exp_year]": "2034",
-            "card[cvc]": "123",
-            "key": "pk_test_local",
-        },
-        timeout=30,
-    )
-    response.raise_for_status()
-    method: str = response.json()["id"]
-    return method
+    products.extend(stock_products(environment.host or "http://127.0.0.1:5000"))
 
 
 class BrowsingUser(HttpUser):
@@ -118,14 +75,10 @@ class CheckoutUser(HttpUser):
     @task
     def checkout(self) -> None:
         lines = random.sample(products, k=min(2, len(products)))
+        body = order_body(lines) | {"shipping_region": random.choice(["us-east", "eu-west"])}
         self.client.post(
             "/api/orders",
-            json={
-                "items": [{"product_id": product, "quantity": 1} for product in lines],
-                "shipping_address": "1 Bench Street, Loadtown",
-                "shipping_region": random.choice(["us-east", "us-west", "eu-west"]),
-                "payment_method": _payment_method(),
-            },
+            json=body,
             headers=self.headers | {"Idempotency-Key": uuid.uuid4().hex},
             name="/api/orders",
         )

@@ -2,13 +2,15 @@
 # Installs what the local stack needs and is missing; a second run only checks (stamps).
 # Debian packages (apt-get, as root), uv, the workspace environment, the DynamoDB emulator's
 # and localstripe's own venvs, the Kafka broker jars (Maven), the analytics job (Maven), mailpit
-# with its UI (Go + npm), Toxiproxy (Go; fault injection) and the web UI (npm). Chromium (Debian) drives the browser tests.
+# with its UI (Go + npm), Toxiproxy (Go; fault injection), flagd (Go; fault flags, where the
+# module proxy serves it) and the web UI (npm). Chromium (Debian) drives the browser tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 TOOLS=$ROOT/.cloudmart/tools
 MAILPIT_VERSION=v1.27.11
 TOXIPROXY_VERSION=v2.5.0
+FLAGD_VERSION=v0.12.9
 UV_VERSION=0.13.9
 export UV_PYTHON_DOWNLOADS=never   # use the machine's Python 3.11, never download one
 mkdir -p "$TOOLS/bin" "$TOOLS/venvs"
@@ -107,6 +109,27 @@ if stamp_ok toxiproxy "$TOXIPROXY_VERSION" && [ -x "$TOOLS/bin/toxiproxy-server"
     || { echo "FAILED: see $TOOLS/toxiproxy-build.log"; exit 1; }
   mv "$TOOLS/build/toxiproxy/server" "$TOOLS/bin/toxiproxy-server"
   echo "$TOXIPROXY_VERSION" > "$TOOLS/toxiproxy.stamp"; done_in "$t"
+fi
+
+step "flagd $FLAGD_VERSION"; t=$(date +%s)
+# The Go module proxy refused this module when it was added (403, ADR 0020): the stack then
+# serves the flag file through local/flagd/flagd_sync.py, which speaks flagd's sync API. The
+# refusal is stamped, so the proxy is asked again only when FLAGD_VERSION changes.
+if stamp_ok flagd "$FLAGD_VERSION" && [ -x "$TOOLS/bin/flagd" ]; then echo "ok (present)"
+elif stamp_ok flagd "$FLAGD_VERSION unavailable"; then echo "not served (flagd-compatible stand-in)"
+else
+  rm -rf "$TOOLS/build/flagd"; mkdir -p "$TOOLS/build/flagd"
+  if GOBIN=$TOOLS/build/flagd GOFLAGS=-buildvcs=false go install -ldflags "-s -w" \
+       "github.com/open-feature/flagd/flagd@$FLAGD_VERSION" >"$TOOLS/flagd-build.log" 2>&1; then
+    mv "$TOOLS/build/flagd/flagd" "$TOOLS/bin/flagd"
+    echo "$FLAGD_VERSION" > "$TOOLS/flagd.stamp"; done_in "$t"
+  elif grep -q "403 Forbidden\|not available" "$TOOLS/flagd-build.log"; then
+    echo "$FLAGD_VERSION unavailable" > "$TOOLS/flagd.stamp"
+    echo "not served (flagd-compatible stand-in; see $TOOLS/flagd-build.log)"
+  else
+    # Not fatal: the stand-in serves the flags; the next install tries the build again.
+    echo "build failed (flagd-compatible stand-in; see $TOOLS/flagd-build.log)"
+  fi
 fi
 
 step "web UI"; t=$(date +%s)

@@ -1,11 +1,11 @@
 """Rendering and validating Kubernetes manifests offline, for test_helm.py and test_argocd.py.
 
 Core kinds are validated by kubernetes_validate (strict: unknown fields fail); custom resources
-by JSON Schemas: FlinkDeployment from the Flink operator's CRD, the Prometheus Operator and
-Argo CD kinds from the hand-written schemas in deploy/tests/schemas. A kind with neither fails.
+by JSON Schemas: FlinkDeployment, Rollout, AnalysisTemplate and ScaledObject from their
+projects' CRDs (installed by deploy/tools/install.sh), the Prometheus Operator and Argo CD kinds
+from the hand-written schemas in deploy/tests/schemas. A kind with neither fails.
 """
 
-import copy
 import json
 import os
 import subprocess
@@ -19,7 +19,7 @@ import jsonschema
 import kubernetes_validate  # type: ignore[import-untyped]
 import yaml
 
-from deploy.tests.tools import FLINK_CRD, ROOT, tool
+from deploy.tests.tools import ARGO_ROLLOUTS_CRDS, FLINK_CRD, KEDA_CRDS, ROOT, tool
 
 KUBE_VERSION = "1.30"
 HELM_DIR = ROOT / "deploy" / "helm"
@@ -34,6 +34,13 @@ Manifest = dict[str, Any]
 # v1_20; analytics/ is Flink 2.2 and needs an operator that knows v2_2. The enum is widened by
 # exactly these values; everything else is the CRD's own schema.
 FLINK_VERSIONS_NEWER_THAN_CRD = ("v2_0", "v2_1", "v2_2")
+
+# Custom resources validated against CRDs that install.sh generates from the projects' Go modules.
+GENERATED_CRDS = {
+    ("Rollout", "argoproj.io/v1alpha1"): ARGO_ROLLOUTS_CRDS,
+    ("AnalysisTemplate", "argoproj.io/v1alpha1"): ARGO_ROLLOUTS_CRDS,
+    ("ScaledObject", "keda.sh/v1alpha1"): KEDA_CRDS,
+}
 
 
 def helm_env() -> dict[str, str]:
@@ -130,27 +137,54 @@ def openapi_to_jsonschema(node: Any) -> Any:
     return out
 
 
+def resource_schema(crd: Manifest, version: str) -> dict[str, Any]:
+    """The JSON Schema of a whole custom resource of one version of a CRD."""
+    served = next(v for v in crd["spec"]["versions"] if v["name"] == version)
+    converted: dict[str, Any] = openapi_to_jsonschema(served["schema"]["openAPIV3Schema"])
+    # The API server checks metadata itself; the CRD leaves it open.
+    converted["properties"]["metadata"] = {"type": "object"}
+    converted["properties"]["apiVersion"] = {"const": f"{crd['spec']['group']}/{version}"}
+    converted["properties"]["kind"] = {"const": crd["spec"]["names"]["kind"]}
+    converted["required"] = ["apiVersion", "kind", "metadata", "spec"]
+    return converted
+
+
 @cache
 def flink_deployment_schema() -> dict[str, Any]:
     assert FLINK_CRD.is_file(), f"{FLINK_CRD} is missing: run deploy/tools/install.sh"
     crd = yaml.safe_load(FLINK_CRD.read_text())
     version = next(v for v in crd["spec"]["versions"] if v["name"] == "v1beta1")
-    schema = copy.deepcopy(version["schema"]["openAPIV3Schema"])
-    enum = schema["properties"]["spec"]["properties"]["flinkVersion"]["enum"]
+    spec = version["schema"]["openAPIV3Schema"]["properties"]["spec"]
+    enum = spec["properties"]["flinkVersion"]["enum"]
     enum.extend(v for v in FLINK_VERSIONS_NEWER_THAN_CRD if v not in enum)
-    converted: dict[str, Any] = openapi_to_jsonschema(schema)
-    # The API server checks metadata itself; the CRD leaves it open.
-    converted["properties"]["metadata"] = {"type": "object"}
-    converted["properties"]["apiVersion"] = {"const": "flink.apache.org/v1beta1"}
-    converted["properties"]["kind"] = {"const": "FlinkDeployment"}
-    converted["required"] = ["apiVersion", "kind", "metadata", "spec"]
-    return converted
+    return resource_schema(crd, "v1beta1")
+
+
+@cache
+def _crds(path: Path) -> tuple[Manifest, ...]:
+    assert path.is_file(), f"{path} is missing: run deploy/tools/install.sh"
+    # The Argo Rollouts file is ~4 MB: the C loader reads it in a second, the Python one in 20.
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return tuple(doc for doc in yaml.load_all(path.read_text(), Loader=loader) if doc)
+
+
+@cache
+def generated_crd_schema(kind: str, api_version: str) -> dict[str, Any]:
+    group, _, version = api_version.rpartition("/")
+    crd = next(
+        crd
+        for crd in _crds(GENERATED_CRDS[(kind, api_version)])
+        if (crd["spec"]["group"], crd["spec"]["names"]["kind"]) == (group, kind)
+    )
+    return resource_schema(crd, version)
 
 
 @cache
 def crd_schema(kind: str, api_version: str) -> dict[str, Any] | None:
     if (kind, api_version) == ("FlinkDeployment", "flink.apache.org/v1beta1"):
         return flink_deployment_schema()
+    if (kind, api_version) in GENERATED_CRDS:
+        return generated_crd_schema(kind, api_version)
     group, _, version = api_version.rpartition("/")
     path = SCHEMAS / f"{kind.lower()}-{group}-{version}.json"
     if not path.is_file():

@@ -248,3 +248,119 @@ def test_checkov_finds_nothing_in_the_workflows() -> None:
     result = checkov("-d", ".github", "--framework", "github_actions")
     assert result.returncode == 0, result.stdout + result.stderr
     assert re.search(r"Passed checks: [1-9]\d*, Failed checks: 0, Skipped checks: 0", result.stdout)
+
+
+# --- supply chain: multi-arch, SBOM, signatures (ADR 0021) ---------------------------------------
+
+BUILT = "${{ steps.build.outputs.digest || steps.existing.outputs.digest }}"
+IMAGE_REF = "${{ steps.ecr.outputs.registry }}/cloudmart/${{ matrix.image }}"
+# Lambda runs one architecture and refuses image indexes (ADR 0021).
+SINGLE_ARCH = {"catalog-import": "linux/amd64"}
+
+
+def build_job() -> dict[str, Any]:
+    job: dict[str, Any] = load(IMAGES)["jobs"]["build"]
+    return job
+
+
+def runs_for(entry: dict[str, Any], step: dict[str, Any]) -> bool:
+    """Whether a step runs for a matrix entry, as far as its `if` depends on the matrix."""
+    condition = str(step.get("if", ""))
+    for clause in re.findall(r"matrix\.sbom == '(\w+)'", condition):
+        if entry["sbom"] != clause:
+            return False
+    return True
+
+
+def step_index(job: dict[str, Any], action: str) -> int:
+    return steps(job).index(step_using(job, action))
+
+
+def assert_multi_arch(job: dict[str, Any]) -> None:
+    for entry in job["strategy"]["matrix"]["include"]:
+        expected = SINGLE_ARCH.get(entry["image"], "linux/amd64,linux/arm64")
+        assert entry["platforms"] == expected, entry["image"]
+    push = step_using(job, "docker/build-push-action")
+    assert push["with"]["platforms"] == "${{ matrix.platforms }}"
+    assert push["id"] == "build"
+    qemu = step_using(job, "docker/setup-qemu-action")
+    assert qemu["with"]["platforms"] == "arm64"
+    # QEMU and buildx are set up before the build that needs them.
+    assert step_index(job, "docker/setup-qemu-action") < step_index(job, "docker/build-push-action")
+    assert step_index(job, "docker/setup-buildx-action") < step_index(
+        job, "docker/build-push-action"
+    )
+
+
+def assert_sbom_per_image(job: dict[str, Any]) -> None:
+    push = step_using(job, "docker/build-push-action")["with"]
+    assert push["sbom"] == "${{ matrix.sbom == 'buildx' }}"
+    assert push["provenance"] == "${{ matrix.sbom == 'buildx' && 'mode=max' || 'false' }}"
+    syft = step_using(job, "anchore/sbom-action")
+    assert syft["with"]["image"] == f"{IMAGE_REF}@{BUILT}"
+    assert syft["with"]["format"] == "spdx-json"
+    attest = next(s for s in steps(job) if "cosign attest" in s.get("run", ""))
+    assert attest["run"].split()[:5] == ["cosign", "attest", "--yes", "--type", "spdxjson"]
+    assert attest["env"]["SBOM"] == syft["with"]["output-file"]
+    assert attest["env"]["DIGEST"] == BUILT
+    for entry in job["strategy"]["matrix"]["include"]:
+        assert entry["sbom"] in ("buildx", "syft"), entry["image"]
+        # buildx attaches the SBOM to the image index: only for images that may be an index.
+        if entry["image"] in SINGLE_ARCH:
+            assert entry["sbom"] == "syft", entry["image"]
+        if entry["sbom"] == "syft":
+            assert runs_for(entry, syft), entry["image"]
+            assert runs_for(entry, attest), entry["image"]
+        else:
+            assert not runs_for(entry, syft), entry["image"]
+
+
+def assert_signed_by_digest_keyless(job: dict[str, Any]) -> None:
+    assert job["permissions"]["id-token"] == "write"  # keyless: the workflow's OIDC identity
+    step_using(job, "sigstore/cosign-installer")
+    sign = next(s for s in steps(job) if "cosign sign" in s.get("run", ""))
+    assert sign["run"].strip() == 'cosign sign --yes "$IMAGE@$DIGEST"'
+    assert sign["env"] == {"IMAGE": IMAGE_REF, "DIGEST": BUILT}
+    # No key, no matrix condition: every image, and again on a re-run if a signature is missing.
+    assert "--key" not in sign["run"]
+    assert sign["if"] == "steps.existing.outputs.sig != 'true'"
+    for entry in job["strategy"]["matrix"]["include"]:
+        assert runs_for(entry, sign), entry["image"]
+    order = [s.get("name", s.get("uses", "")) for s in steps(job)]
+    assert order.index(sign["name"]) > step_index(job, "docker/build-push-action")
+    assert order.index(sign["name"]) > step_index(job, "sigstore/cosign-installer")
+    verify = next(s for s in steps(job) if "cosign verify" in s.get("run", ""))
+    assert order.index(verify["name"]) > order.index(sign["name"])
+    assert "if" not in verify
+    assert verify["env"]["IDENTITY"].endswith("/.github/workflows/images.yml@refs/heads/main")
+    assert "https://token.actions.githubusercontent.com" in verify["run"]
+
+
+def test_every_image_is_built_for_amd64_and_arm64() -> None:
+    assert_multi_arch(build_job())
+
+
+def test_every_image_gets_an_sbom() -> None:
+    assert_sbom_per_image(build_job())
+
+
+def test_every_pushed_image_is_signed_by_digest_keyless() -> None:
+    assert_signed_by_digest_keyless(build_job())
+
+
+def test_supply_chain_checks_catch_a_regression() -> None:
+    # The checks above fail on an image left single-arch, a build without SBOM, an unsigned image.
+    single_arch = build_job()
+    single_arch["strategy"]["matrix"]["include"][0]["platforms"] = "linux/amd64"
+    without_sbom = build_job()
+    step_using(without_sbom, "docker/build-push-action")["with"]["sbom"] = "false"
+    unsigned = build_job()
+    sign = next(s for s in steps(unsigned) if "cosign sign" in s.get("run", ""))
+    sign["if"] = "matrix.sbom == 'syft'"
+    for check, job in (
+        (assert_multi_arch, single_arch),
+        (assert_sbom_per_image, without_sbom),
+        (assert_signed_by_digest_keyless, unsigned),
+    ):
+        with pytest.raises(AssertionError):
+            check(job)

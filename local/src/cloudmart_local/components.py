@@ -9,7 +9,11 @@ from cloudmart_local.layout import (
     ANALYTICS_WINDOW_SECONDS,
     DATA,
     DYNAMODB_PORT,
+    FAULT_FLAGS_FILE,
     FAULT_PROXIES,
+    FLAGD_BINARY,
+    FLAGD_PORT,
+    FLAGD_SYNC_PORT,
     FLINK_METRICS_PORT,
     FLINK_UI_PORT,
     KAFKA_CONTROLLER_PORT,
@@ -94,8 +98,10 @@ def _infrastructure() -> list[Component]:
             name="kafka",
             command=[
                 "java",
-                "-Xms512m",
-                "-Xmx512m",
+                # Heaps capped (issue #15's memory budget): a laptop broker with a few topics
+                # stays far below this; G1 gives back what a load spike took.
+                "-Xms128m",
+                "-Xmx384m",
                 "-XX:+UseG1GC",
                 "-XX:MaxGCPauseMillis=20",
                 "-Djava.awt.headless=true",
@@ -189,7 +195,40 @@ def _infrastructure() -> list[Component]:
             url=f"http://127.0.0.1:{TOXIPROXY_PORT} (fault injection API)",
             ports=(TOXIPROXY_PORT, *(listen for listen, _ in FAULT_PROXIES.values())),
         ),
+        _flagd(),
     ]
+
+
+def _flagd() -> Component:
+    """flagd serving the fault flags (ADR 0020): the real one where it could be built."""
+    if FLAGD_BINARY.exists():
+        command = [
+            str(FLAGD_BINARY),
+            "start",
+            "--port",
+            str(FLAGD_PORT),
+            "--sync-port",
+            str(FLAGD_SYNC_PORT),
+            "--uri",
+            f"file:{FAULT_FLAGS_FILE}",
+        ]
+        ports: tuple[int, ...] = (FLAGD_PORT, FLAGD_SYNC_PORT)
+    else:
+        command = [
+            str(VENV_BIN / "python"),
+            str(ROOT / "local" / "flagd" / "flagd_sync.py"),
+            "127.0.0.1",
+            str(FLAGD_SYNC_PORT),
+            str(FAULT_FLAGS_FILE),
+        ]
+        ports = (FLAGD_SYNC_PORT,)
+    return Component(
+        name="flagd",
+        command=command,
+        probe=probes.flagd,
+        url=f"grpc://127.0.0.1:{FLAGD_SYNC_PORT} (fault flags: {FAULT_FLAGS_FILE})",
+        ports=ports,
+    )
 
 
 def _services() -> list[Component]:
@@ -240,7 +279,8 @@ def _jobs() -> list[Component]:
             name="analytics",
             command=[
                 "java",
-                "-Xmx768m",
+                "-Xms128m",
+                "-Xmx512m",
                 f"-Djava.io.tmpdir={flink / 'tmp'}",  # MiniCluster leaves jars behind otherwise
                 "-jar",
                 str(TOOLS / "analytics" / "order-analytics.jar"),

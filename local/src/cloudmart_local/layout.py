@@ -35,6 +35,13 @@ PROMETHEUS_PORT = _port("PROMETHEUS", 19090)
 FLINK_UI_PORT = _port("FLINK_UI", 18081)
 FLINK_METRICS_PORT = _port("FLINK_METRICS", 19249)
 TOXIPROXY_PORT = _port("TOXIPROXY", 18474)  # its API; the proxies listen on the ports below
+# flagd: 18013 its evaluation API (a real flagd only), 18015 its sync API, which the services'
+# in-process provider reads. The stand-in (local/flagd/flagd_sync.py) serves the sync API only.
+FLAGD_PORT = _port("FLAGD", 18013)
+FLAGD_SYNC_PORT = _port("FLAGD_SYNC", 18015)
+FLAGD_BINARY = TOOLS / "bin" / "flagd"  # built by local/install.sh where the proxy serves it
+FAULT_FLAGS_DEFAULTS = ROOT / "deploy" / "flags" / "faults.flagd.json"  # committed: all off
+FAULT_FLAGS_FILE = RUN / "flagd" / "faults.flagd.json"  # the watched copy; reset by `make up`
 # Edges of the saga that run through Toxiproxy, so fault tests can add latency or cut them:
 # name -> (listen port, upstream service).
 FAULT_PROXIES = {

@@ -17,6 +17,8 @@ from cloudmart_local.layout import (
     CONF_TEMPLATES,
     DATA,
     DATABASES,
+    FAULT_FLAGS_DEFAULTS,
+    FAULT_FLAGS_FILE,
     FAULT_PROXIES,
     FLINK_METRICS_PORT,
     KAFKA_CONTROLLER_PORT,
@@ -213,6 +215,15 @@ def toxiproxy_config() -> None:
     path.write_text(json.dumps(proxies, indent=2))
 
 
+def fault_flags() -> None:
+    """The flag file flagd watches, from the committed defaults: every `make up` starts with
+    all faults off, whatever a crashed test or a demo left switched on."""
+    FAULT_FLAGS_FILE.parent.mkdir(parents=True, exist_ok=True)
+    staged = FAULT_FLAGS_FILE.with_suffix(".staged")
+    staged.write_text(FAULT_FLAGS_DEFAULTS.read_text())
+    staged.replace(FAULT_FLAGS_FILE)  # atomic: flagd never reads half a file
+
+
 def prometheus_config() -> None:
     targets = "\n".join(
         f'      - targets: ["127.0.0.1:{port}"]\n        labels: {{service: "{name}"}}'
@@ -304,3 +315,4 @@ def before_start() -> None:
     kafka_storage()
     prometheus_config()
     toxiproxy_config()
+    fault_flags()

@@ -1,22 +1,27 @@
 """Health probes of the stack's components: each returns when healthy and raises otherwise."""
 
 import asyncio
+import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncpg
 import boto3
+import grpc  # type: ignore[import-untyped]  # no stubs in the lock file
 import httpx
 from aiokafka.client import AIOKafkaClient
 from botocore.config import Config
+from openfeature.schemas.protobuf.flagd.sync.v1 import sync_pb2, sync_pb2_grpc
 from redis.asyncio import Redis
 
 from cloudmart_common.settings import local_database_password
 from cloudmart_local.layout import (
     DATABASES,
     DYNAMODB_PORT,
+    FAULT_FLAGS_FILE,
     FAULT_PROXIES,
+    FLAGD_SYNC_PORT,
     FLINK_UI_PORT,
     KAFKA_PORT,
     LOCALSTRIPE_PORT,
@@ -119,6 +124,21 @@ async def toxiproxy() -> None:
     missing = set(FAULT_PROXIES) - set(proxies)
     if missing:
         raise RuntimeError(f"toxiproxy lacks the proxies {sorted(missing)}")
+
+
+async def flagd() -> None:
+    """Healthy when the sync API serves the flag set the watched file holds."""
+
+    def fetch() -> None:
+        with grpc.insecure_channel(f"127.0.0.1:{FLAGD_SYNC_PORT}") as channel:
+            stub = sync_pb2_grpc.FlagSyncServiceStub(channel)
+            served = stub.FetchAllFlags(sync_pb2.FetchAllFlagsRequest(), timeout=TIMEOUT)
+        expected = set(json.loads(FAULT_FLAGS_FILE.read_text())["flags"])
+        missing = expected - set(json.loads(served.flag_configuration)["flags"])
+        if missing:
+            raise RuntimeError(f"flagd does not serve {sorted(missing)} yet")
+
+    await asyncio.to_thread(fetch)
 
 
 async def prometheus() -> None:

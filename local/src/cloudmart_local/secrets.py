@@ -13,6 +13,7 @@ from cloudmart_local.layout import (
     DATABASES,
     DYNAMODB_PORT,
     FAULT_PROXIES,
+    FLAGD_SYNC_PORT,
     KAFKA_PORT,
     LOCALSTRIPE_PORT,
     PGBOUNCER_PORT,
@@ -24,6 +25,7 @@ from cloudmart_local.layout import (
     WEB_DIST,
 )
 
+FAULT_FLAG_SERVICES = ("payments", "products", "notifications")
 SERVICE_CLIENTS_FILE = SECRETS / "service-clients.json"
 JWT_KEYS_DIR = SECRETS / "jwt-keys"
 
@@ -74,6 +76,10 @@ def service_environment(name: str) -> dict[str, str]:
         # No collector runs here: spans go to a file per service, where tests read them.
         "TRACE_FILE": str(TRACES / f"{name}.jsonl"),
     }
+    if name in FAULT_FLAG_SERVICES:
+        # Fault flags (ADR 0020): only where a named fault lives; elsewhere nothing evaluates.
+        environment["FLAGD_HOST"] = "127.0.0.1"
+        environment["FLAGD_PORT"] = str(FLAGD_SYNC_PORT)
     if name == "gateway":
         # Locally every client, a whole load test included, is 127.0.0.1: per-address and
         # per-user limits would throttle the benchmarks. The login and reset limits stay.

@@ -40,6 +40,11 @@ CONSUMER_LAG = Gauge(
 DEDUPE_TTL_SECONDS = 31 * 24 * 3600
 # While a handler runs, its claim blocks a concurrent duplicate; it lapses if the process dies.
 CLAIM_TTL_SECONDS = 300
+# The dedupe outcome of an event sent to the DLQ; a redrive may reopen only that one.
+DEAD_LETTERED = "dead-lettered"
+# Put on a copy that an operator replayed from the DLQ (the notifications service's redrive).
+# `_dead_letter` copies a record's headers, so a copy that fails again keeps its count.
+REPLAY_COUNT_HEADER = "dlq_replay_count"
 STOP_TIMEOUT_SECONDS = 10.0
 
 
@@ -82,14 +87,19 @@ class DedupeStore:
         self._prefix = f"dedupe:{group_id}:"
         self._claim = f"claimed:{uuid.uuid4().hex}"
 
-    async def claim(self, event_id: str) -> bool:
-        """True when this event was not handled yet and nobody alive is handling it."""
+    async def claim(self, event_id: str, *, redriven: bool = False) -> bool:
+        """True when this event was not handled yet and nobody alive is handling it.
+
+        A `redriven` copy (replayed from the DLQ) is handled again when this group dead-lettered
+        the event; a group that handled it skips the copy like any duplicate.
+        """
         key = self._prefix + event_id
         if await self._redis.set(key, self._claim, nx=True, ex=CLAIM_TTL_SECONDS):
             return True
         current = await self._redis.get(key)
         value = current.decode() if isinstance(current, bytes) else current
-        if value is not None and value.startswith("claimed:") and value != self._claim:
+        taken_over = value is not None and value.startswith("claimed:") and value != self._claim
+        if taken_over or (redriven and value == DEAD_LETTERED):
             await self._redis.set(key, self._claim, ex=CLAIM_TTL_SECONDS)
             return True
         return False
@@ -121,6 +131,7 @@ class EventConsumer:
         max_attempts: int = 5,
         retry_initial_seconds: float = 0.5,
         retry_max_seconds: float = 30.0,
+        stalled: Callable[[], bool] | None = None,
     ) -> None:
         self._settings = settings
         self._topics = topics
@@ -136,6 +147,7 @@ class EventConsumer:
         self._consumer: AIOKafkaConsumer | None = None
         self._task: asyncio.Task[None] | None = None
         self._lag: dict[str, int] = {}
+        self._stalled = stalled
 
     @property
     def assignment(self) -> set[TopicPartition]:
@@ -180,12 +192,27 @@ class EventConsumer:
 
     async def _consume(self, consumer: AIOKafkaConsumer) -> None:
         while True:
+            self._pause_while_stalled(consumer)
             batches = await consumer.getmany(timeout_ms=1000, max_records=100)
             for partition, records in batches.items():
                 for record in records:
+                    if self._stalled is not None and self._stalled():
+                        # Mid-batch: the rest is fetched again once the stall ends.
+                        consumer.seek(partition, record.offset)
+                        break
                     await self._process(record)
                     await consumer.commit({partition: record.offset + 1})
             await self._record_lag(consumer)
+
+    def _pause_while_stalled(self, consumer: AIOKafkaConsumer) -> None:
+        # Paused rather than not polling: the member keeps its partitions and heartbeats, so
+        # no rebalance hides the stall, and the lag grows where the dashboards look for it.
+        # Every poll, since a rebalance hands out partitions unpaused.
+        if self._stalled is not None and self._stalled():
+            consumer.pause(*consumer.assignment())
+        elif paused := consumer.paused():
+            consumer.resume(*paused)
+            log.info("consumer %s resumed %d partition(s)", self._group_id, len(paused))
 
     async def _record_lag(self, consumer: AIOKafkaConsumer) -> None:
         lag: dict[str, int] = {}
@@ -228,7 +255,8 @@ class EventConsumer:
             event=event,
             headers=headers,
         )
-        if not await self._dedupe.claim(consumed.event_id):
+        redriven = REPLAY_COUNT_HEADER in headers
+        if not await self._dedupe.claim(consumed.event_id, redriven=redriven):
             EVENTS_HANDLED.labels(self._group_id, record.topic, "duplicate").inc()
             return
         context = context_from_kafka_headers(list(headers.items()))
@@ -256,11 +284,11 @@ class EventConsumer:
             raise
         except PoisonEvent as exc:
             await self._dead_letter(record, f"poison: {exc}", attempts=attempts)
-            await self._dedupe.done(consumed.event_id, "dead-lettered")
+            await self._dedupe.done(consumed.event_id, DEAD_LETTERED)
             return
         except Exception as exc:
             await self._dead_letter(record, f"{type(exc).__name__}: {exc}", attempts=attempts)
-            await self._dedupe.done(consumed.event_id, "dead-lettered")
+            await self._dedupe.done(consumed.event_id, DEAD_LETTERED)
             return
         await self._dedupe.done(consumed.event_id, "handled")
         EVENTS_HANDLED.labels(self._group_id, record.topic, "handled").inc()

@@ -47,6 +47,10 @@ class CommonSettings(BaseSettings):
     outbox_poll_interval_seconds: float = Field(default=0.5, gt=0)
     outbox_batch_size: int = Field(default=100, ge=1)
 
+    # Fault flags (ADR 0020): flagd's sync API; unset (the cloud) means every fault is off.
+    flagd_host: str | None = Field(default=None, description="flagd host; unset: no faults")
+    flagd_port: int = Field(default=8015, ge=1, le=65535, description="flagd's sync API port")
+
     # Observability.
     log_format: str = Field(default="json", pattern="^(json|text)$")
     tracing_enabled: bool = Field(default=False, description="Export OpenTelemetry spans")

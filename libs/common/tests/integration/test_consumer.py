@@ -41,6 +41,7 @@ async def _consuming(
     *,
     group: str,
     max_attempts: int = 3,
+    stalled: Callable[[], bool] | None = None,
 ) -> AsyncIterator[EventConsumer]:
     producer = EventProducer(settings)
     consumer = EventConsumer(
@@ -54,6 +55,7 @@ async def _consuming(
         max_attempts=max_attempts,
         retry_initial_seconds=0.05,
         retry_max_seconds=0.2,
+        stalled=stalled,
     )
     consumer.start()
     try:
@@ -217,3 +219,52 @@ async def test_a_claim_left_by_a_dead_owner_is_taken_over_a_finished_event_is_no
     assert await successor.claim(event_id)
     assert not await successor.claim(event_id)  # its own claim: a duplicate while it runs
     assert not await successor.claim(finished)
+
+
+async def test_a_stalled_consumer_handles_nothing_until_the_stall_ends(
+    settings: CommonSettings, redis: Redis, make_topic: MakeTopic
+) -> None:
+    topic, dlq, group = await make_topic(1), await make_topic(1), f"g-{uuid.uuid4().hex}"
+    handled: list[int] = []
+    stall = True
+
+    async def handler(consumed: ConsumedEvent) -> None:
+        handled.append(int(consumed.event["n"]))
+
+    async with _consuming(
+        settings, redis, topic, dlq, handler, group=group, stalled=lambda: stall
+    ) as consumer:
+        await _eventually(lambda: bool(consumer.assignment), "the partition assigned")
+        # A poll that began before the assignment pauses nothing; the next one (<= 1 s) does.
+        await asyncio.sleep(1.5)
+        await _produce(settings, topic, *(new_event("widget_created", {"n": n}) for n in range(3)))
+        await asyncio.sleep(3)  # a running consumer handles these in well under a second
+        assert handled == []
+        assert await _committed(settings, group, topic) is None
+        stall = False
+        await _eventually(lambda: handled == [0, 1, 2], "the events once the stall ended")
+
+
+async def test_a_stall_that_starts_mid_batch_leaves_the_rest_for_later(
+    settings: CommonSettings, redis: Redis, make_topic: MakeTopic
+) -> None:
+    topic, dlq, group = await make_topic(1), await make_topic(1), f"g-{uuid.uuid4().hex}"
+    await _produce(settings, topic, *(new_event("widget_created", {"n": n}) for n in range(4)))
+    handled: list[int] = []
+    stall = False
+
+    async def handler(consumed: ConsumedEvent) -> None:
+        nonlocal stall
+        handled.append(int(consumed.event["n"]))
+        if consumed.event["n"] == 0:
+            stall = True  # the flag arrives while the first event of the batch is handled
+
+    async with _consuming(settings, redis, topic, dlq, handler, group=group, stalled=lambda: stall):
+        await _eventually(lambda: handled == [0], "the first event")
+        await asyncio.sleep(2)  # the rest of the batch was fetched with it: it must wait
+        assert handled == [0]
+        assert await _committed(settings, group, topic) == 1
+        stall = False
+        await _eventually(lambda: len(handled) >= 4, "the rest once the stall ended")
+        await asyncio.sleep(1)  # anything handled twice would show by now
+    assert handled == [0, 1, 2, 3]

@@ -1,4 +1,5 @@
-"""One OpenAPI document of the public API, merged from the services' own, and its docs page.
+"""One OpenAPI document of the public API, merged from the services' own, and its docs page;
+beside it the AsyncAPI document of the Kafka events (cloudmart_common.asyncapi).
 
 Only `/api/...` paths are kept (internal and operational routes are not public). Component
 schemas are prefixed with their service's name, so two services' `Strict` never collide. What
@@ -16,13 +17,16 @@ from typing import Any
 import httpx
 from fastapi import APIRouter, Request
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 
+from cloudmart_common import asyncapi
 from cloudmart_common.openapi_errors import problem_content, problem_schemas
 from cloudmart_gateway.routes import is_public
 from cloudmart_gateway.upstreams import UpstreamPool
 
 router = APIRouter()
+ASYNCAPI_JSON = "/api/asyncapi.json"
+ASYNCAPI_YAML = "/api/asyncapi.yaml"
 _REF = re.compile(r'"#/components/schemas/([^"]+)"')
 
 
@@ -74,7 +78,9 @@ def merge(documents: dict[str, dict[str, Any]]) -> dict[str, Any]:
         "info": {
             "title": "CloudMart public API",
             "version": "1.0.0",
-            "description": "Every route the gateway serves, from the services' own documents.",
+            "description": "Every route the gateway serves, from the services' own documents. "
+            f"The Kafka events are described by an AsyncAPI document: [{ASYNCAPI_JSON}]"
+            f"({ASYNCAPI_JSON}), [YAML]({ASYNCAPI_YAML}).",
         },
         "paths": {},
         "components": {"schemas": {}, "securitySchemes": {}},
@@ -139,3 +145,15 @@ async def public_openapi(request: Request) -> JSONResponse:
 @router.get("/api/docs", include_in_schema=False)
 async def public_docs() -> HTMLResponse:
     return get_swagger_ui_html(openapi_url="/api/openapi.json", title="CloudMart API")
+
+
+# The events' contract ships with cloudmart_common (generated from the event schemas, ADR 0018):
+# served from the installed package, so it is the one this gateway was built with.
+@router.get(ASYNCAPI_JSON, include_in_schema=False)
+async def public_asyncapi_json() -> JSONResponse:
+    return JSONResponse(asyncapi.document())
+
+
+@router.get(ASYNCAPI_YAML, include_in_schema=False)
+async def public_asyncapi_yaml() -> PlainTextResponse:
+    return PlainTextResponse(asyncapi.document_text(), media_type="application/yaml")

@@ -20,12 +20,12 @@ from starlette.background import BackgroundTask
 from cloudmart_common.auth import bearer_token
 from cloudmart_common.call_policy import UpstreamUnavailable
 from cloudmart_common.context import current_request_id
-from cloudmart_common.errors import NotFoundError, UnauthorizedError
+from cloudmart_common.errors import ForbiddenError, NotFoundError, UnauthorizedError
 from cloudmart_common.jwks import JwksVerifier
 from cloudmart_common.principal import Principal
 from cloudmart_common.problem_details import problem_response
 from cloudmart_gateway.ratelimit import RateLimited, RateLimits
-from cloudmart_gateway.routes import LOGIN_PATH, is_public, service_for
+from cloudmart_gateway.routes import LOGIN_PATH, is_admin_only, is_public, service_for
 from cloudmart_gateway.settings import Settings
 from cloudmart_gateway.upstreams import UpstreamPool
 
@@ -79,6 +79,8 @@ async def proxy(request: Request) -> Response:
     if service is None:
         raise NotFoundError(f"no route for {path}")
     principal = await _authenticate(request, state.jwt_verifier, is_public(request.method, path))
+    if is_admin_only(path) and (principal is None or not principal.is_admin):
+        raise ForbiddenError("administrators only")
     try:
         body = await _body(request, settings.max_body_bytes)
     except BodyTooLarge:

@@ -29,12 +29,20 @@ PUBLIC_ROUTES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     )
 )
 
+# Paths only admins may call: refused at the edge as well as by the owning service, so a
+# service-side slip cannot open an operator's tool to customers.
+ADMIN_ONLY_ROUTES: tuple[re.Pattern[str], ...] = (re.compile(r"^/api/notifications/dlq(/.*)?$"),)
+
 LOGIN_PATH = "/api/users/login"
 PASSWORD_RESET_PATHS = frozenset({"/api/users/password-reset", "/api/users/password-reset/confirm"})
 
 
 def is_public(method: str, path: str) -> bool:
     return any(m == method and pattern.match(path) for m, pattern in PUBLIC_ROUTES)
+
+
+def is_admin_only(path: str) -> bool:
+    return any(pattern.match(path) for pattern in ADMIN_ONLY_ROUTES)
 
 
 def service_for(path: str) -> str | None:

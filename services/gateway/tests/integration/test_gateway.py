@@ -259,3 +259,18 @@ def test_one_openapi_document_for_the_public_api(http: httpx.Client) -> None:
     assert not [p for p in paths if not p.startswith("/api/")]
     assert "OrdersOrderIn" in document["components"]["schemas"]
     assert http.get("/api/docs").status_code == 200
+
+
+def test_the_events_asyncapi_document_is_served_and_linked_from_the_api_docs(
+    http: httpx.Client,
+) -> None:
+    as_json = http.get("/api/asyncapi.json")
+    as_yaml = http.get("/api/asyncapi.yaml")
+
+    assert as_json.status_code == 200, as_json.text
+    document = as_json.json()
+    assert document["asyncapi"] == "3.0.0"
+    assert {"orders", "payments", "notifications", "analytics-results"} <= set(document["channels"])
+    assert as_yaml.status_code == 200
+    assert as_yaml.headers["content-type"].startswith("application/yaml")
+    assert "/api/asyncapi.json" in http.get("/api/openapi.json").json()["info"]["description"]

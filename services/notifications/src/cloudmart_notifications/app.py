@@ -5,6 +5,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from cloudmart_common.fault_flags import close_fault_flags, open_fault_flags
 from cloudmart_common.http_client import ServiceClient
 from cloudmart_common.kafka_consumer import DedupeStore, EventConsumer
 from cloudmart_common.kafka_producer import EventProducer
@@ -16,6 +17,8 @@ from cloudmart_notifications.api import router
 from cloudmart_notifications.channels import build_channels
 from cloudmart_notifications.dlq import DLQ_MEASURE_SECONDS, DLQ_TOPIC, DlqSize
 from cloudmart_notifications.notifier import GROUP_ID, TOPICS, Notifier
+from cloudmart_notifications.redrive import DlqReader, Redrive, RedriveStore
+from cloudmart_notifications.redrive_api import router as redrive_router
 from cloudmart_notifications.sent_log import SentLog
 from cloudmart_notifications.settings import Settings
 from cloudmart_notifications.smtp import smtp_check
@@ -28,6 +31,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def resources(app: FastAPI) -> AsyncIterator[Sequence[DependencyCheck]]:
         redis = create_redis(settings)
+        faults = open_fault_flags(settings)
         dlq_producer = EventProducer(settings)
         users = ServiceClient(
             "users", settings.users_url, settings, token_source=app.state.service_token
@@ -35,7 +39,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.templates = Templates(settings.shop_url)
         app.state.sent_log = SentLog(redis, settings.sent_log_size)
         app.state.notifier = Notifier(
-            settings, app.state.templates, build_channels(settings), app.state.sent_log, users
+            settings,
+            app.state.templates,
+            build_channels(settings, faults),
+            app.state.sent_log,
+            users,
         )
         consumer = EventConsumer(
             settings,
@@ -48,8 +56,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             max_attempts=settings.consumer_max_attempts,
             retry_initial_seconds=settings.consumer_retry_initial_seconds,
             retry_max_seconds=settings.consumer_retry_max_seconds,
+            stalled=faults.stalls_consumer,
         )
         dlq_size = DlqSize(settings.kafka_bootstrap_servers)
+        dlq_reader = DlqReader(settings.kafka_bootstrap_servers)
+        app.state.redrive = Redrive(
+            dlq_reader,
+            RedriveStore(redis),
+            dlq_producer,
+            max_replays=settings.dlq_max_replays,
+        )
         consumer.start()
         try:
             async with running_periodic("dlq size", DLQ_MEASURE_SECONDS, dlq_size.measure):
@@ -62,14 +78,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 ]
         finally:
             await dlq_size.close()
+            await dlq_reader.close()
             await consumer.stop()
             await dlq_producer.stop()
             await users.aclose()
             await redis.aclose()
+            close_fault_flags(faults)
 
     return create_service_app(
         title="CloudMart notifications service",
         settings=settings,
         resources=resources,
-        routers=[router],
+        routers=[router, redrive_router],
     )

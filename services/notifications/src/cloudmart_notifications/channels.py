@@ -18,6 +18,7 @@ from google.oauth2 import service_account
 from twilio.base.exceptions import TwilioException
 from twilio.rest import Client as TwilioClient
 
+from cloudmart_common.fault_flags import NO_FAULTS, NOTIFICATION_CHANNEL_DOWN, FaultFlags
 from cloudmart_notifications.settings import Settings
 from cloudmart_notifications.smtp import smtp_client
 
@@ -57,10 +58,16 @@ def one_line(text: str) -> str:
 class EmailChannel:
     name: ChannelName = "email"
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, faults: FaultFlags = NO_FAULTS) -> None:
         self._settings = settings
+        self._faults = faults
 
     async def send(self, message: Message, *, headers: dict[str, str] | None = None) -> None:
+        if self._faults.notification_channel_down():
+            # Raised where a refused SMTP connection is: retries, dead-lettering and the
+            # manual send's 503 follow as in a real outage.
+            self._faults.triggered(NOTIFICATION_CHANNEL_DOWN, f"{message.channel} not sent")
+            raise ChannelError("SMTP: SMTPConnectError: connection refused (fault flag)")
         email = EmailMessage()
         email["From"] = self._settings.sender_email
         email["To"] = message.recipient
@@ -168,8 +175,10 @@ class FcmPushChannel:
             raise ChannelError(f"FCM answered {response.status_code}: {response.text[:200]}")
 
 
-def build_channels(settings: Settings) -> dict[ChannelName, Channel]:
-    email = EmailChannel(settings)
+def build_channels(
+    settings: Settings, faults: FaultFlags = NO_FAULTS
+) -> dict[ChannelName, Channel]:
+    email = EmailChannel(settings, faults)
     sms: Channel = (
         TwilioSmsChannel(settings)
         if settings.sms_backend == "twilio"

@@ -49,23 +49,31 @@ class SentLog:
         self, limit: int, before: str | None
     ) -> tuple[list[dict[str, Any]], str | None]:
         """Newest first; `before` is the id of the last entry of the previous page."""
-        if before is not None:
-            # Stream ids are two unsigned 64-bit parts; nothing comes before 0-0 (and Redis
-            # refuses both as an interval's end: that was a 500).
-            parts = [int(part) for part in before.split("-")]
-            if max(parts) >= 2**64:
-                raise UnprocessableError("invalid cursor", field="cursor")
-            if parts == [0, 0]:
-                return [], None
-        top = f"({before}" if before else "+"
-        rows = await self._redis.xrevrange(STREAM, max=top, min="-", count=limit + 1) or []
-        entries = [
-            {"id": _text(row_id)} | {_text(k): _text(v) for k, v in (fields or {}).items()}
-            for row_id, fields in rows
-        ]
-        if len(entries) > limit:
-            return entries[:limit], entries[limit - 1]["id"]
-        return entries, None
+        return await newest_first(self._redis, STREAM, limit, before)
+
+
+async def newest_first(
+    redis: "Redis", stream: str, limit: int, before: str | None
+) -> tuple[list[dict[str, Any]], str | None]:
+    """A page of a Redis stream, newest first, its ids as cursors (`before`: the previous
+    page's last id)."""
+    if before is not None:
+        # Stream ids are two unsigned 64-bit parts; nothing comes before 0-0 (and Redis
+        # refuses both as an interval's end: that was a 500).
+        parts = [int(part) for part in before.split("-")]
+        if max(parts) >= 2**64:
+            raise UnprocessableError("invalid cursor", field="cursor")
+        if parts == [0, 0]:
+            return [], None
+    top = f"({before}" if before else "+"
+    rows = await redis.xrevrange(stream, max=top, min="-", count=limit + 1) or []
+    entries = [
+        {"id": _text(row_id)} | {_text(k): _text(v) for k, v in (fields or {}).items()}
+        for row_id, fields in rows
+    ]
+    if len(entries) > limit:
+        return entries[:limit], entries[limit - 1]["id"]
+    return entries, None
 
 
 def _fields(entry: Entry) -> dict[Any, Any]:

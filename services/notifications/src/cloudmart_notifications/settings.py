@@ -39,3 +39,6 @@ class Settings(CommonSettings):
     consumer_retry_initial_seconds: float = Field(default=0.5, gt=0)
     consumer_retry_max_seconds: float = Field(default=16.0, gt=0)
     sent_log_size: int = Field(default=10_000, ge=100, description="Entries kept in the sent log")
+    dlq_max_replays: int = Field(
+        default=3, ge=1, le=100, description="Redrives of one event before replay is refused"
+    )

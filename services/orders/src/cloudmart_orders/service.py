@@ -152,8 +152,17 @@ class OrderService:
         earlier = await self._live_order_with_key(buyer_id, key)
         if earlier is not None:
             return await self.recover(earlier.id)
-        await self._up.require_active_buyer(buyer_id)
-        priced = await self._up.price([line.product_id for line in body.items])
+        # Independent reads: one round trip's wait instead of two, before anything is written.
+        # The buyer's problem is reported first, as when the two were asked in turn.
+        buyer, priced = await asyncio.gather(
+            self._up.require_active_buyer(buyer_id),
+            self._up.price([line.product_id for line in body.items]),
+            return_exceptions=True,
+        )
+        for outcome in (buyer, priced):
+            if isinstance(outcome, BaseException):
+                raise outcome
+        assert isinstance(priced, dict)
         order = await self._create(buyer_id, body, key, priced)
         return await self._run_saga(order)
 

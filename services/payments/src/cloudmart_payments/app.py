@@ -6,6 +6,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from cloudmart_common.db import session_factory
+from cloudmart_common.fault_flags import close_fault_flags, open_fault_flags
 from cloudmart_common.idempotency import IdempotencyStore
 from cloudmart_common.outbox_relay import running_relay
 from cloudmart_common.periodic import running_periodic
@@ -28,11 +29,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         sessions = session_factory(engine)
         app.state.stripe = gateway
         app.state.idempotency = IdempotencyStore(sessions)
+        faults = open_fault_flags(settings)
         try:
             # Kafka is not critical: the outbox keeps events until the broker is back. Nor is
             # Stripe a readiness check: its outage is answered per request (503, breaker).
             async with running_relay(engine, settings) as relay:
-                payments = PaymentService(sessions, gateway, settings, after_commit=relay.wake)
+                payments = PaymentService(
+                    sessions, gateway, settings, after_commit=relay.wake, faults=faults
+                )
                 app.state.payments = payments
                 async with running_periodic(
                     "payments-reconciler", settings.reconcile_interval_seconds, payments.reconcile
@@ -42,6 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                         kafka_check(settings.kafka_bootstrap_servers, critical=False),
                     ]
         finally:
+            close_fault_flags(faults)
             await gateway.aclose()
             await engine.dispose()
 

@@ -6,12 +6,17 @@ from cloudmart_common.errors import (
     ForbiddenError,
     NotFoundError,
     PaymentRequiredError,
+    ServiceUnavailableError,
     UnprocessableError,
 )
 
 
 class PaymentDeclined(PaymentRequiredError):
     title, slug = "Payment declined", "payment-declined"
+
+
+class PaymentsUnavailable(ServiceUnavailableError):
+    title, slug = "Payments unavailable", "payments-unavailable"
 
 
 class PaymentNotFound(NotFoundError):

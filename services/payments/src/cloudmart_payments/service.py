@@ -26,6 +26,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cloudmart_common.call_policy import UpstreamUnavailable
 from cloudmart_common.events import new_event
+from cloudmart_common.fault_flags import (
+    NO_FAULTS,
+    PAYMENT_FAILURE_PERCENT,
+    PAYMENT_UNREACHABLE,
+    FaultFlags,
+)
 from cloudmart_common.outbox import OutboxMessage
 from cloudmart_common.principal import Principal
 from cloudmart_common.unit_of_work import UnitOfWork
@@ -38,6 +44,7 @@ from cloudmart_payments.errors import (
     PaymentDeclined,
     PaymentMismatch,
     PaymentNotFound,
+    PaymentsUnavailable,
     RefundExceedsCaptured,
     RefundRejected,
     UnsupportedCurrency,
@@ -60,6 +67,10 @@ MAX_SAVED_CARDS = 20
 
 PAYMENT_OUTCOMES = Counter("payments_total", "Payments settled", ["outcome"])
 REFUND_OUTCOMES = Counter("refunds_total", "Refunds settled", ["outcome"])
+
+# What a payment declined by the payment-failure-percent fault flag carries as its decline code:
+# unlike any of Stripe's, so a demo or a test tells injected declines from real ones.
+FAULT_DECLINE_CODE = "fault_injected"
 
 # PaymentIntent statuses that end a payment; the others wait (webhook or reconciler).
 _FAILED_INTENT = frozenset({"requires_payment_method", "canceled"})
@@ -120,11 +131,13 @@ class PaymentService:
         settings: Settings,
         *,
         after_commit: Callable[[], None] | None = None,
+        faults: FaultFlags = NO_FAULTS,
     ) -> None:
         self._sessions = sessions
         self._stripe = stripe
         self._settings = settings
         self._after_commit = after_commit
+        self._faults = faults
 
     # -- who may move money ------------------------------------------------------------
 
@@ -159,6 +172,10 @@ class PaymentService:
         Asked again for the same order (a retried saga step, any Idempotency-Key), it resumes
         a pending payment or reports the settled one: an order is never charged twice.
         """
+        if self._faults.payment_unreachable():
+            # Before anything is written: to the caller this is payments being down.
+            self._faults.triggered(PAYMENT_UNREACHABLE, f"charge of order {data.order_id} refused")
+            raise PaymentsUnavailable("payments is unavailable (payment-unreachable fault flag)")
         if data.currency not in self._settings.currencies:
             accepted = ", ".join(sorted(self._settings.currencies))
             raise UnsupportedCurrency(f"{data.currency} is not accepted; use one of {accepted}")
@@ -197,6 +214,20 @@ class PaymentService:
         return existing
 
     async def _charge(self, payment: Payment) -> Payment:
+        if payment.transaction_id is None and self._faults.payment_fails_now():
+            # Settled as a real decline is (row, event), so the saga compensates as it would.
+            self._faults.triggered(
+                PAYMENT_FAILURE_PERCENT, f"payment {payment.id} of order {payment.order_id}"
+            )
+            return await self._settle(
+                payment.id,
+                _Outcome(
+                    "failed",
+                    None,
+                    FAULT_DECLINE_CODE,
+                    "declined by the payment-failure-percent fault flag",
+                ),
+            )
         if payment.transaction_id is None:
             async with self._sessions() as session:
                 owner = await repository.card_owner(session, payment.payment_method)

@@ -4,6 +4,7 @@ import json
 import random
 import time
 import uuid
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -11,6 +12,7 @@ import httpx
 import pytest
 import stripe
 
+from cloudmart_cli.flags import reset_flags, set_flag
 from cloudmart_common.events import validate_event
 from cloudmart_local.layout import LOCALSTRIPE_PORT
 from cloudmart_payments.settings import Settings
@@ -597,3 +599,63 @@ def test_saving_a_card_needs_a_user_and_a_real_payment_method(
     )
     assert unknown.status_code == 422, unknown.text
     assert unknown.json()["type"].endswith("/invalid-payment-method")
+
+
+@pytest.fixture
+def faults() -> Iterator[Callable[[str, int | bool], None]]:
+    """Fault flags of the running stack (ADR 0020), all off again after the test."""
+    reset_flags()
+    try:
+        yield lambda name, value: (set_flag(name, value), None)[1]
+    finally:
+        reset_flags()
+
+
+def test_the_payment_failure_flag_declines_like_a_card_without_calling_stripe(
+    http: httpx.Client,
+    orders: dict[str, str],
+    buyer: Account,
+    faults: Callable[[str, int | bool], None],
+) -> None:
+    faults("payment-failure-percent", 100)
+    _wait_for_status(lambda: _charge(http, orders, buyer), 402)
+    response = _charge(http, orders, buyer)
+
+    assert response.status_code == 402, response.text
+
+    problem = response.json()
+    assert problem["decline_code"] == "fault_injected"
+    assert "fault flag" in problem["detail"]
+    payment = http.get(f"/api/payments/{problem['payment_id']}", headers=orders).json()
+    assert (payment["status"], payment["failure_code"]) == ("failed", "fault_injected")
+    assert payment["transaction_id"] is None  # no PaymentIntent: Stripe was never asked
+    assert [e["event_type"] for e in _outbox(payment["id"])] == ["payment_failed"]
+
+
+def test_the_payment_unreachable_flag_is_a_503_that_writes_nothing(
+    http: httpx.Client,
+    orders: dict[str, str],
+    buyer: Account,
+    faults: Callable[[str, int | bool], None],
+) -> None:
+    faults("payment-unreachable", True)
+    _wait_for_status(lambda: _charge(http, orders, buyer), 503)
+    order_id = _order_id()
+    response = _charge(http, orders, buyer, order_id=order_id)
+
+    assert response.status_code == 503, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert query("payments", "SELECT id FROM payments WHERE order_id = $1", order_id) == []
+    faults("payment-unreachable", False)
+    retried = _wait_for_status(lambda: _charge(http, orders, buyer, order_id=order_id), 201)
+    assert retried.json()["status"] == "succeeded"
+
+
+def _wait_for_status(call: Callable[[], httpx.Response], status: int) -> httpx.Response:
+    """The flag reaches payments within about a second: call (each time for another order)
+    until it answers `status`; the calls before may have charged, so tests look after it."""
+    deadline = time.monotonic() + 10
+    while (response := call()).status_code != status:
+        assert time.monotonic() < deadline, f"still {response.status_code}: {response.text}"
+        time.sleep(0.2)
+    return response

@@ -6,6 +6,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from cloudmart_common.cache import ReadThroughCache
+from cloudmart_common.fault_flags import close_fault_flags, open_fault_flags
 from cloudmart_common.kafka_producer import EventProducer
 from cloudmart_common.readiness import DependencyCheck, kafka_check, redis_check
 from cloudmart_common.service_app import create_service_app
@@ -15,7 +16,7 @@ from cloudmart_products.api import internal, router
 from cloudmart_products.repository import ProductTable
 from cloudmart_products.service import Catalog
 from cloudmart_products.settings import Settings
-from cloudmart_products.table import dynamodb_check, dynamodb_client
+from cloudmart_products.table import delay_calls_when_flagged, dynamodb_check, dynamodb_client
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -25,15 +26,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def resources(app: FastAPI) -> AsyncIterator[Sequence[DependencyCheck]]:
         redis = create_redis(settings)
         producer = EventProducer(settings)
+        faults = open_fault_flags(settings)
         try:
             async with dynamodb_client(settings) as dynamodb:
                 instrument_aws_client(dynamodb)
+                delay_calls_when_flagged(dynamodb, faults)
                 table = ProductTable(dynamodb, settings.products_table, settings.reservations_table)
                 app.state.catalog = Catalog(
                     table,
                     ReadThroughCache(redis, "product", settings.product_cache_seconds),
                     producer,
                     settings.low_stock_threshold,
+                    faults=faults,
                 )
                 # Reads fall back to DynamoDB when the cache is down, and a missed stock alert
                 # does not stop sales: only DynamoDB is critical.
@@ -45,6 +49,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     kafka_check(settings.kafka_bootstrap_servers, critical=False),
                 ]
         finally:
+            close_fault_flags(faults)
             await producer.stop()
             await redis.aclose()
 

@@ -1,6 +1,11 @@
 """Domain errors of the products service (statuses from cloudmart_common.errors)."""
 
-from cloudmart_common.errors import ConflictError, NotFoundError, UnprocessableError
+from cloudmart_common.errors import (
+    ConflictError,
+    NotFoundError,
+    ServiceUnavailableError,
+    UnprocessableError,
+)
 
 
 class ProductNotFound(NotFoundError):
@@ -25,3 +30,7 @@ class ReservationNotFound(NotFoundError):
 
 class InvalidCursor(UnprocessableError):
     title, slug = "Invalid cursor", "invalid-cursor"
+
+
+class CatalogUnavailable(ServiceUnavailableError):
+    title, slug = "Catalog unavailable", "catalog-unavailable"

@@ -338,6 +338,33 @@ class ProductTable:
             raise
         return True
 
+    async def stock_states(self, product_ids: list[int]) -> dict[int, tuple[int, bool]]:
+        """(stock, low-stock flag) of each product, in one consistent batch read.
+
+        Lets a stock change write the flag only when it must change: the common sale, well
+        above the threshold and not flagged, then costs one read instead of two writes per line.
+        """
+        keys = [{"id": {"N": str(product_id)}} for product_id in dict.fromkeys(product_ids)]
+        states: dict[int, tuple[int, bool]] = {}
+        while keys:
+            answer = await self._client.batch_get_item(
+                RequestItems={
+                    self._products: {
+                        "Keys": keys[:100],  # DynamoDB's per-call limit
+                        "ConsistentRead": True,
+                        "ProjectionExpression": "id, stock_quantity, low_stock_notified",
+                    }
+                }
+            )
+            for item in answer.get("Responses", {}).get(self._products, []):
+                states[int(item["id"]["N"])] = (
+                    int(item.get("stock_quantity", {}).get("N", "0")),
+                    bool(item.get("low_stock_notified", {}).get("BOOL", False)),
+                )
+            unprocessed = answer.get("UnprocessedKeys", {}).get(self._products, {}).get("Keys", [])
+            keys = unprocessed + keys[100:]
+        return states
+
     async def mark_low_stock(self, product_id: int, threshold: int) -> bool:
         """True once per crossing below the threshold (the flag resets on restock)."""
         return await self._set_low_stock_flag(

@@ -7,8 +7,10 @@ from prometheus_client import Counter
 
 from cloudmart_common.cache import ReadThroughCache
 from cloudmart_common.events import new_event
+from cloudmart_common.fault_flags import NO_FAULTS, PRODUCT_CATALOG_FAILURE, FaultFlags
 from cloudmart_common.kafka_producer import EventProducer
 from cloudmart_products.errors import (
+    CatalogUnavailable,
     DuplicateSku,
     OutOfStock,
     ProductNotFound,
@@ -41,13 +43,24 @@ class Catalog:
         cache: ReadThroughCache,
         producer: EventProducer,
         low_stock_threshold: int,
+        *,
+        faults: FaultFlags = NO_FAULTS,
     ) -> None:
         self._table = table
         self._cache = cache
         self._producer = producer
         self._threshold = low_stock_threshold
+        self._faults = faults
+
+    def _check_catalog_up(self, read: str) -> None:
+        # Before the cache too: the fault stands for the whole catalog read path being down.
+        if self._faults.product_catalog_failure():
+            self._faults.triggered(PRODUCT_CATALOG_FAILURE, f"{read} refused")
+            raise CatalogUnavailable("the catalog is unavailable (product-catalog-failure flag)")
 
     async def get(self, product_id: int) -> dict[str, Any]:
+        self._check_catalog_up(f"product {product_id}")
+
         async def load() -> dict[str, Any] | None:
             product = await self._table.get(product_id)
             # Cached as its public JSON form: Decimal prices do not go into JSON as they are.
@@ -61,12 +74,15 @@ class Catalog:
     async def page(
         self, filters: Filters, limit: int, cursor: str | None
     ) -> tuple[list[dict[str, Any]], str | None]:
+        self._check_catalog_up("product list")
         return await self._table.page(filters, limit, cursor)
 
     async def category_counts(self) -> dict[str, int]:
+        self._check_catalog_up("categories")
         return await self._table.category_counts()
 
     async def by_sku(self, sku: str) -> dict[str, Any]:
+        self._check_catalog_up(f"sku {sku}")
         product = await self._table.by_sku(sku)
         if product is None:
             raise ProductNotFound(f"no product with sku {sku}")
@@ -134,17 +150,27 @@ class Catalog:
         if await self._table.release(order_id, record["lines"]):
             STOCK_RESERVATIONS.labels("released").inc()
             await self._cache.invalidate(*(str(product) for product, _ in record["lines"]))
-            for product, _ in record["lines"]:
-                await self._table.clear_low_stock(product, self._threshold)
+            # Stock only went up: at most a flag to clear, never a new alert.
+            await self._after_stock_change([p for p, _ in record["lines"]], may_alert=False)
         released = await self._table.reservation(order_id)
         assert released is not None
         return released
 
-    async def _after_stock_change(self, product_ids: list[int]) -> None:
+    async def _after_stock_change(self, product_ids: list[int], *, may_alert: bool = True) -> None:
         """A `stock_low` event once per crossing below the threshold, to the admins."""
-        for product_id in product_ids:
-            await self._table.clear_low_stock(product_id, self._threshold)
-            if await self._table.mark_low_stock(product_id, self._threshold):
+        states = await self._table.stock_states(product_ids)
+        for product_id, (stock, flagged) in states.items():
+            # Only a flag that must change is written, and conditionally: a concurrent
+            # change that wins the race does its own check after its own write.
+            if stock > self._threshold:
+                if flagged:
+                    await self._table.clear_low_stock(product_id, self._threshold)
+                continue
+            if (
+                may_alert
+                and not flagged
+                and await self._table.mark_low_stock(product_id, self._threshold)
+            ):
                 product = await self._table.get(product_id)
                 if product is None:
                     continue

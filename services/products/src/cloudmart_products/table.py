@@ -1,5 +1,6 @@
 """The service's DynamoDB tables: one schema definition, read by make up and Terraform too."""
 
+import asyncio
 import json
 from importlib import resources
 from typing import TYPE_CHECKING, Any
@@ -7,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import aioboto3
 from botocore.config import Config
 
+from cloudmart_common.fault_flags import SLOW_DYNAMODB_MS, FaultFlags
 from cloudmart_common.readiness import DependencyCheck
 from cloudmart_products.settings import Settings
 
@@ -46,3 +48,19 @@ def dynamodb_check(client: "DynamoDBClient", table_names: list[str]) -> Dependen
                 raise RuntimeError(f"table {table_name} is {status}")
 
     return DependencyCheck("dynamodb", probe)
+
+
+def delay_calls_when_flagged(client: Any, faults: FaultFlags) -> None:
+    """The slow-dynamodb-ms fault: every DynamoDB call of this client waits that long first.
+
+    Hooked on botocore's before-call event, so no repository method can miss it; aiobotocore
+    awaits async handlers. The handler must return None: a value would replace the call.
+    """
+
+    async def delay(model: Any, **_: Any) -> None:
+        seconds = faults.dynamodb_delay_seconds()
+        if seconds > 0:
+            faults.triggered(SLOW_DYNAMODB_MS, f"{model.name} delayed {seconds:g} s")
+            await asyncio.sleep(seconds)
+
+    client.meta.events.register("before-call.dynamodb.*", delay)

@@ -1,0 +1,30 @@
+"""What the dashboard reads of the analytics results (store.py, summary.py), for tests/contracts.
+
+Results are also served whole by the API; the fields here are the ones the service itself uses.
+"""
+
+from cloudmart_common.event_contracts import ConsumerContract, reads
+
+ANALYTICS_RESULTS = ConsumerContract(
+    consumer="dashboard",
+    topic="analytics-results",
+    reads={
+        "analytics_window": reads(
+            # window_start keys the Redis index; the summary spans window_start..window_end.
+            required=("window_start", "window_end", "top_products[].product_id"),
+            # The summary adds these up with .get(..., 0): a window without them counts zero.
+            optional=(
+                "order_count",
+                "revenue",
+                "cancellations",
+                "top_products[].product_name",
+                "top_products[].quantity",
+                "top_products[].revenue",
+                "by_region{}.order_count",
+                "by_region{}.revenue",
+            ),
+        ),
+        "anomaly_detected": reads(),  # kept and streamed whole
+        "late_event": reads(),  # only counted
+    },
+)
