@@ -10,12 +10,14 @@ PYTEST := $(BIN)/pytest -p no:cacheprovider
 
 help:
 	@echo "make up       install what is missing, start the whole stack, print the URLs"
+	@echo "              (make up PROFILE=minimal: no Flink, Prometheus, Toxiproxy, flagd)"
 	@echo "make test     make up, then lint, type check and every test suite"
 	@echo "make status   each process and its health    make logs S=<name>   tail one log"
 	@echo "make bench          every figure beside the component limit bounding it (~12 min)"
 	@echo "make bench-gateway   the gateway's added latency at 100 concurrent clients"
 	@echo "make bench-analytics the Flink job's sustained throughput (events/s)"
 	@echo "make bench-load      Locust: browsing and checkout through the gateway, 100 users, 60 s"
+	@echo "make bench-footprint memory per component, minimal and full profiles, against budgets"
 	@echo "make restart S=<name>   restart one component (after editing its code)"
 	@echo "make test-deploy  validate the deploy tree offline (helm, k8s schemas, terraform, ...)"
 	@echo "make down     stop everything                make clean           also wipe .cloudmart/"
@@ -23,8 +25,10 @@ help:
 install:
 	@bash local/install.sh
 
+# PROFILE=minimal leaves out Flink, Prometheus, Toxiproxy, flagd and the catalog-import poller.
+PROFILE ?= full
 up: install
-	@$(STACK) up
+	@$(STACK) up --profile $(PROFILE)
 
 down:
 	@if [ -x $(BIN)/python ]; then $(STACK) down; else echo "nothing to stop"; fi
@@ -98,5 +102,6 @@ bench-load: up
 	PYTHONPATH=. $(BIN)/locust -f bench/locustfile.py --headless -u 100 -r 20 -t 60s --only-summary \
 		--host http://127.0.0.1:5000 --csv bench/results/load
 
-bench-footprint: up
-	$(BENCH) bench.footprint
+# Memory per component against its budget, both profiles (ends on the full one).
+bench-footprint: install
+	$(BENCH) bench.footprint --profiles

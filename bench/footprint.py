@@ -1,17 +1,44 @@
-"""Memory of the running stack: RSS per component (its process and all its children).
+"""Memory of the running stack per component (its process and all its children), against
+the budgets of README "Footprint".
 
-    .venv/bin/python -m bench.footprint
+    .venv/bin/python -m bench.footprint              # the running stack, as it is
+    .venv/bin/python -m bench.footprint --profiles   # make up PROFILE=minimal, then full
 
-RSS counts shared pages once per process (PostgreSQL's shared buffers in every backend), so
-the total also gives PSS, which shares them out: the figure closest to what the stack costs.
+RSS counts a shared page once per process that maps it: PostgreSQL's shared buffers appear in
+every backend (about 1 GiB of summed RSS for some 130 MiB in use). The budgets are therefore
+checked on PSS, which divides each shared page among its sharers, so the total is what the
+stack costs the machine; summed RSS is printed beside it.
 """
 
+import argparse
+import subprocess
+import sys
 import time
 from dataclasses import dataclass
 
 import psutil
 
 from cloudmart_local import supervisor
+from cloudmart_local.layout import ROOT, SERVICE_PORTS, active_profile
+
+# MiB of PSS per component, idle (README "Footprint"); the totals are issue #15's targets.
+BUDGETS_MIB: dict[str, int] = {
+    "postgres": 250,  # the server and every backend together
+    "kafka": 450,  # heap 256 MiB + metaspace, code cache, threads
+    "analytics": 450,
+    "prometheus": 200,
+    "dynamodb": 150,
+    "catalog-import": 150,
+    "localstripe": 80,
+    "flagd": 60,
+    "mailpit": 60,
+    "redis": 40,
+    "toxiproxy": 30,
+    "supervisord": 30,
+    "pgbouncer": 20,
+} | dict.fromkeys(SERVICE_PORTS, 150)
+TOTAL_BUDGETS_MIB = {"full": 3 * 1024, "minimal": 1536}
+SETTLE_SECONDS = 30  # after `make up`: first requests, caches, Flink's restore
 
 MIB = 1024 * 1024
 
@@ -68,24 +95,60 @@ def peak_during(seconds: float, every: float = 2.0) -> list[Usage]:
     return peak
 
 
-def render(usages: list[Usage], title: str) -> str:
-    lines = [f"{title}", f"  {'component':<16} {'procs':>5} {'RSS MiB':>9} {'PSS MiB':>9}"]
+def over_budget(usages: list[Usage], profile: str) -> list[str]:
+    """What exceeds its budget: components, then the profile's total."""
+    over = [
+        f"{u.component}: {u.pss_mib:.0f} MiB PSS > {BUDGETS_MIB[u.component]} MiB"
+        for u in usages
+        if u.component in BUDGETS_MIB and u.pss_mib > BUDGETS_MIB[u.component]
+    ]
+    total = sum(u.pss_mib for u in usages)
+    if total > TOTAL_BUDGETS_MIB[profile]:
+        over.append(f"total: {total:.0f} MiB PSS > {TOTAL_BUDGETS_MIB[profile]} MiB")
+    return over
+
+
+def render(usages: list[Usage], title: str, profile: str = "full") -> str:
+    header = f"  {'component':<16} {'procs':>5} {'RSS MiB':>9} {'PSS MiB':>9} {'budget':>7}"
+    lines = [title, header]
     for usage in usages:
+        budget = BUDGETS_MIB.get(usage.component)
         lines.append(
             f"  {usage.component:<16} {usage.processes:>5} {usage.rss_mib:>9.1f} "
-            f"{usage.pss_mib:>9.1f}"
+            f"{usage.pss_mib:>9.1f} {budget if budget else '-':>7}"
         )
     lines.append(
         f"  {'total':<16} {sum(u.processes for u in usages):>5} "
-        f"{sum(u.rss_mib for u in usages):>9.1f} {sum(u.pss_mib for u in usages):>9.1f}"
+        f"{sum(u.rss_mib for u in usages):>9.1f} {sum(u.pss_mib for u in usages):>9.1f} "
+        f"{TOTAL_BUDGETS_MIB[profile]:>7}"
     )
     return "\n".join(lines)
 
 
+def profile_snapshot(profile: str) -> list[Usage]:
+    """`make up PROFILE=<profile>` on the running or stopped stack, settle, then measure."""
+    subprocess.run(
+        ["make", "-s", "up", f"PROFILE={profile}"], cwd=ROOT, check=True, capture_output=True
+    )
+    time.sleep(SETTLE_SECONDS)
+    return snapshot()
+
+
 def main() -> None:
-    if not supervisor.is_running():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--profiles", action="store_true", help="measure minimal, then full")
+    profiles = parser.parse_args().profiles
+    if not profiles and not supervisor.is_running():
         raise SystemExit("the stack is down: run `make up` first")
-    print(render(snapshot(), "memory of the running stack"))
+    over: list[str] = []
+    for profile in ("minimal", "full") if profiles else (None,):
+        usages = profile_snapshot(profile) if profile else snapshot()
+        name = profile or active_profile()
+        print(render(usages, f"memory of the running stack, profile {name}, idle", name))
+        print()
+        over += [f"{name}: {line}" for line in over_budget(usages, name)]
+    print("over budget:\n  " + "\n  ".join(over) if over else "every component within budget")
+    sys.exit(1 if over else 0)
 
 
 if __name__ == "__main__":

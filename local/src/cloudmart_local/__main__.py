@@ -12,7 +12,7 @@ from pathlib import Path
 
 from cloudmart_local import prepare, supervisor
 from cloudmart_local.components import Component, all_components, by_name, log_file
-from cloudmart_local.layout import DATABASES, ROOT, STATE
+from cloudmart_local.layout import DATABASES, LEFT_OUT_BY_PROFILE, PROFILE_FILE, ROOT, STATE
 
 FAILED_STATES = {"FATAL", "EXITED", "BACKOFF", "STOPPED", "UNKNOWN"}
 
@@ -90,8 +90,10 @@ async def _start_all(components: Sequence[Component]) -> None:
         raise SystemExit(f"\nmake up: {names} did not start (logs under {log_file('x').parent})")
 
 
-def up() -> None:
+def up(profile: str) -> None:
     began = time.monotonic()
+    PROFILE_FILE.parent.mkdir(parents=True, exist_ok=True)
+    PROFILE_FILE.write_text(profile + "\n")
     components = all_components()
     infrastructure = [c for c in components if not c.is_service and c.name != "pgbouncer"]
     services = [c for c in components if c.is_service]
@@ -111,7 +113,10 @@ def up() -> None:
     _line("kafka topics", "ok  " + (f"created {', '.join(created)}" if created else "present"))
     print("services")
     asyncio.run(_start_all(services))
-    print(f"\nCloudMart is up ({time.monotonic() - began:.1f} s). Logs: make logs S=<name>\n")
+    print(
+        f"\nCloudMart is up, profile {profile} ({time.monotonic() - began:.1f} s). "
+        "Logs: make logs S=<name>\n"
+    )
     for component in components:
         print(f"  {component.name:<16}{component.url}")
     print("\n  web + API        http://127.0.0.1:5000  (the gateway)")
@@ -176,7 +181,9 @@ def down() -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="cloudmart_local", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("up", help="install nothing, start everything, wait until healthy")
+    commands.add_parser(
+        "up", help="install nothing, start everything, wait until healthy"
+    ).add_argument("--profile", choices=sorted(LEFT_OUT_BY_PROFILE), default="full")
     commands.add_parser("down", help="stop every process of the stack")
     commands.add_parser("status", help="each process and its health")
     commands.add_parser("clean", help="stop the stack and wipe .cloudmart/")
@@ -184,7 +191,7 @@ def main() -> None:
         commands.add_parser(verb, help=f"{verb} one component").add_argument("name")
     args = parser.parse_args()
     if args.command == "up":
-        up()
+        up(args.profile)
     elif args.command == "down":
         sys.exit(down())
     elif args.command == "status":

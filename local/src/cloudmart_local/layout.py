@@ -48,6 +48,26 @@ FAULT_PROXIES = {
     "orders-products": (15102, "products"),
     "orders-payments": (15105, "payments"),
 }
+# `make up PROFILE=minimal`: the same platform without what only observes or injects faults
+# (README "Footprint"). Both profiles run one process per service. The profile of the last
+# `make up` is kept in RUN, so status, start and stop see the same components.
+PROFILE_FILE = RUN / "profile"
+LEFT_OUT_BY_PROFILE: dict[str, frozenset[str]] = {
+    "full": frozenset(),
+    "minimal": frozenset({"analytics", "prometheus", "toxiproxy", "flagd", "catalog-import"}),
+}
+
+
+def active_profile() -> str:
+    stored = PROFILE_FILE.read_text().strip() if PROFILE_FILE.exists() else "full"
+    return stored if stored in LEFT_OUT_BY_PROFILE else "full"
+
+
+def runs(component: str) -> bool:
+    """Whether the active profile runs this component."""
+    return component not in LEFT_OUT_BY_PROFILE[active_profile()]
+
+
 # DESIGN.md §4: 300 s as designed; tests and demos shorten it.
 ANALYTICS_WINDOW_SECONDS = int(os.environ.get("ANALYTICS_WINDOW_SECONDS", "300"))
 

@@ -36,6 +36,7 @@ from cloudmart_local.layout import (
     TOOLS,
     TOPICS,
     VENV_BIN,
+    active_profile,
 )
 from cloudmart_local.secrets import (
     ensure_jwt_signing_key,
@@ -151,6 +152,9 @@ def pgbouncer_config() -> None:
         pgbouncer_port=PGBOUNCER_PORT,
         auth_file=auth_file,
         pidfile=RUN / "pgbouncer" / "pgbouncer.pid",
+        # Warm server connections per database: fewer in the minimal profile, where memory
+        # counts more than the first burst's logins (each backend is ~13 MiB of RSS).
+        min_pool_size=10 if active_profile() == "full" else 2,
     )
     _own("postgres", auth_file, config)
 

@@ -23,6 +23,7 @@ from cloudmart_local.layout import (
     SMTP_PORT,
     TRACES,
     WEB_DIST,
+    runs,
 )
 
 FAULT_FLAG_SERVICES = ("payments", "products", "notifications")
@@ -76,7 +77,7 @@ def service_environment(name: str) -> dict[str, str]:
         # No collector runs here: spans go to a file per service, where tests read them.
         "TRACE_FILE": str(TRACES / f"{name}.jsonl"),
     }
-    if name in FAULT_FLAG_SERVICES:
+    if name in FAULT_FLAG_SERVICES and runs("flagd"):
         # Fault flags (ADR 0020): only where a named fault lives; elsewhere nothing evaluates.
         environment["FLAGD_HOST"] = "127.0.0.1"
         environment["FLAGD_PORT"] = str(FLAGD_SYNC_PORT)
@@ -87,7 +88,7 @@ def service_environment(name: str) -> dict[str, str]:
         environment["RATE_LIMIT_USER"] = "100000/minute"
         environment["WEB_DIST_DIR"] = str(WEB_DIST)
         environment["WEB_STRIPE_API_BASE"] = f"http://127.0.0.1:{LOCALSTRIPE_PORT}"
-    if name == "orders":
+    if name == "orders" and runs("toxiproxy"):
         # The saga's calls go through Toxiproxy (a clean pass-through until a fault test acts).
         for proxy, (listen, upstream) in FAULT_PROXIES.items():
             if proxy.startswith("orders-"):
