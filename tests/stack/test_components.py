@@ -5,6 +5,7 @@ import smtplib
 import subprocess
 import uuid
 from email.message import EmailMessage
+from pathlib import Path
 
 import httpx
 import pytest
@@ -167,3 +168,28 @@ def test_every_service_answers_health_ready_metrics_and_openapi(service: str) ->
     assert 'http_requests_total{method="GET",route="/health",status="200"}' in metrics.text
     openapi = httpx.get(f"{base}/openapi.json", timeout=5).json()
     assert {"/health", "/ready"} <= set(openapi["paths"])
+
+
+def test_the_minimal_profile_leaves_out_only_what_observes_or_injects_faults(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cloudmart_local import layout
+    from cloudmart_local.components import all_components
+    from cloudmart_local.secrets import service_environment
+
+    monkeypatch.setattr(layout, "PROFILE_FILE", tmp_path / "profile")
+    full = {component.name for component in all_components()}
+    assert service_environment("orders")["PRODUCTS_URL"].endswith(":15102")  # via Toxiproxy
+    assert "FLAGD_HOST" in service_environment("payments")
+
+    (tmp_path / "profile").write_text("minimal\n")
+    minimal = {component.name for component in all_components()}
+    assert full - minimal == {"analytics", "prometheus", "toxiproxy", "flagd", "catalog-import"}
+    assert minimal < full
+    assert set(layout.SERVICE_PORTS) <= minimal
+    # Without Toxiproxy and flagd the services talk to each other directly, faults all off.
+    assert "PRODUCTS_URL" not in service_environment("orders")
+    assert "FLAGD_HOST" not in service_environment("payments")
+
+    (tmp_path / "profile").write_text("nonsense\n")
+    assert {component.name for component in all_components()} == full
