@@ -83,6 +83,23 @@ def snapshot() -> list[Usage]:
     return sorted(usages, key=lambda usage: -usage.rss_mib)
 
 
+def cpu_seconds() -> dict[str, float]:
+    """CPU time (user + system) each running component's process tree has used so far."""
+    used: dict[str, float] = {}
+    for name, info in supervisor.process_info().items():
+        if info["statename"] != "RUNNING":
+            continue
+        total = 0.0
+        for process in _tree(info["pid"]):
+            try:
+                times = process.cpu_times()
+            except psutil.NoSuchProcess:
+                continue
+            total += times.user + times.system
+        used[name] = total
+    return used
+
+
 def peak_during(seconds: float, every: float = 2.0) -> list[Usage]:
     """The snapshot with the largest total RSS among those taken over `seconds`."""
     peak: list[Usage] = []

@@ -14,6 +14,7 @@ from typing import Any
 
 from locust import HttpUser, between, events, task
 from locust.env import Environment
+from locust.exception import StopUser
 
 from bench.shop import CATEGORY, PASSWORD, order_body, stock_products
 
@@ -60,7 +61,7 @@ class CheckoutUser(HttpUser):
 
     def on_start(self) -> None:
         username = f"bench{uuid.uuid4().hex[:10]}"
-        self.client.post(
+        registered = self.client.post(
             "/api/users/register",
             json={"username": username, "email": f"{username}@example.com", "password": PASSWORD},
             name="/api/users/register",
@@ -70,6 +71,9 @@ class CheckoutUser(HttpUser):
             json={"username": username, "password": PASSWORD},
             name="/api/users/login",
         )
+        if registered.status_code != 201 or login.status_code != 200:
+            # Counted as failures above; a buyer without a token would only add fast 401s.
+            raise StopUser
         self.headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
 
     @task

@@ -144,8 +144,15 @@ def main(durations: Durations, skip_startup: bool) -> None:
         target=lambda: peak.extend(footprint.peak_during(durations.checkout_seconds)), daemon=True
     )
     sampler.start()
+    cpu_before, clock_before = footprint.cpu_seconds(), time.monotonic()
     figures.append(scenarios.checkout(durations.users, durations.checkout_seconds))
+    cpu_after, clock = footprint.cpu_seconds(), time.monotonic() - clock_before
     sampler.join()
+    # Where the 2 cores went during checkout: what bounds it when nothing else does.
+    cpu_share = sorted(
+        ((name, (cpu_after[name] - cpu_before.get(name, 0.0)) / clock) for name in cpu_after),
+        key=lambda item: -item[1],
+    )
     step("mixed traffic")
     figures.append(scenarios.mixed(durations.users, durations.locust_seconds))
     step("event latency")
@@ -180,6 +187,8 @@ def main(durations: Durations, skip_startup: bool) -> None:
         f"(ratio {idle_total / FULL_STACK_BUDGET_MIB:.2f}); PSS idle "
         f"{sum(u.pss_mib for u in idle):,.0f} MiB"
     )
+    busiest = ", ".join(f"{name} {cores:.2f}" for name, cores in cpu_share[:8])
+    print(f"CPU during checkout (cores of 2; Locust itself not counted): {busiest}")
     if "startup" in report:
         print(
             f"make up: cold {report['startup']['make_up_cold_s']} s, "
@@ -200,6 +209,7 @@ def main(durations: Durations, skip_startup: bool) -> None:
             "load": [usage.__dict__ for usage in peak],
             "budget_mib": FULL_STACK_BUDGET_MIB,
         },
+        "checkout_cpu_cores": {name: round(cores, 3) for name, cores in cpu_share},
         "seconds": round(time.monotonic() - started),
     }
     text = json.dumps(report, indent=2) + "\n"
