@@ -110,8 +110,13 @@ def locust(
     seconds: int,
     row: str = "Aggregated",
     unit: str = "requests",
+    spawn_seconds: int = 5,
 ) -> Figure:
-    """A Locust scenario of bench/locustfile.py, headless; the figure of one row of its stats."""
+    """A Locust scenario of bench/locustfile.py, headless; the figure of one row of its stats.
+
+    Users arrive over `spawn_seconds`; the statistics restart once all are running, so the
+    figure is the steady state of `seconds`, not the arrival (registrations, logins).
+    """
     prefix = RESULTS / f"locust-{name.replace(' ', '-').replace('/', '')}"
     subprocess.run(
         [
@@ -123,9 +128,10 @@ def locust(
             "-u",
             str(users),
             "-r",
-            str(max(1, users // 5)),  # all users within 5 s
+            str(max(1, users // spawn_seconds)),
             "-t",
-            f"{seconds}s",
+            f"{spawn_seconds + seconds}s",
+            "--reset-stats",
             "--stop-timeout",
             "10",
             "--host",
@@ -136,7 +142,7 @@ def locust(
         ],
         check=False,  # locust exits 1 when any request failed: the figure shows the failures
         capture_output=True,
-        timeout=seconds + 120,
+        timeout=spawn_seconds + seconds + 120,
     )
     return locust_row(name, Path(f"{prefix}_stats.csv"), row, unit, users, seconds)
 

@@ -1,5 +1,6 @@
 """The users domain: registration, login, profiles, passwords. No FastAPI in here."""
 
+import asyncio
 import json
 import logging
 from collections.abc import Callable
@@ -45,7 +46,7 @@ async def register(sessions: async_sessionmaker[AsyncSession], data: RegisterIn)
     user = User(
         username=data.username,
         email=str(data.email).lower(),
-        password_hash=hash_password(data.password),
+        password_hash=await asyncio.to_thread(hash_password, data.password),
         full_name=data.full_name,
         phone=data.phone,
         address=data.address,
@@ -66,7 +67,9 @@ async def register(sessions: async_sessionmaker[AsyncSession], data: RegisterIn)
 async def authenticate(session: AsyncSession, username: str, password: str) -> User:
     user = await repository.get_by_username(session, username)
     # verify_password runs the full hash even without a user: no timing hint of which failed.
-    valid = verify_password(user.password_hash if user else None, password)
+    # argon2 off the event loop (it releases the GIL): a login storm must not stall the
+    # service's other requests, the JWKS every service fetches at start among them.
+    valid = await asyncio.to_thread(verify_password, user.password_hash if user else None, password)
     if user is None or not valid or not user.is_active or user.deleted_at is not None:
         raise InvalidCredentials("username or password is wrong")
     return user
@@ -118,7 +121,7 @@ async def soft_delete(
 async def _set_password(uow: UnitOfWork, user: User, password: str) -> None:
     """Every way of setting a password: strength rule, fresh hash. Callers end the sessions."""
     _check_strength(password, user.username)
-    user.password_hash = hash_password(password)
+    user.password_hash = await asyncio.to_thread(hash_password, password)
     await uow.commit()
 
 
@@ -131,7 +134,7 @@ async def change_password(
 ) -> None:
     async with UnitOfWork(sessions) as uow:
         user = await get_user(uow.session, user_id)
-        if not verify_password(user.password_hash, current):
+        if not await asyncio.to_thread(verify_password, user.password_hash, current):
             raise WrongCurrentPassword("the current password does not match")
         await _set_password(uow, user, new)
     await store.close_all(user_id)
