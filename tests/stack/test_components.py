@@ -22,7 +22,7 @@ from cloudmart_local.layout import (
     TOPICS,
 )
 from cloudmart_local.probes import dynamodb_client
-from tests.stack_control import service_url, stripe_client, wait_for
+from tests.stack_control import query, service_url, stripe_client, wait_for
 
 
 def test_kafka_lists_the_broker_and_the_design_topics_with_their_partitions() -> None:
@@ -193,3 +193,17 @@ def test_the_minimal_profile_leaves_out_only_what_observes_or_injects_faults(
 
     (tmp_path / "profile").write_text("nonsense\n")
     assert {component.name for component in all_components()} == full
+
+
+@pytest.mark.parametrize("database", DATABASES)
+def test_no_service_session_sits_idle_in_a_transaction(database: str) -> None:
+    """An open transaction holds back vacuum; the outbox relay's leader once kept one for as
+    long as it led (its liveness probe was never committed)."""
+    stuck = query(
+        database,
+        "SELECT pid, left(query, 60) AS query FROM pg_stat_activity"
+        " WHERE datname = $1 AND state = 'idle in transaction'"
+        " AND now() - state_change > interval '10 seconds'",
+        database,
+    )
+    assert stuck == []

@@ -96,6 +96,10 @@ class OutboxRelay:
                 while True:
                     # The lock lives in this session: if it died, so did the leadership.
                     await lock.execute(text("SELECT 1"))
+                    # Ended at once: left open, the probe's transaction would stay "idle in
+                    # transaction" for the leader's lifetime and hold back vacuum of the outbox.
+                    # The advisory lock belongs to the session, not the transaction.
+                    await lock.commit()
                     published = await self.publish_pending()
                     passes += 1
                     if passes % 1000 == 1:
