@@ -15,16 +15,15 @@ import httpx
 
 from bench.figures import Figure, from_latencies
 from bench.shop import GATEWAY, new_customer, order_body, stock_products
-from cloudmart_common.settings import local_database_url
-from cloudmart_local.layout import MAILPIT_PORT, PGBOUNCER_PORT
+from cloudmart_local.layout import MAILPIT_PORT
+from cloudmart_local.secrets import service_database_url
 
 MAILPIT = f"http://127.0.0.1:{MAILPIT_PORT}/api/v1"
 
 
 def _outbox_times(order_ids: list[int]) -> dict[int, tuple[datetime, datetime]]:
     async def run() -> dict[int, tuple[datetime, datetime]]:
-        url = local_database_url("orders").get_secret_value().replace("+asyncpg", "")
-        connection = await asyncpg.connect(url.replace(":16432/", f":{PGBOUNCER_PORT}/"))
+        connection = await asyncpg.connect(service_database_url("orders").replace("+asyncpg", ""))
         try:
             rows = await connection.fetch(
                 "SELECT (payload->>'order_id')::bigint AS order_id, created_at, published_at"

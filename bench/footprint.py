@@ -11,15 +11,15 @@ stack costs the machine; summed RSS is printed beside it.
 """
 
 import argparse
-import subprocess
 import sys
 import time
 from dataclasses import dataclass
 
 import psutil
 
+from bench.startup import make
 from cloudmart_local import supervisor
-from cloudmart_local.layout import ROOT, SERVICE_PORTS, active_profile
+from cloudmart_local.layout import SERVICE_PORTS, active_profile
 
 # MiB of PSS per component, idle (README "Footprint"); the totals are issue #15's targets.
 BUDGETS_MIB: dict[str, int] = {
@@ -145,8 +145,8 @@ def render(usages: list[Usage], title: str, profile: str = "full") -> str:
 def profile_snapshot(profile: str) -> list[Usage]:
     """A fresh `make up PROFILE=<profile>` (after `make down`: no residue of earlier load in
     pools, caches or heaps), settle, then measure."""
-    for target in (["down"], ["up", f"PROFILE={profile}"]):
-        subprocess.run(["make", "-s", *target], cwd=ROOT, check=True, capture_output=True)
+    make("down")
+    make("up", f"PROFILE={profile}")
     time.sleep(SETTLE_SECONDS)
     return snapshot()
 

@@ -16,14 +16,11 @@ from typing import Any
 
 import httpx
 
+from bench.figures import percentile
+
 GATEWAY = "http://127.0.0.1:5000"
 PRODUCTS = "http://127.0.0.1:5002"
 RESULTS = Path(__file__).parent / "results"
-
-
-def _percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
 async def _measure(base: str, path: str, clients: int, requests: int) -> dict[str, Any]:
@@ -52,9 +49,9 @@ async def _measure(base: str, path: str, clients: int, requests: int) -> dict[st
     return {
         "requests": len(latencies),
         "throughput_rps": round(len(latencies) / elapsed, 1),
-        "p50_ms": round(_percentile(latencies, 0.50) * 1000, 2),
-        "p95_ms": round(_percentile(latencies, 0.95) * 1000, 2),
-        "p99_ms": round(_percentile(latencies, 0.99) * 1000, 2),
+        "p50_ms": round(percentile(latencies, 0.50) * 1000, 2),
+        "p95_ms": round(percentile(latencies, 0.95) * 1000, 2),
+        "p99_ms": round(percentile(latencies, 0.99) * 1000, 2),
         "mean_ms": round(statistics.fmean(latencies) * 1000, 2),
         "errors": errors,
     }

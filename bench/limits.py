@@ -20,11 +20,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import boto3
 from botocore.config import Config
 
 from bench.figures import Figure, from_latencies, hey
-from cloudmart_local.layout import DYNAMODB_PORT, KAFKA_PORT, POSTGRES_PORT, REDIS_PORT, RUN, TOOLS
+from cloudmart_local.layout import KAFKA_PORT, POSTGRES_PORT, REDIS_PORT, RUN, TOOLS, VENV_BIN
+from cloudmart_local.probes import dynamodb_client
 
 PGBENCH = "/usr/bin/pgbench"
 PSQL = "/usr/bin/psql"
@@ -212,7 +212,7 @@ def _bare_server() -> Iterator[str]:
     """bench/bare_app.py under uvicorn with the services' own flags: one process, no extras."""
     server = subprocess.Popen(
         [
-            str(Path(".venv/bin/uvicorn").resolve()),
+            str(VENV_BIN / "uvicorn"),
             "--factory",
             "bench.bare_app:create_app",
             "--host",
@@ -251,14 +251,8 @@ def bare_fastapi(concurrency: int, seconds: int) -> Figure:
 
 
 def _dynamodb() -> Any:
-    return boto3.client(
-        "dynamodb",
-        endpoint_url=f"http://127.0.0.1:{DYNAMODB_PORT}",
-        region_name="us-east-1",
-        aws_access_key_id="local",
-        aws_secret_access_key="local",  # noqa: S106 (the emulator's throwaway credentials)
-        config=Config(max_pool_connections=16, retries={"max_attempts": 0}),
-    )
+    # No retries: a throttled or failed call must show in the figure, not hide in a retry.
+    return dynamodb_client(Config(max_pool_connections=16, retries={"max_attempts": 0}))
 
 
 def dynamodb(threads: int = 4, seconds: int = 8) -> list[Figure]:

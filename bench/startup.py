@@ -14,9 +14,12 @@ from cloudmart_local.layout import DATA, ROOT
 SAVED = DATA.with_name("data.bench-saved")
 
 
-def _make(target: str) -> float:
+def make(*arguments: str) -> float:
+    """Seconds a `make` of the repository took (quiet; its output kept for the error)."""
     started = time.perf_counter()
-    subprocess.run(["make", "-s", target], cwd=ROOT, check=True, capture_output=True, timeout=900)
+    subprocess.run(
+        ["make", "-s", *arguments], cwd=ROOT, check=True, capture_output=True, timeout=900
+    )
     return time.perf_counter() - started
 
 
@@ -24,14 +27,14 @@ def measure() -> dict[str, float]:
     """Seconds of `make up`, cold then warm; the stack is up (on its old data) afterwards."""
     if SAVED.exists():
         raise SystemExit(f"{SAVED} exists: an earlier benchmark was interrupted; move it back")
-    _make("down")
+    make("down")
     DATA.rename(SAVED)
     try:
-        cold = _make("up")
-        _make("down")
+        cold = make("up")
+        make("down")
     finally:
         if DATA.exists():
             shutil.rmtree(DATA)
         SAVED.rename(DATA)
-    warm = _make("up")
+    warm = make("up")
     return {"make_up_cold_s": round(cold, 1), "make_up_warm_s": round(warm, 1)}

@@ -12,17 +12,16 @@ import httpx
 import stripe
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from cloudmart_common.settings import local_database_url
 from cloudmart_local import supervisor
 from cloudmart_local.components import by_name
 from cloudmart_local.layout import (
     KAFKA_PORT,
     LOCALSTRIPE_PORT,
-    PGBOUNCER_PORT,
     SERVICE_PORTS,
     TOPICS,
 )
 from cloudmart_local.probes import dynamodb_client
+from cloudmart_local.secrets import service_database_url
 
 T = TypeVar("T")
 
@@ -151,8 +150,7 @@ def query(database: str, sql: str, *args: object) -> list[dict[str, Any]]:
     """Rows of one statement in a service's database, as that service's role (via pgbouncer)."""
 
     async def run() -> list[dict[str, Any]]:
-        url = local_database_url(database).get_secret_value().replace("+asyncpg", "")
-        connection = await asyncpg.connect(url.replace(":16432/", f":{PGBOUNCER_PORT}/"))
+        connection = await asyncpg.connect(service_database_url(database).replace("+asyncpg", ""))
         try:
             return [dict(row) for row in await connection.fetch(sql, *args)]
         finally:

@@ -62,6 +62,12 @@ def ensure_jwt_signing_key() -> Path:
     return JWT_KEYS_DIR
 
 
+def service_database_url(name: str) -> str:
+    """A service's database URL (SQLAlchemy + asyncpg) as the stack gives it: via pgbouncer."""
+    url = local_database_url(name).get_secret_value()
+    return url.replace(":16432/", f":{PGBOUNCER_PORT}/")
+
+
 def service_environment(name: str) -> dict[str, str]:
     """What a service process gets from the stack: its credentials and where everything is."""
     environment = {
@@ -97,6 +103,5 @@ def service_environment(name: str) -> dict[str, str]:
         environment["JWT_SIGNING_KEYS_DIR"] = str(JWT_KEYS_DIR)
         environment["SERVICE_CLIENTS_FILE"] = str(SERVICE_CLIENTS_FILE)
     if name in DATABASES:
-        url = local_database_url(name).get_secret_value()
-        environment["DATABASE_URL"] = url.replace(":16432/", f":{PGBOUNCER_PORT}/")
+        environment["DATABASE_URL"] = service_database_url(name)
     return environment

@@ -196,7 +196,7 @@ class EventConsumer:
             batches = await consumer.getmany(timeout_ms=1000, max_records=100)
             for partition, records in batches.items():
                 for record in records:
-                    if self._stalled is not None and self._stalled():
+                    if self._stalled_now():
                         # Mid-batch: the rest is fetched again once the stall ends.
                         consumer.seek(partition, record.offset)
                         break
@@ -204,11 +204,14 @@ class EventConsumer:
                     await consumer.commit({partition: record.offset + 1})
             await self._record_lag(consumer)
 
+    def _stalled_now(self) -> bool:
+        return self._stalled is not None and self._stalled()
+
     def _pause_while_stalled(self, consumer: AIOKafkaConsumer) -> None:
         # Paused rather than not polling: the member keeps its partitions and heartbeats, so
         # no rebalance hides the stall, and the lag grows where the dashboards look for it.
         # Every poll, since a rebalance hands out partitions unpaused.
-        if self._stalled is not None and self._stalled():
+        if self._stalled_now():
             consumer.pause(*consumer.assignment())
         elif paused := consumer.paused():
             consumer.resume(*paused)
