@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 ALGORITHM = "RS256"
 REQUIRED_CLAIMS = ("exp", "iat", "iss", "aud", "sub", "jti", "role")
 LEEWAY_SECONDS = 30  # clock skew tolerated between the users service and this one
+VERIFIED_CACHE_SIZE = 10_000  # tokens remembered as verified (a few MiB at most)
 _ROLES: tuple[str, ...] = get_args(Role)
 
 # Safe details only: what is wrong, never what the token said.
@@ -64,9 +65,27 @@ class JwksVerifier:
         self._loaded_at = float("-inf")  # last successful fetch: how old the cache is
         self._attempted_at = float("-inf")  # last fetch, failed or not: the refresh rate limit
         self._lock = asyncio.Lock()
+        self._verified: dict[str, Principal] = {}  # token -> principal, oldest first
 
     async def verify(self, token: str) -> Principal:
-        """The token's principal, or UnauthorizedError saying briefly what is wrong."""
+        """The token's principal, or UnauthorizedError saying briefly what is wrong.
+
+        A token verified before is not verified again until it expires: the cache is keyed
+        by the whole token, signature included, so only the very bytes that passed can hit
+        it. An RS256 check and PyJWT's claim handling cost more than the rest of a cached
+        product read; one checkout presents the same token to four services.
+        """
+        known = self._verified.get(token)
+        if known is not None and time.time() < known.claims["exp"] + LEEWAY_SECONDS:
+            user_id_var.set(known.subject)
+            return known
+        principal = await self._verify(token)
+        if len(self._verified) >= VERIFIED_CACHE_SIZE:
+            del self._verified[next(iter(self._verified))]  # the oldest entry
+        self._verified[token] = principal
+        return principal
+
+    async def _verify(self, token: str) -> Principal:
         key = await self._key(_key_id(token))
         try:
             claims: dict[str, Any] = jwt.decode(
@@ -131,6 +150,8 @@ class JwksVerifier:
                 return
             finally:
                 self._attempted_at = time.monotonic()
+            if keys.keys() != self._keys.keys():
+                self._verified.clear()  # a key withdrawn withdraws what it signed
             self._keys = keys
             self._loaded_at = self._attempted_at
 

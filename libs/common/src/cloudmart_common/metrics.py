@@ -1,6 +1,5 @@
 """Prometheus RED metrics: requests, errors and latency by route template, never the raw path."""
 
-import time
 import weakref
 from collections.abc import Iterator
 
@@ -17,7 +16,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.pool import QueuePool
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 HTTP_REQUESTS = Counter(
     "http_requests_total", "HTTP requests handled", ["method", "route", "status"]
@@ -32,36 +31,16 @@ HTTP_IN_FLIGHT = Gauge("http_requests_in_flight", "HTTP requests being handled")
 
 # A path no route matched is one label value: raw paths would let a scanner explode cardinality.
 UNMATCHED_ROUTE = "<unmatched>"
+# Where an ASGI app that is no FastAPI route (the gateway's proxy) names its route.
+ROUTE_KEY = "cloudmart.route"
 
 
-class MetricsMiddleware:
-    """Pure ASGI middleware (no BaseHTTPMiddleware: it would buffer streamed bodies)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        status = 500
-        started = time.perf_counter()
-
-        async def send_with_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        HTTP_IN_FLIGHT.inc()
-        try:
-            await self.app(scope, receive, send_with_status)
-        finally:
-            HTTP_IN_FLIGHT.dec()
-            route = getattr(scope.get("route"), "path", UNMATCHED_ROUTE)
-            method = scope["method"]
-            HTTP_REQUESTS.labels(method, route, str(status)).inc()
-            HTTP_DURATION.labels(method, route).observe(time.perf_counter() - started)
+def route_of(scope: Scope) -> str:
+    """The route template the request matched (the label of its metrics and span name)."""
+    route = scope.get(ROUTE_KEY)
+    if route is not None:
+        return str(route)
+    return getattr(scope.get("route"), "path", UNMATCHED_ROUTE)
 
 
 class _PoolCollector(Collector):

@@ -15,7 +15,6 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cloudmart_common.context import current_request_id
 from cloudmart_common.errors import STATUS_BY_ERROR, DomainError, UnauthorizedError, status_for
@@ -118,6 +117,11 @@ def _title_and_slug(status: int) -> tuple[str, str]:
 
 async def _render_domain_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, DomainError)
+    return domain_error_response(error, request.url.path)
+
+
+def domain_error_response(error: DomainError, instance: str) -> JSONResponse:
+    """The problem response of a domain error (for ASGI apps that are no FastAPI route)."""
     # RFC 6750 §3: a 401 tells the client which scheme to authenticate with.
     headers = {"WWW-Authenticate": "Bearer"} if isinstance(error, UnauthorizedError) else None
     return _problem(
@@ -125,7 +129,7 @@ async def _render_domain_error(request: Request, error: Exception) -> Response:
         error.title,
         error.detail,
         slug=error.slug,
-        instance=request.url.path,
+        instance=instance,
         extensions=error.extensions,
         headers=headers,
     )
@@ -193,13 +197,13 @@ def _is_unstorable_text(error: Exception) -> bool:
     return isinstance(error, sa_exc.DBAPIError) and getattr(error.orig, "sqlstate", "") == "22021"
 
 
-def _answer_unhandled(method: str, path: str, error: Exception) -> JSONResponse:
+def answer_unhandled(method: str, path: str, error: Exception) -> JSONResponse:
     if _is_unstorable_text(error):
         log.info("refused %s %s: a text value holds a NUL character", method, path)
         title, slug = _title_and_slug(422)
         detail = "A text value holds a NUL character, which cannot be stored."
         return _problem(422, title, detail, slug=slug, instance=path)
-    _log_unhandled(method, path, error)
+    log_unhandled(method, path, error)
     return _internal_error(path, error)
 
 
@@ -212,7 +216,7 @@ def _is_dependency_outage(error: Exception) -> bool:
     return isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated
 
 
-def _log_unhandled(method: str, path: str, error: Exception) -> None:
+def log_unhandled(method: str, path: str, error: Exception) -> None:
     log.error("unhandled error on %s %s", method, path, exc_info=error)
     # The server span never sees the exception once it is turned into a response here.
     span = trace.get_current_span()
@@ -221,39 +225,9 @@ def _log_unhandled(method: str, path: str, error: Exception) -> None:
 
 
 async def _render_unhandled_error(request: Request, error: Exception) -> Response:
-    # Last resort for errors raised outside UnhandledErrorMiddleware: Starlette calls it in
+    # Last resort for errors raised outside observed.ObservedRequests: Starlette calls it in
     # its outermost middleware, where the request id is already gone.
-    return _answer_unhandled(request.method, request.url.path, error)
-
-
-class UnhandledErrorMiddleware:
-    """Turns any unhandled exception into a 500 problem, inside the request-id middleware.
-
-    Starlette renders unhandled errors in its outermost middleware, outside every middleware
-    of ours: that 500 would reach the client without its request id.
-    """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = False
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, receive, tracking_send)
-        except Exception as error:
-            if started:
-                _log_unhandled(scope["method"], scope["path"], error)
-                raise  # too late for a problem document; the server closes the connection
-            await _answer_unhandled(scope["method"], scope["path"], error)(scope, receive, send)
+    return answer_unhandled(request.method, request.url.path, error)
 
 
 def install_problem_handlers(app: FastAPI) -> None:

@@ -7,23 +7,31 @@ from typing import Any
 import httpx
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
+from fastapi.telemetry import TelemetryConfig
 
 from cloudmart_common.jwks import JwksVerifier
 from cloudmart_common.log import configure_logging
-from cloudmart_common.metrics import MetricsMiddleware, metrics_router
+from cloudmart_common.metrics import metrics_router
+from cloudmart_common.observed import ObservedRequests
 from cloudmart_common.openapi_errors import install as document_errors
-from cloudmart_common.problem_details import UnhandledErrorMiddleware, install_problem_handlers
+from cloudmart_common.problem_details import install_problem_handlers
 from cloudmart_common.readiness import DependencyCheck, run_checks
-from cloudmart_common.request_id import RequestIdMiddleware
 from cloudmart_common.service_token import ServiceTokenProvider
 from cloudmart_common.settings import CommonSettings
-from cloudmart_common.tracing import configure_tracing, instrument_app
+from cloudmart_common.tracing import configure_tracing
 
 # Opens the service's pools and clients on start-up, closes them on shutdown, and yields the
 # readiness checks of what it opened: importing a module never opens a connection.
 Resources = Callable[[FastAPI], AbstractAsyncContextManager[Sequence[DependencyCheck]]]
 
 _health_router = APIRouter(tags=["operations"])
+
+NO_NATIVE_TELEMETRY: TelemetryConfig = {
+    "tracing": False,
+    "metrics": False,
+    "logs": False,
+    "operation_spans": False,
+}
 
 
 @_health_router.get("/health", summary="Liveness: the process answers")
@@ -69,16 +77,15 @@ def create_service_app(
 
     configure_logging(settings)
     configure_tracing(settings)
-    app = FastAPI(title=title, version="0.1.0", lifespan=lifespan)
+    # FastAPI's own telemetry would trace every request a second time, with spans for each
+    # dependency and serialisation: ObservedRequests keeps the one server span, sampled.
+    app = FastAPI(title=title, version="0.1.0", lifespan=lifespan, telemetry=NO_NATIVE_TELEMETRY)
     app.state.settings = settings
     install_problem_handlers(app)
-    # add_middleware puts the last one outermost: request id, then metrics, then 500s, so
-    # a crash is a counted 500 problem carrying the id. The tracing middleware wraps them
-    # all, so the server span is current in each of them and in every log line.
-    app.add_middleware(UnhandledErrorMiddleware)
-    app.add_middleware(MetricsMiddleware)
-    app.add_middleware(RequestIdMiddleware)
-    instrument_app(app)
+    # Added first, so innermost of the app's own middleware (a service's CORS or headers
+    # wrap it); still outside routing, so a crash is a counted 500 problem carrying the id,
+    # and the server span is current in every handler and log line.
+    app.add_middleware(ObservedRequests)
     app.include_router(_health_router)
     app.include_router(metrics_router)
     for router in routers:

@@ -54,6 +54,12 @@ class CommonSettings(BaseSettings):
     # Observability.
     log_format: str = Field(default="json", pattern="^(json|text)$")
     tracing_enabled: bool = Field(default=False, description="Export OpenTelemetry spans")
+    trace_sample_ratio: float = Field(
+        default=0.1,
+        ge=0,
+        le=1,
+        description="Share of new traces recorded; a sampled incoming traceparent always is",
+    )
     trace_file: Path | None = Field(
         default=None, description="Also write spans as JSON lines here (the local stack)"
     )

@@ -1,40 +1,32 @@
 """OpenTelemetry: one tracer provider per process, W3C trace context over HTTP and Kafka headers.
 
-Spans: incoming HTTP (FastAPI), outgoing HTTP (httpx), SQL (SQLAlchemy), Redis, DynamoDB
+Spans: incoming HTTP (observed.py), outgoing HTTP (httpx), SQL (SQLAlchemy), Redis, DynamoDB
 (botocore events), Kafka produce (outbox relay) and consume (EventConsumer). Exported over OTLP
 when a collector is configured, or as JSON lines to a file (`TRACE_FILE`, the local stack).
 """
 
 import json
 import os
-import re
 import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import httpx
-from fastapi import FastAPI
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
-from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 from opentelemetry.instrumentation.redis import RedisInstrumentor
 from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
 from opentelemetry.sdk.resources import DEPLOYMENT_ENVIRONMENT, SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
+from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 from opentelemetry.sdk.util import ns_to_iso_str
 from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cloudmart_common.settings import CommonSettings
-
-UNTRACED_PATHS = ("/health", "/ready", "/metrics")  # probes and scrapes: noise, every few seconds
-
-# The instrumentation matches these regexes anywhere in the full URL: anchored, so that
-# `/api/ready-meals` is still traced.
-_EXCLUDED_URLS = ",".join(rf"^[a-z]+://[^/]+{re.escape(path)}$" for path in UNTRACED_PATHS)
 
 _configured = False
 tracer = trace.get_tracer(__name__)
@@ -143,7 +135,11 @@ def _tracer_provider(settings: CommonSettings) -> TracerProvider:
     resource = Resource.create(
         {SERVICE_NAME: settings.service_name, DEPLOYMENT_ENVIRONMENT: settings.environment}
     )
-    provider = TracerProvider(resource=resource)
+    # A share of new traces is recorded; a caller's decision is always followed, so a request
+    # arriving with a sampled `traceparent` (a test following one checkout) is traced in
+    # every service it reaches, and an unsampled one in none.
+    sampler = ParentBased(TraceIdRatioBased(settings.trace_sample_ratio))
+    provider = TracerProvider(resource=resource, sampler=sampler)
     if settings.tracing_enabled and settings.otel_exporter_otlp_endpoint:
         # Imported only when exporting: it pulls in protobuf and requests.
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
@@ -212,16 +208,6 @@ def instrument_aws_client(client: Any) -> None:
     events.register("before-call.*.*", before)
     events.register("after-call.*.*", after)
     events.register("after-call-error.*.*", failed)
-
-
-def instrument_app(app: FastAPI) -> None:
-    """A server span per request, continuing an incoming `traceparent`."""
-    FastAPIInstrumentor.instrument_app(
-        app,
-        excluded_urls=_EXCLUDED_URLS,
-        # No extra span per body chunk sent or received: they double the spans exported.
-        exclude_spans=["receive", "send"],
-    )
 
 
 def instrument_httpx_client(client: httpx.AsyncClient) -> None:

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from starlette.types import Message, Receive, Scope, Send
 
 from cloudmart_common.context import current_request_id
-from cloudmart_common.request_id import RequestIdMiddleware
+from cloudmart_common.observed import ObservedRequests
 
 GENERATED = re.compile(r"[0-9a-f]{32}")
 
@@ -117,7 +117,7 @@ async def test_the_id_is_set_only_while_the_request_runs() -> None:
         "path": "/",
         "headers": [(b"x-request-id", b"raw-asgi-1")],
     }
-    await RequestIdMiddleware(app)(scope, receive, send)
+    await ObservedRequests(app)(scope, receive, send)
     assert seen == ["raw-asgi-1"]
     assert (b"x-request-id", b"raw-asgi-1") in sent[0]["headers"]
     assert current_request_id() is None
@@ -135,5 +135,5 @@ async def test_other_scopes_pass_through_untouched() -> None:
     async def send(message: Message) -> None:
         raise AssertionError("nothing to send")
 
-    await RequestIdMiddleware(app)({"type": "lifespan"}, receive, send)
+    await ObservedRequests(app)({"type": "lifespan"}, receive, send)
     assert seen == [None]

@@ -128,6 +128,39 @@ def test_an_unhandled_error_marks_the_server_span_failed(
     assert [event.name for event in span.events] == ["exception"]
 
 
+@pytest.mark.parametrize(("flags", "recorded"), [("01", True), ("00", False)])
+def test_the_callers_sampling_decision_is_followed(
+    client: TestClient, finished_spans: InMemorySpanExporter, flags: str, recorded: bool
+) -> None:
+    outgoing.clear()
+    trace_id = ("d" if recorded else "e") * 32
+    client.get("/call-products", headers={"traceparent": f"00-{trace_id}-{PARENT_SPAN_ID}-{flags}"})
+    assert _server_spans(finished_spans, trace_id) == (["GET /call-products"] if recorded else [])
+    # Unsampled or not, the trace goes on downstream with the caller's decision.
+    [request] = outgoing
+    _version, downstream_trace, _parent, downstream_flags = request.headers["traceparent"].split(
+        "-"
+    )
+    assert (downstream_trace, downstream_flags) == (trace_id, flags)
+
+
+def test_new_traces_are_recorded_at_the_configured_ratio() -> None:
+    def recorded(ratio: float) -> int:
+        provider = _tracer_provider(CommonSettings(service_name="ratio", trace_sample_ratio=ratio))
+        tracer = provider.get_tracer("test")
+        count = 0
+        for _ in range(2000):
+            with tracer.start_as_current_span("root") as span:
+                count += span.is_recording()
+                assert span.get_span_context().is_valid  # its id still reaches the logs
+        provider.shutdown()
+        return count
+
+    assert recorded(0.0) == 0
+    assert recorded(1.0) == 2000
+    assert 100 < recorded(0.1) < 300  # 200 expected; trace ids are random
+
+
 def test_kafka_headers_carry_the_current_trace_and_read_back() -> None:
     tracer = trace.get_tracer("test")
     with tracer.start_as_current_span("publish") as span:
@@ -224,7 +257,10 @@ def test_spans_reach_the_collector_only_when_tracing_is_enabled(
     collector: str, enabled: bool
 ) -> None:
     settings = CommonSettings(
-        service_name="exporter-test", tracing_enabled=enabled, otel_exporter_otlp_endpoint=collector
+        service_name="exporter-test",
+        tracing_enabled=enabled,
+        otel_exporter_otlp_endpoint=collector,
+        trace_sample_ratio=1.0,
     )
     provider = _tracer_provider(settings)
     assert provider.resource.attributes["service.name"] == "exporter-test"

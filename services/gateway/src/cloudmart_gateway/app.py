@@ -2,37 +2,44 @@
 
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from typing import Any
 
 import httpx
 from fastapi import FastAPI
-from fastapi.middleware.cors import CORSMiddleware
+from starlette.datastructures import State
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from cloudmart_common.observed import ObservedRequests
 from cloudmart_common.readiness import DependencyCheck, redis_check
 from cloudmart_common.service_app import create_service_app
 from cloudmart_common.stores import create_redis
 from cloudmart_gateway import health, openapi, proxy, web
 from cloudmart_gateway.ratelimit import RateLimits
-from cloudmart_gateway.security import SecurityHeadersMiddleware
+from cloudmart_gateway.routes import service_for
+from cloudmart_gateway.security import CorsForOrigins, SecurityHeadersMiddleware
 from cloudmart_gateway.settings import Settings
 from cloudmart_gateway.upstreams import pools
 
-# Many concurrent clients through one process: a generous pool. Few kept alive: httpcore
-# checks every idle connection on each request, so 200 idle ones cost more than reconnecting
-# (ADR 0017: a third of the gateway's CPU at 50 clients; 200 -> 32 gave +40% req/s).
-POOL_LIMITS = httpx.Limits(max_connections=500, max_keepalive_connections=32)
+# The gateway's own calls (readiness of every instance, OpenAPI documents): few at a time.
+POOL_LIMITS = httpx.Limits(max_connections=50, max_keepalive_connections=8)
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None) -> "Gateway":
     settings = settings or Settings()
 
     @asynccontextmanager
     async def resources(app: FastAPI) -> AsyncIterator[Sequence[DependencyCheck]]:
         redis = create_redis(settings)
         timeout = httpx.Timeout(settings.upstream_timeout_seconds, connect=2.0)
-        async with httpx.AsyncClient(timeout=timeout, limits=POOL_LIMITS) as http:
+        # httpx for the gateway's own calls (health, OpenAPI); aiohttp on the proxied path.
+        async with (
+            httpx.AsyncClient(timeout=timeout, limits=POOL_LIMITS) as http,
+            proxy.new_session(settings) as upstream,
+        ):
             app.state.http = http
+            app.state.upstream = upstream
             app.state.pools = pools(settings)
-            app.state.rate_limits = RateLimits(settings)
+            app.state.rate_limits = RateLimits(settings, redis)
             app.state.openapi = openapi.OpenApiCache(settings.openapi_cache_seconds)
             try:
                 # Rate limits fail open without Redis: the gateway keeps routing.
@@ -45,10 +52,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings=settings,
         resources=resources,
         # The web UI's catch-all route comes last: every other route wins over it.
-        routers=[health.router, openapi.router, proxy.router, web.router],
+        routers=[health.router, openapi.router, web.router],
     )
-    app.add_middleware(
-        CORSMiddleware,
+    cors: dict[str, Any] = dict(
         allow_origins=settings.cors_origins,
         allow_methods=proxy.METHODS,
         allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID"],
@@ -62,5 +68,31 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ],
         max_age=600,
     )
+    app.add_middleware(CorsForOrigins, **cors)
     app.add_middleware(SecurityHeadersMiddleware, stripe_api_base=settings.web_stripe_api_base)
-    return app
+    # The proxied path: the same layers around the proxy, without FastAPI's routing and
+    # exception layers, which cost as much as the proxying itself (ADR 0017).
+    proxied = SecurityHeadersMiddleware(
+        CorsForOrigins(ObservedRequests(proxy.Proxy(app)), **cors),
+        stripe_api_base=settings.web_stripe_api_base,
+    )
+    return Gateway(app, proxied)
+
+
+class Gateway:
+    """`/api/<service>/...` to the proxy; the rest (probes, metrics, the API and events docs,
+    the web UI, lifespan) to FastAPI."""
+
+    def __init__(self, app: FastAPI, proxied: ASGIApp) -> None:
+        self.app = app
+        self.proxied = proxied
+
+    @property
+    def state(self) -> State:
+        return self.app.state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and service_for(scope["path"]) is not None:
+            await self.proxied(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)

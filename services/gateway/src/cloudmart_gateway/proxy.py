@@ -1,35 +1,38 @@
-"""The one route of the gateway's API: authenticate, limit, forward, stream the answer back.
+"""The one route of the gateway's API: authenticate, limit, forward, relay the answer back.
 
-Request bodies are read (bounded by MAX_BODY_BYTES, else 413) so that a request that never
-reached an instance can go to the next one; responses are streamed through untouched.
+A raw ASGI app behind the service's shared layers (request id, sampled server span, RED
+metrics, security headers, CORS), not a FastAPI endpoint: no routing, Request object,
+dependency solving or response class per call, and aiohttp's client instead of httpx's
+(ADR 0017: 3.6 ms of CPU per proxied GET before, most of it in those). Request bodies are
+read (bounded by MAX_BODY_BYTES, else 413) so that a request that never reached an instance
+can go to the next one; small answers are relayed in one piece, large or unsized ones
+streamed.
 """
 
 import json
-import secrets
 import time
 from typing import Any
 from urllib.parse import quote
 
-import httpx
-from fastapi import APIRouter, Request
-from fastapi.responses import Response, StreamingResponse
-from opentelemetry import propagate
+import aiohttp
+from fastapi import FastAPI
+from opentelemetry import propagate, trace
+from opentelemetry.trace import SpanKind, Status, StatusCode
 from prometheus_client import Histogram
-from starlette.background import BackgroundTask
+from starlette.requests import Request
+from starlette.types import Receive, Scope, Send
 
 from cloudmart_common.auth import bearer_token
 from cloudmart_common.call_policy import UpstreamUnavailable
-from cloudmart_common.context import current_request_id
-from cloudmart_common.errors import ForbiddenError, NotFoundError, UnauthorizedError
+from cloudmart_common.errors import DomainError, ForbiddenError, NotFoundError, UnauthorizedError
 from cloudmart_common.jwks import JwksVerifier
+from cloudmart_common.metrics import ROUTE_KEY
 from cloudmart_common.principal import Principal
-from cloudmart_common.problem_details import problem_response
+from cloudmart_common.problem_details import domain_error_response, problem_response
 from cloudmart_gateway.ratelimit import RateLimited, RateLimits
 from cloudmart_gateway.routes import LOGIN_PATH, is_admin_only, is_public, service_for
 from cloudmart_gateway.settings import Settings
 from cloudmart_gateway.upstreams import UpstreamPool
-
-router = APIRouter()
 
 UPSTREAM_DURATION = Histogram(
     "gateway_upstream_duration_seconds",
@@ -38,80 +41,134 @@ UPSTREAM_DURATION = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
 )
 
-# RFC 9110 §7.6.1 hop-by-hop fields, plus what httpx sets for the new connection.
+# RFC 9110 §7.6.1 hop-by-hop fields, plus what the client sets for the new connection.
 HOP_BY_HOP = frozenset(
     {
-        "connection",
-        "keep-alive",
-        "proxy-authenticate",
-        "proxy-authorization",
-        "proxy-connection",
-        "te",
-        "trailer",
-        "transfer-encoding",
-        "upgrade",
-        "host",
-        "content-length",
+        b"connection",
+        b"keep-alive",
+        b"proxy-authenticate",
+        b"proxy-authorization",
+        b"proxy-connection",
+        b"te",
+        b"trailer",
+        b"transfer-encoding",
+        b"upgrade",
+        b"host",
+        b"content-length",
     }
 )
+# The gateway's server adds its own; the upstream's would be a second copy.
+_NOT_RELAYED = (HOP_BY_HOP - {b"content-length"}) | {b"date", b"server"}
+# What aiohttp would add on its own: the client's headers go through as they are, or not at all.
+NO_AUTO_HEADERS = ("User-Agent", "Accept", "Accept-Encoding", "Content-Type")
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 SAFE_TO_RESEND = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+# Answers up to this size are read whole and sent in one message; bigger ones are streamed.
+RELAY_WHOLE_BYTES = 256 * 1024
 
-
-class _FailedAnswer(Exception):
-    """A 5xx from the upstream: passed on to the client, counted against the breaker."""
-
-    def __init__(self, response: httpx.Response) -> None:
-        super().__init__(response.status_code)
-        self.response = response
+_tracer = trace.get_tracer("cloudmart.gateway")
 
 
 class BodyTooLarge(Exception):
     pass
 
 
-@router.api_route("/api/{rest:path}", methods=METHODS, include_in_schema=False)
-async def proxy(request: Request) -> Response:
-    state = request.app.state
-    settings: Settings = state.settings
-    path = request.url.path
-    service = service_for(path)
-    if service is None:
-        raise NotFoundError(f"no route for {path}")
-    principal = await _authenticate(request, state.jwt_verifier, is_public(request.method, path))
-    if is_admin_only(path) and (principal is None or not principal.is_admin):
-        raise ForbiddenError("administrators only")
-    try:
-        body = await _body(request, settings.max_body_bytes)
-    except BodyTooLarge:
-        return problem_response(
-            413,
-            "Request body too large",
-            f"the body exceeds {settings.max_body_bytes} bytes",
-            slug="payload-too-large",
-            request=request,
-        )
-    limits: RateLimits = state.rate_limits
-    try:
-        verdict = await limits.check(
-            path=path,
-            client_ip=request.client.host if request.client else "unknown",
-            user=principal.subject if principal else None,
-            login_name=_login_name(body) if path == LOGIN_PATH else None,
-        )
-    except RateLimited as exc:
-        refused = problem_response(429, exc.title, exc.detail, slug=exc.slug, request=request)
-        refused.headers.update(exc.verdict.headers())
-        refused.headers["Retry-After"] = exc.verdict.headers()["RateLimit-Reset"]
-        return refused
-    response = await _forward(request, state.pools[service], state.http, body, settings)
-    if verdict is not None:
-        response.headers.update(verdict.headers())
-    return response
+class _FailedAnswer(Exception):
+    """A 5xx from the upstream: counted against the breaker, then passed on to the client."""
+
+    def __init__(self, upstream: aiohttp.ClientResponse) -> None:
+        super().__init__(upstream.status)
+        self.upstream = upstream
 
 
-async def _authenticate(request: Request, verifier: JwksVerifier, public: bool) -> Principal | None:
-    header = request.headers.get("authorization")
+class _Incoming:
+    """The headers the proxy needs, from one pass over the ASGI list."""
+
+    __slots__ = ("authorization", "content_length", "forwarded_for", "host", "relayed")
+
+    def __init__(self, raw: list[tuple[bytes, bytes]]) -> None:
+        self.authorization: str | None = None
+        self.content_length: bytes | None = None
+        self.forwarded_for: str | None = None
+        self.host = ""
+        self.relayed: dict[str, str] = {}
+        for name, value in raw:
+            if name == b"authorization":
+                self.authorization = value.decode("latin-1")
+            elif name == b"content-length":
+                self.content_length = value
+            elif name == b"host":
+                self.host = value.decode("latin-1")
+            elif name == b"x-forwarded-for":
+                self.forwarded_for = value.decode("latin-1")
+                continue
+            if name not in HOP_BY_HOP:
+                self.relayed[name.decode("latin-1")] = value.decode("latin-1")
+
+
+class Proxy:
+    """`/api/{rest:path}`: every method, every service, one hop."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self.app = app  # its state: settings, pools, clients, limits, verifier
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await self._proxy(scope, receive, send)
+        except DomainError as error:  # raised before anything was sent
+            await domain_error_response(error, scope["path"])(scope, receive, send)
+
+    async def _proxy(self, scope: Scope, receive: Receive, send: Send) -> None:
+        state = self.app.state
+        settings: Settings = state.settings
+        method: str = scope["method"]
+        path: str = scope["path"]
+        service = service_for(path)
+        if service is None:
+            raise NotFoundError(f"no route for {path}")
+        scope[ROUTE_KEY] = f"/api/{service}/{{rest:path}}"  # the metrics' route label
+        incoming = _Incoming(scope["headers"])
+        principal = await _authenticate(
+            incoming.authorization, state.jwt_verifier, is_public(method, path)
+        )
+        if is_admin_only(path) and (principal is None or not principal.is_admin):
+            raise ForbiddenError("administrators only")
+        try:
+            body = await _body(receive, incoming.content_length, settings.max_body_bytes)
+        except BodyTooLarge:
+            await problem_response(
+                413,
+                "Request body too large",
+                f"the body exceeds {settings.max_body_bytes} bytes",
+                slug="payload-too-large",
+                request=Request(scope),
+            )(scope, receive, send)
+            return
+        client_ip = scope["client"][0] if scope.get("client") else "unknown"
+        limits: RateLimits = state.rate_limits
+        try:
+            verdict = await limits.check(
+                path=path,
+                client_ip=client_ip,
+                user=principal.subject if principal else None,
+                login_name=_login_name(body) if path == LOGIN_PATH else None,
+            )
+        except RateLimited as exc:
+            refused = problem_response(
+                429, exc.title, exc.detail, slug=exc.slug, request=Request(scope)
+            )
+            refused.headers.update(exc.verdict.headers())
+            refused.headers["Retry-After"] = exc.verdict.headers()["RateLimit-Reset"]
+            await refused(scope, receive, send)
+            return
+        headers = _outgoing_headers(scope, incoming, client_ip)
+        extra = verdict.raw_headers() if verdict is not None else []
+        await _forward(scope, send, state.pools[service], state.upstream, body, headers, extra)
+
+
+async def _authenticate(
+    header: str | None, verifier: JwksVerifier, public: bool
+) -> Principal | None:
     if header is None:
         if public:
             return None
@@ -129,31 +186,36 @@ async def _authenticate(request: Request, verifier: JwksVerifier, public: bool) 
         raise
 
 
-async def _body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
+async def _body(receive: Receive, declared: bytes | None, limit: int) -> bytes:
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise BodyTooLarge
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":  # the client went away
+            break
+        chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
             raise BodyTooLarge
         chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
     return b"".join(chunks)
 
 
-def _target(request: Request) -> str:
+def _target(scope: Scope) -> str:
     """The path as the client sent it, still percent-encoded, and the query.
 
     Forwarding the decoded path would turn `%0B` back into a control character no URL may
-    hold (httpx refused it: a 500) and `%2F` into a separator; the upstream decodes the raw
-    path exactly as the gateway did to choose the route.
+    hold and `%2F` into a separator; the upstream decodes the raw path exactly as the gateway
+    did to choose the route.
     """
-    raw: bytes | None = request.scope.get("raw_path")
-    path = raw.decode("latin-1") if raw else quote(request.url.path)
-    query = request.url.query
-    return path + (f"?{query}" if query else "")
+    raw: bytes | None = scope.get("raw_path")
+    path = raw.decode("latin-1") if raw else quote(scope["path"])
+    query: bytes = scope.get("query_string", b"")
+    return path + ("?" + query.decode("latin-1") if query else "")
 
 
 def _login_name(body: bytes) -> str | None:
@@ -165,86 +227,141 @@ def _login_name(body: bytes) -> str | None:
     return name[:100] if isinstance(name, str) else None
 
 
-def _outgoing_headers(request: Request) -> dict[str, str]:
-    headers = {
-        name: value for name, value in request.headers.items() if name.lower() not in HOP_BY_HOP
-    }
-    client = request.client.host if request.client else "unknown"
-    prior = request.headers.get("x-forwarded-for")
-    headers["x-forwarded-for"] = f"{prior}, {client}" if prior else client
-    headers["x-forwarded-proto"] = request.url.scheme
-    headers["x-forwarded-host"] = request.headers.get("host", "")
-    request_id = current_request_id()
-    if request_id is not None:
-        headers["x-request-id"] = request_id
-    propagate.inject(headers)  # the gateway's span when tracing is on
-    if "traceparent" not in headers:
-        # Tracing off and no caller context: still give the services one trace id to share.
-        headers["traceparent"] = f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-01"
+def _outgoing_headers(scope: Scope, incoming: _Incoming, client_ip: str) -> dict[str, str]:
+    headers = incoming.relayed
+    prior = incoming.forwarded_for
+    headers["x-forwarded-for"] = f"{prior}, {client_ip}" if prior else client_ip
+    headers["x-forwarded-proto"] = scope.get("scheme", "http")
+    headers["x-forwarded-host"] = incoming.host
     return headers
 
 
-# The gateway's server adds its own; the upstream's would be a second copy.
-_NOT_RELAYED = (HOP_BY_HOP - {"content-length"}) | {"date", "server"}
-
-
-def _incoming_headers(upstream: httpx.Response) -> dict[str, str]:
-    return {
-        name: value for name, value in upstream.headers.items() if name.lower() not in _NOT_RELAYED
-    }
+def _relayed_headers(upstream: aiohttp.ClientResponse) -> list[tuple[bytes, bytes]]:
+    return [
+        (name.lower(), value)
+        for name, value in upstream.raw_headers
+        if name.lower() not in _NOT_RELAYED
+    ]
 
 
 async def _forward(
-    request: Request,
+    scope: Scope,
+    send: Send,
     pool: UpstreamPool,
-    http: httpx.AsyncClient,
+    session: aiohttp.ClientSession,
     body: bytes,
-    settings: Settings,
-) -> Response:
-    method = request.method
-    headers = _outgoing_headers(request)
-    target = _target(request)
+    headers: dict[str, str],
+    extra: list[tuple[bytes, bytes]],
+) -> None:
+    method: str = scope["method"]
+    target = _target(scope)
+    server_span = trace.get_current_span()
+    # The proxied call is a client span of its own only when the trace is recorded; otherwise
+    # the server span's context goes downstream as it is (same trace id, not sampled).
+    span = _tracer.start_span(method, kind=SpanKind.CLIENT) if server_span.is_recording() else None
+    propagate.inject(headers, context=trace.set_span_in_context(span) if span else None)
     last_error = "no instance answered"
-    for instance in pool.candidates()[:2]:  # a second instance when the first cannot connect
-        started = time.perf_counter()
-        outgoing = http.build_request(
-            method, instance.url + target, headers=headers, content=body or None
-        )
-        try:
-            async with pool.policy.breaker(method):
-                upstream = await http.send(outgoing, stream=True)
-                if upstream.status_code >= 500:
-                    raise _FailedAnswer(upstream)
-        except _FailedAnswer as failed:
-            upstream = failed.response
-        except httpx.ConnectError:
-            pool.failed(instance)  # nothing was sent: safe to try the next instance
-            last_error = f"{pool.service} refused the connection"
-            continue
-        except httpx.TimeoutException:
-            pool.failed(instance)
-            if method in SAFE_TO_RESEND:
-                last_error = f"{pool.service} did not answer in time"
+    try:
+        for instance in pool.candidates()[:2]:  # a second instance when the first cannot connect
+            started = time.perf_counter()
+            try:
+                async with pool.policy.breaker(method):
+                    upstream = await session.request(
+                        method,
+                        instance.url + target,
+                        headers=headers,
+                        data=body or None,
+                        allow_redirects=False,
+                        skip_auto_headers=NO_AUTO_HEADERS,
+                    )
+                    if upstream.status >= 500:
+                        raise _FailedAnswer(upstream)
+            except _FailedAnswer as failed:
+                upstream = failed.upstream
+            except aiohttp.ClientConnectorError:
+                pool.failed(instance)  # nothing was sent: safe to try the next instance
+                last_error = f"{pool.service} refused the connection"
                 continue
-            return problem_response(
-                504,
-                "Upstream timeout",
-                f"{pool.service} did not answer within {settings.upstream_timeout_seconds:g} s",
-                slug="upstream-timeout",
-                request=request,
+            except (TimeoutError, aiohttp.ServerTimeoutError):
+                pool.failed(instance)
+                if method in SAFE_TO_RESEND:
+                    last_error = f"{pool.service} did not answer in time"
+                    continue
+                await _timed_out(scope, send, pool)
+                return
+            except aiohttp.ClientError as exc:
+                pool.failed(instance)
+                last_error = f"{pool.service} failed ({type(exc).__name__})"
+                continue
+            pool.succeeded(instance)
+            UPSTREAM_DURATION.labels(pool.service, f"{upstream.status // 100}xx").observe(
+                time.perf_counter() - started
             )
-        except httpx.HTTPError as exc:
-            pool.failed(instance)
-            last_error = f"{pool.service} failed ({type(exc).__name__})"
-            continue
-        pool.succeeded(instance)
-        UPSTREAM_DURATION.labels(pool.service, f"{upstream.status_code // 100}xx").observe(
-            time.perf_counter() - started
-        )
-        return StreamingResponse(
-            upstream.aiter_raw(),
-            status_code=upstream.status_code,
-            headers=_incoming_headers(upstream),
-            background=BackgroundTask(upstream.aclose),
-        )
-    raise UpstreamUnavailable(pool.service, last_error)
+            if span is not None:
+                span.set_attributes(
+                    {
+                        "http.request.method": method,
+                        "url.full": instance.url + target,
+                        "server.address": pool.service,
+                        "http.response.status_code": upstream.status,
+                    }
+                )
+                if upstream.status >= 500:
+                    span.set_status(Status(StatusCode.ERROR))
+            await _relay(upstream, send, extra)
+            return
+        raise UpstreamUnavailable(pool.service, last_error)
+    finally:
+        if span is not None:
+            span.end()
+
+
+async def _relay(
+    upstream: aiohttp.ClientResponse, send: Send, extra: list[tuple[bytes, bytes]]
+) -> None:
+    try:
+        headers = _relayed_headers(upstream)
+        headers.extend(extra)
+        length = upstream.content_length
+        if length is not None and length <= RELAY_WHOLE_BYTES:
+            body = await upstream.read()
+            await send(
+                {"type": "http.response.start", "status": upstream.status, "headers": headers}
+            )
+            await send({"type": "http.response.body", "body": body})
+            return
+        await send({"type": "http.response.start", "status": upstream.status, "headers": headers})
+        async for chunk in upstream.content.iter_any():
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
+    finally:
+        upstream.release()
+
+
+async def _timed_out(scope: Scope, send: Send, pool: UpstreamPool) -> None:
+    settings: Settings = pool.settings
+
+    async def no_body() -> Any:
+        return {"type": "http.disconnect"}
+
+    await problem_response(
+        504,
+        "Upstream timeout",
+        f"{pool.service} did not answer within {settings.upstream_timeout_seconds:g} s",
+        slug="upstream-timeout",
+        request=Request(scope),
+    )(scope, no_body, send)
+
+
+def new_session(settings: Settings) -> aiohttp.ClientSession:
+    """The upstream connection pool: many concurrent requests, idle connections kept briefly."""
+    connector = aiohttp.TCPConnector(limit=500, keepalive_timeout=30, enable_cleanup_closed=True)
+    timeout = aiohttp.ClientTimeout(
+        total=None, sock_connect=2.0, sock_read=settings.upstream_timeout_seconds
+    )
+    return aiohttp.ClientSession(
+        connector=connector,
+        timeout=timeout,
+        auto_decompress=False,  # bodies are relayed as the upstream encoded them
+        cookie_jar=aiohttp.DummyCookieJar(),  # one jar for every client would mix their cookies
+    )

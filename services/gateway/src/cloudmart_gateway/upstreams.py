@@ -22,6 +22,7 @@ class UpstreamPool:
         if not urls:
             raise ValueError(f"no URL configured for {service}")
         self.service = service
+        self.settings = settings
         self.policy = CallPolicy(service, settings)
         self._instances = [Instance(url.rstrip("/")) for url in urls]
         self._turn = itertools.count()
