@@ -1,7 +1,10 @@
 """Named faults switched at run time through OpenFeature and flagd (ADR 0020, docs/resilience.md).
 
 Evaluation is in-process: the flagd provider keeps the flag set it streams from flagd's sync
-API and evaluates locally, so an accessor on the hot path is a dictionary lookup, not a call.
+API and evaluates locally. An OpenFeature evaluation still runs hooks and merges contexts (an
+eighth of a cached product read's CPU, ADR 0017), so each flag's value is kept for at most
+FLAG_CACHE_SECONDS and forgotten at once on any provider event (a new flag set, ready, error,
+stale): with no flag set, an accessor on the hot path is a dictionary lookup.
 Every failure mode answers "fault off": no FLAGD_HOST (the cloud), flagd not up yet, flagd gone
 (the provider keeps the last flag set it had), a flag missing or of the wrong type.
 """
@@ -10,11 +13,13 @@ import logging
 import random
 import threading
 import time
+from typing import Any, cast
 
 from openfeature import api
 from openfeature.client import OpenFeatureClient
 from openfeature.contrib.provider.flagd import FlagdProvider
 from openfeature.contrib.provider.flagd.config import ResolverType
+from openfeature.event import EventDetails, ProviderEvent
 from prometheus_client import Counter
 
 from cloudmart_common.settings import CommonSettings
@@ -35,6 +40,8 @@ FAULT_INJECTIONS = Counter(
 # Under load a fault triggers hundreds of times a second: one log line a second per fault,
 # with the count since the last one, says the same without drowning the log.
 LOG_INTERVAL_SECONDS = 1.0
+# The longest a flag change can take to reach a service whose provider missed the event.
+FLAG_CACHE_SECONDS = 1.0
 
 
 class FaultFlags:
@@ -45,6 +52,13 @@ class FaultFlags:
         self._lock = threading.Lock()
         self._unlogged: dict[str, int] = {}
         self._logged_at: dict[str, float] = {}
+        self._values: dict[str, tuple[float, Any]] = {}  # flag -> (valid until, value)
+        if client is not None:
+            for event in ProviderEvent:
+                client.add_handler(event, self._forget)
+
+    def _forget(self, _details: EventDetails) -> None:
+        self._values = {}  # replaced, not cleared: a reader mid-lookup keeps a whole dict
 
     def payment_failure_percent(self) -> int:
         return min(max(self._integer(PAYMENT_FAILURE_PERCENT), 0), 100)
@@ -97,22 +111,30 @@ class FaultFlags:
         )
 
     def _boolean(self, key: str) -> bool:
-        if self._client is None:
-            return False
-        try:
-            return self._client.get_boolean_value(key, False)
-        except Exception:  # a flag system must never fail the request it is asked about
-            log.debug("fault flag %s not evaluated", key, exc_info=True)
-            return False
+        return bool(self._value(key, False))
 
     def _integer(self, key: str) -> int:
+        value = self._value(key, 0)
+        return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+    def _value(self, key: str, default: bool | int) -> bool | int:
         if self._client is None:
-            return 0
+            return default
+        now = time.monotonic()
+        kept = self._values.get(key)
+        if kept is not None and kept[0] > now:
+            return cast(bool | int, kept[1])
+        value: bool | int
         try:
-            return self._client.get_integer_value(key, 0)
+            if isinstance(default, bool):
+                value = self._client.get_boolean_value(key, default)
+            else:
+                value = self._client.get_integer_value(key, default)
         except Exception:  # a flag system must never fail the request it is asked about
             log.debug("fault flag %s not evaluated", key, exc_info=True)
-            return 0
+            value = default
+        self._values[key] = (now + FLAG_CACHE_SECONDS, value)
+        return value
 
 
 NO_FAULTS = FaultFlags(None)

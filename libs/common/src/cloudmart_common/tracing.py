@@ -16,14 +16,14 @@ import httpx
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
-from opentelemetry.instrumentation.redis import RedisInstrumentor
-from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
 from opentelemetry.sdk.resources import DEPLOYMENT_ENVIRONMENT, SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
 from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 from opentelemetry.sdk.util import ns_to_iso_str
 from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode
+from redis.asyncio.client import Pipeline, Redis
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cloudmart_common.settings import CommonSettings
@@ -163,16 +163,88 @@ def configure_tracing(settings: CommonSettings) -> None:
     if _configured:
         return
     trace.set_tracer_provider(_tracer_provider(settings))
-    RedisInstrumentor().instrument()  # every redis-py client of the process, asyncio ones too
+    _instrument_redis()
     _configured = True
 
 
+# Client spans of Redis and SQL are made here, and only inside a recorded trace. The
+# OpenTelemetry instrumentations make a span (recording or not), enter and leave it as the
+# current one, for every command of every request: a tenth of the gateway's CPU went there
+# (ADR 0017), for spans that sampling then dropped.
+
+
+def _instrument_redis() -> None:
+    """A client span per command and per pipeline of every asyncio redis-py client."""
+    if getattr(Redis.execute_command, "_cloudmart_traced", False):
+        return
+    # redis-py's methods are untyped: called through Any.
+    command: Any = Redis.execute_command
+    pipeline: Any = Pipeline.execute
+
+    async def execute_command(self: Redis, *args: Any, **options: Any) -> Any:
+        if not trace.get_current_span().is_recording():
+            return await command(self, *args, **options)
+        name = str(args[0]).upper() if args else "COMMAND"
+        with tracer.start_as_current_span(
+            name,
+            kind=SpanKind.CLIENT,
+            attributes={"db.system": "redis", "db.operation.name": name},
+        ):
+            return await command(self, *args, **options)
+
+    async def execute(self: Pipeline, raise_on_error: bool = True) -> Any:
+        if not trace.get_current_span().is_recording():
+            return await pipeline(self, raise_on_error)
+        names = " ".join(str(c[0][0]).upper() for c in self.command_stack if c[0])
+        with tracer.start_as_current_span(
+            "PIPELINE",
+            kind=SpanKind.CLIENT,
+            attributes={"db.system": "redis", "db.operation.name": f"PIPELINE {names}"[:200]},
+        ):
+            return await pipeline(self, raise_on_error)
+
+    execute_command._cloudmart_traced = True  # type: ignore[attr-defined]
+    Redis.execute_command = execute_command  # type: ignore[method-assign]
+    Pipeline.execute = execute  # type: ignore[method-assign]
+
+
+_SQL_SPAN = "cloudmart_span"
+
+
 def instrument_engine(engine: AsyncEngine) -> None:
-    """A span per SQL statement (the statement without its parameters)."""
-    # The instrumentation declares SQLAlchemy < 2.1; it works with 2.1 (tested: test_one_trace).
-    SQLAlchemyInstrumentor().instrument(
-        engine=engine.sync_engine, enable_commenter=False, skip_dep_check=True
-    )
+    """A client span per SQL statement (the statement without its parameters)."""
+    sync_engine = engine.sync_engine
+    database = sync_engine.url.database
+
+    @event.listens_for(sync_engine, "before_cursor_execute")
+    def started(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if not trace.get_current_span().is_recording():
+            return
+        operation = statement.lstrip().split(None, 1)[0].upper() if statement else "SQL"
+        span = tracer.start_span(
+            f"{operation} {database}",
+            kind=SpanKind.CLIENT,
+            attributes={
+                "db.system": "postgresql",
+                "db.name": database or "",
+                "db.statement": statement[:2000],
+            },
+        )
+        _conn.info[_SQL_SPAN] = span
+
+    @event.listens_for(sync_engine, "after_cursor_execute")
+    def finished(_conn: Any, *_: Any) -> None:
+        span = _conn.info.pop(_SQL_SPAN, None)
+        if span is not None:
+            span.end()
+
+    @event.listens_for(sync_engine, "handle_error")
+    def failed(context: Any) -> None:
+        span = context.connection.info.pop(_SQL_SPAN, None) if context.connection else None
+        if span is not None:
+            span.record_exception(context.original_exception)
+            span.set_status(Status(StatusCode.ERROR, type(context.original_exception).__name__))
+            span.end()
 
 
 def instrument_aws_client(client: Any) -> None:
@@ -183,6 +255,8 @@ def instrument_aws_client(client: Any) -> None:
     events = client.meta.events
 
     def before(model: Any, context: dict[str, Any], **_: Any) -> None:
+        if not trace.get_current_span().is_recording():
+            return
         service = model.service_model.service_id.hyphenize()
         context["cloudmart_span"] = tracer.start_span(
             f"{service}.{model.name}",

@@ -9,10 +9,12 @@ from typing import Any
 
 import pytest
 from openfeature import api
+from openfeature.event import ProviderEventDetails
 from openfeature.provider.in_memory_provider import InMemoryFlag, InMemoryProvider
 
 from cloudmart_common.fault_flags import (
     FAULT_INJECTIONS,
+    FLAG_CACHE_SECONDS,
     NO_FAULTS,
     FaultFlags,
     close_fault_flags,
@@ -119,3 +121,32 @@ def test_triggers_are_counted_every_time_and_logged_at_most_once_a_second(
     lines = [r.getMessage() for r in caplog.records if fault in r.getMessage()]
     assert len(lines) == 1
     assert "a detail" in lines[0]
+
+
+def test_a_flag_change_is_seen_at_once_on_the_providers_event_and_within_a_second_without(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    domain = f"test-{uuid.uuid4().hex}"
+    provider = InMemoryProvider(
+        {"payment-unreachable": InMemoryFlag("current", {"current": False})}
+    )
+    flags_held = provider._flags  # the provider's own copy, changed as a new flag set would
+    api.set_provider_and_wait(provider, domain)
+    flags = FaultFlags(api.get_client(domain))
+    assert not flags.payment_unreachable()
+
+    flags_held["payment-unreachable"] = InMemoryFlag("current", {"current": True})
+    assert not flags.payment_unreachable()  # kept: no event yet, and within the second
+    provider.emit_provider_configuration_changed(
+        ProviderEventDetails(flags_changed=["payment-unreachable"])
+    )
+    # The event: as soon as OpenFeature's handler thread has run, well within the second.
+    deadline = time.monotonic() + FLAG_CACHE_SECONDS / 2
+    while not flags.payment_unreachable():
+        assert time.monotonic() < deadline, "the provider's event did not reach the flags"
+        time.sleep(0.01)
+
+    flags_held["payment-unreachable"] = InMemoryFlag("current", {"current": False})
+    later = time.monotonic() + FLAG_CACHE_SECONDS + 0.01
+    monkeypatch.setattr("cloudmart_common.fault_flags.time.monotonic", lambda: later)
+    assert not flags.payment_unreachable()  # no event: within FLAG_CACHE_SECONDS
