@@ -41,6 +41,14 @@ def _import(key: str, body: bytes) -> dict[str, Any]:
     raise AssertionError(f"no import report for {key}")
 
 
+def _listed(filters: dict[str, str]) -> list[dict[str, Any]]:
+    """The first page of a product listing, as the shop reads it."""
+    page = httpx.get(f"{PRODUCTS}/api/products", params=filters, timeout=30)
+    assert page.status_code == 200, page.text
+    items: list[dict[str, Any]] = page.json()["items"]
+    return items
+
+
 def _updated_at(sku: str) -> str:
     product: dict[str, Any] = httpx.get(f"{PRODUCTS}/api/products/sku/{sku}").json()
     return str(product["updated_at"])
@@ -79,11 +87,13 @@ def test_a_csv_with_good_and_bad_rows_imports_the_good_ones_and_reports_the_rest
 def test_a_json_catalog_updates_what_changed() -> None:
     run = uuid.uuid4().hex[:6].upper()
     sku = f"IMPJ-{run}"
-    first = [
-        {"sku": sku, "name": "Imported Lamp", "price": 30, "category": "home", "stock_quantity": 3}
-    ]
+    name = f"Imported Lamp {run}"
+    listing = {"category": "home", "q": name}
+    assert _listed(listing) == []  # the empty page is cached now
+    first = [{"sku": sku, "name": name, "price": 30, "category": "home", "stock_quantity": 3}]
     key = f"incoming/{run}.json"
     assert _import(key, json.dumps(first).encode())["created"] == [sku]
+    assert [item["sku"] for item in _listed(listing)] == [sku]
     product_id = httpx.get(f"{PRODUCTS}/api/products/sku/{sku}").json()["id"]
     httpx.get(f"{PRODUCTS}/api/products/{product_id}")  # now cached by the products service
     changed = {"products": [first[0] | {"price": 27.5}]}
@@ -97,3 +107,4 @@ def test_a_json_catalog_updates_what_changed() -> None:
     assert item["price"]["N"] == "27.5"
     product_id = item["id"]["N"]
     assert httpx.get(f"{PRODUCTS}/api/products/{product_id}").json()["price"] == 27.5
+    assert [item["price"] for item in _listed(listing)] == [27.5]

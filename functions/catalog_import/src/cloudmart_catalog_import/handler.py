@@ -13,10 +13,10 @@ from urllib.parse import unquote_plus
 
 import aioboto3
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
 from cloudmart_catalog_import.rows import Rejected, parse
 from cloudmart_catalog_import.settings import Settings
+from cloudmart_products import catalog_cache
 from cloudmart_products.repository import ProductTable
 from cloudmart_products.schemas import ProductIn
 from cloudmart_products.table import dynamodb_client
@@ -42,12 +42,13 @@ def _changes(stored: dict[str, Any], row: ProductIn) -> dict[str, Any]:
 
 
 async def _upsert(table: ProductTable, row: ProductIn, report: ImportReport) -> int | None:
+    """The id of the product created or updated; None when the row changed nothing."""
     stored = await table.by_sku(row.sku)
     if stored is None:
-        product_id = await table.next_id()
+        product_id: int = await table.next_id()
         await table.create({"id": product_id, **row.model_dump()})
         report.created.append(row.sku)
-        return None
+        return product_id
     changes = _changes(stored, row)
     if not changes:
         report.unchanged.append(row.sku)
@@ -106,14 +107,13 @@ async def import_object(settings: Settings, bucket: str, key: str) -> ImportRepo
 
 
 async def _invalidate_cache(settings: Settings, product_ids: list[int]) -> None:
-    # The products service caches reads for an hour: updated products must not wait that long.
+    # The products service caches products for an hour and pages until the catalog changes:
+    # its own invalidation, so a new or changed product is on the very next read.
     if not product_ids:
         return
     redis = Redis.from_url(settings.redis_url, socket_timeout=3)
     try:
-        await redis.delete(*(f"product:{product_id}" for product_id in product_ids))
-    except RedisError as exc:
-        log.warning("cache not invalidated for %s: %s", product_ids, exc)
+        await catalog_cache.invalidate(redis, product_ids, listings=True)
     finally:
         await redis.aclose()
 

@@ -39,11 +39,12 @@ def create_app(settings: Settings | None = None) -> "Gateway":
             app.state.http = http
             app.state.upstream = upstream
             app.state.pools = pools(settings)
-            app.state.rate_limits = RateLimits(settings, redis)
+            app.state.rate_limits = limits = RateLimits(settings, redis)
             app.state.openapi = openapi.OpenApiCache(settings.openapi_cache_seconds)
             try:
-                # Rate limits fail open without Redis: the gateway keeps routing.
-                yield [redis_check(redis, critical=False)]
+                async with limits.syncing():
+                    # Rate limits fail open without Redis: the gateway keeps routing.
+                    yield [redis_check(redis, critical=False)]
             finally:
                 await redis.aclose()
 

@@ -35,6 +35,12 @@ def _out(product: dict[str, Any]) -> ProductOut:
     return ProductOut.model_validate(product)
 
 
+def _json(body: bytes) -> Response:
+    # The catalog hands out the public JSON it cached; a Response skips FastAPI validating
+    # and serializing it again on every read, while `response_model` still documents it.
+    return Response(body, media_type="application/json")
+
+
 @router.get("", response_model=ProductPage)
 async def list_products(
     request: Request,
@@ -45,12 +51,11 @@ async def list_products(
     max_price: Annotated[Decimal | None, Query(ge=0, le=Decimal("99999999.99"))] = None,
     in_stock: bool = False,
     q: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
-) -> ProductPage:
+) -> Response:
     """A page of products. Order: DynamoDB key order (stable between pages, not by name or
     price); with `category` the category-index is queried, never scanned."""
     filters = Filters(category, min_price, max_price, in_stock, q)
-    items, next_cursor = await _catalog(request).page(filters, limit, cursor)
-    return ProductPage(items=[_out(item) for item in items], next_cursor=next_cursor)
+    return _json(await _catalog(request).page_json(filters, limit, cursor))
 
 
 @router.get("/categories", response_model=CategoriesOut)
@@ -67,8 +72,8 @@ async def by_sku(sku: str, request: Request) -> ProductOut:
 
 
 @router.get("/{product_id}", response_model=ProductOut)
-async def get_product(product_id: int, request: Request) -> ProductOut:
-    return _out(await _catalog(request).get(product_id))
+async def get_product(product_id: int, request: Request) -> Response:
+    return _json(await _catalog(request).product_json(product_id))
 
 
 @router.post(

@@ -5,7 +5,6 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from cloudmart_common.cache import ReadThroughCache
 from cloudmart_common.fault_flags import close_fault_flags, open_fault_flags
 from cloudmart_common.kafka_producer import EventProducer
 from cloudmart_common.readiness import DependencyCheck, kafka_check, redis_check
@@ -13,6 +12,7 @@ from cloudmart_common.service_app import create_service_app
 from cloudmart_common.stores import create_redis
 from cloudmart_common.tracing import instrument_aws_client
 from cloudmart_products.api import internal, router
+from cloudmart_products.catalog_cache import CatalogCache
 from cloudmart_products.repository import ProductTable
 from cloudmart_products.service import Catalog
 from cloudmart_products.settings import Settings
@@ -34,7 +34,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 table = ProductTable(dynamodb, settings.products_table, settings.reservations_table)
                 app.state.catalog = Catalog(
                     table,
-                    ReadThroughCache(redis, "product", settings.product_cache_seconds),
+                    CatalogCache(
+                        redis, settings.product_cache_seconds, settings.product_page_cache_seconds
+                    ),
                     producer,
                     settings.low_stock_threshold,
                     faults=faults,

@@ -11,6 +11,7 @@ from typing import Any
 
 from cloudmart_common.events import utc_timestamp
 from cloudmart_common.stores import create_redis
+from cloudmart_products.catalog_cache import forget_catalog
 from cloudmart_products.repository import COUNTER_ID, search_text, to_item
 from cloudmart_products.settings import Settings
 from cloudmart_products.table import dynamodb_client
@@ -91,13 +92,11 @@ async def load_if_empty(settings: Settings) -> str:
             TableName=settings.products_table,
             Item={"id": {"N": str(COUNTER_ID)}, "next_id": {"N": str(len(products))}},
         )
-    # An empty table after an emulator restart means ids start again: cached products of the
-    # old table would answer for the new ones.
+    # An empty table after an emulator restart means ids start again: cached products and
+    # pages of the old table would answer for the new ones.
     redis = create_redis(settings)
     try:
-        stale = [key async for key in redis.scan_iter(match="product:*", count=500)]
-        if stale:
-            await redis.delete(*stale)
+        await forget_catalog(redis)
     finally:
         await redis.aclose()
     return f"loaded {len(products)} products"

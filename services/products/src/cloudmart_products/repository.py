@@ -4,9 +4,9 @@ import base64
 import binascii
 import json
 from collections.abc import Awaitable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
@@ -32,6 +32,20 @@ def from_item(item: Mapping[str, Any]) -> dict[str, Any]:
 
 def search_text(name: str, description: str) -> str:
     return f"{name}\n{description}".lower()
+
+
+@dataclass(frozen=True)
+class StockChanged:
+    product: dict[str, Any]
+    crossed_zero: bool  # in or out of stock: listings filtered on stock change
+
+
+@dataclass(frozen=True)
+class Reserved:
+    outcome: Literal["reserved", "repeat", "short"]
+    short: list[int] = field(default_factory=list)  # the products without enough stock
+    # Some product may have sold out: conservative, a false alarm only costs cached pages.
+    may_have_sold_out: bool = False
 
 
 @dataclass(frozen=True)
@@ -146,7 +160,7 @@ class ProductTable:
 
     async def change_stock(
         self, product_id: int, *, set_to: int | None, adjust: int | None
-    ) -> dict[str, Any] | None:
+    ) -> StockChanged | None:
         """The product after the change; None when it does not exist or would go negative."""
         if set_to is not None:
             expression, condition = "SET stock_quantity = :value", "attribute_exists(id)"
@@ -156,12 +170,12 @@ class ProductTable:
             expression = "SET stock_quantity = stock_quantity + :value"
             condition = "attribute_exists(id) AND stock_quantity >= :floor"
             value = adjust
-        attribute_values = {
-            ":value": {"N": str(value)},
-            ":now": {"S": utc_timestamp()},
-        }
+        now = utc_timestamp()
+        attribute_values = {":value": {"N": str(value)}, ":now": {"S": now}}
         if adjust is not None:
             attribute_values[":floor"] = {"N": str(max(-adjust, 0))}
+        # The item as it was, not as it is: only the stock before this very write tells
+        # exactly whether it crossed zero; what it becomes follows from the expression.
         answer = await _if_condition_holds(
             self._client.update_item(
                 TableName=self._products,
@@ -169,18 +183,26 @@ class ProductTable:
                 UpdateExpression=f"{expression}, updated_at = :now",
                 ConditionExpression=condition,
                 ExpressionAttributeValues=attribute_values,
-                ReturnValues="ALL_NEW",
+                ReturnValues="ALL_OLD",
             )
         )
-        return from_item(answer["Attributes"]) if answer is not None else None
+        if answer is None:
+            return None
+        before = from_item(answer["Attributes"])
+        stock = set_to if set_to is not None else before["stock_quantity"] + value
+        product = before | {"stock_quantity": stock, "updated_at": now}
+        return StockChanged(product, crossed_zero=(before["stock_quantity"] > 0) != (stock > 0))
 
-    async def page(
+    async def page_ids(
         self, filters: Filters, limit: int, cursor: str | None
-    ) -> tuple[list[dict[str, Any]], str | None]:
-        """Up to `limit` matching products and the cursor after them (None at the end).
+    ) -> tuple[list[int], str | None]:
+        """Up to `limit` matching product ids and the cursor after them (None at the end).
 
-        With a category: a Query on category-index (never a Scan). Without: a Scan. Each call
-        asks for at most what is still missing, so the cursor never skips an unreturned item.
+        With a category: a Query on category-index (never a Scan). Without: a Scan, strongly
+        consistent so that a page cached right after a write holds it (a GSI cannot be read
+        consistently: its lag is the one staleness the page cache's TTL has to bound). Each
+        call asks for at most what is still missing, so the cursor never skips an unreturned
+        item. Only ids: the products themselves come from the product cache.
         """
         conditions, values, names = ["id > :zero"], {":zero": {"N": "0"}}, {}
         if filters.min_price is not None:
@@ -194,7 +216,7 @@ class ProductTable:
         if filters.text:
             conditions.append("contains(search_text, :text)")
             values[":text"] = {"S": filters.text.lower()}
-        request: dict[str, Any] = {"TableName": self._products}
+        request: dict[str, Any] = {"TableName": self._products, "ProjectionExpression": "id"}
         if filters.category is not None:
             request |= {
                 "IndexName": "category-index",
@@ -202,6 +224,8 @@ class ProductTable:
             }
             names["#category"] = "category"
             values[":category"] = {"S": filters.category}
+        else:
+            request["ConsistentRead"] = True
         request |= {
             "FilterExpression": " AND ".join(conditions),
             "ExpressionAttributeValues": values,
@@ -212,17 +236,24 @@ class ProductTable:
             decode_cursor(cursor, with_category=filters.category is not None) if cursor else None
         )
         operation = self._client.query if filters.category is not None else self._client.scan
-        items: list[dict[str, Any]] = []
-        while len(items) < limit:
-            call = request | {"Limit": limit - len(items)}
+        ids: list[int] = []
+        while len(ids) < limit:
+            call = request | {"Limit": limit - len(ids)}
             if start is not None:
                 call["ExclusiveStartKey"] = start
             answer = await operation(**call)
-            items += [from_item(item) for item in answer.get("Items", [])]
+            ids += [int(item["id"]["N"]) for item in answer.get("Items", [])]
             start = answer.get("LastEvaluatedKey")
             if start is None:
                 break
-        return items, encode_cursor(start) if start is not None else None
+        return ids, encode_cursor(start) if start is not None else None
+
+    async def get_many(self, product_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+        """The products that exist among these, read consistently in batches of 100."""
+        items = await self._batch_get(
+            [product_id for product_id in product_ids if product_id != COUNTER_ID]
+        )
+        return {int(item["id"]["N"]): from_item(item) for item in items}
 
     async def category_counts(self) -> dict[str, int]:
         counts: dict[str, int] = {}
@@ -250,10 +281,24 @@ class ProductTable:
         values = _deserializer_plain(item)
         return values
 
-    async def reserve(
-        self, order_id: str, lines: Sequence[tuple[int, int]]
-    ) -> tuple[str, list[int]]:
-        """Every line or none: ("reserved", []), ("repeat", []) or ("short", product ids)."""
+    async def reserve(self, order_id: str, lines: Sequence[tuple[int, int]]) -> Reserved:
+        """Every line or none; a repeated order id is a "repeat" (the caller compares lines).
+
+        A transaction returns no values, so whether a line sold a product out is asked of
+        DynamoDB itself: first with every line required to leave at least one unit, which is
+        the common sale and proves nothing sold out; only if that fails, again as it must.
+        """
+        first = await self._reserve(order_id, lines, floor_after=1)
+        if first.outcome != "short":
+            return first
+        second = await self._reserve(order_id, lines, floor_after=0)
+        if second.outcome != "reserved":
+            return second
+        return Reserved("reserved", may_have_sold_out=True)
+
+    async def _reserve(
+        self, order_id: str, lines: Sequence[tuple[int, int]], *, floor_after: int
+    ) -> Reserved:
         record = {
             "order_id": order_id,
             "status": "reserved",
@@ -276,8 +321,11 @@ class ProductTable:
                     "TableName": self._products,
                     "Key": {"id": {"N": str(product)}},
                     "UpdateExpression": "SET stock_quantity = stock_quantity - :q",
-                    "ConditionExpression": "attribute_exists(id) AND stock_quantity >= :q",
-                    "ExpressionAttributeValues": {":q": {"N": str(quantity)}},
+                    "ConditionExpression": "attribute_exists(id) AND stock_quantity >= :need",
+                    "ExpressionAttributeValues": {
+                        ":q": {"N": str(quantity)},
+                        ":need": {"N": str(quantity + floor_after)},
+                    },
                 }
             }
             for product, quantity in lines
@@ -290,17 +338,28 @@ class ProductTable:
             reasons = exc.response.get("CancellationReasons", [])
             codes = [reason.get("Code") for reason in reasons]
             if codes and codes[0] == "ConditionalCheckFailed":
-                return "repeat", []  # this order has a record: the caller compares the lines
+                return Reserved("repeat")  # this order has a record: the caller compares lines
             short = [
                 product
                 for (product, _), code in zip(lines, codes[1:], strict=False)
                 if code == "ConditionalCheckFailed"
             ]
-            return "short", short or [product for product, _ in lines]
-        return "reserved", []
+            return Reserved("short", short or [product for product, _ in lines])
+        return Reserved("reserved")
 
-    async def release(self, order_id: str, lines: Sequence[tuple[int, int]]) -> bool:
-        """Give back what the order reserved, once: False when it was already released."""
+    async def release(self, order_id: str, lines: Sequence[tuple[int, int]]) -> bool | None:
+        """Give back what the order reserved, once: None when it was already released, else
+        whether some product may have come back in stock (asked of DynamoDB as in `reserve`:
+        first with every product required to hold stock already)."""
+        first = await self._release(order_id, lines, in_stock_before=True)
+        if first != "product":
+            return False if first == "released" else None
+        return True if await self._release(order_id, lines, in_stock_before=False) else None
+
+    async def _release(
+        self, order_id: str, lines: Sequence[tuple[int, int]], *, in_stock_before: bool
+    ) -> Literal["released", "record", "product"]:
+        """Done, or whose condition failed: the record's (released before) or a product's."""
         items: list[dict[str, Any]] = [
             {
                 "Update": {
@@ -317,15 +376,20 @@ class ProductTable:
                 }
             }
         ]
+        # A product deleted since is not resurrected as a stock-only item.
+        condition = "attribute_exists(id)"
+        values: dict[str, Any] = {}
+        if in_stock_before:
+            condition += " AND stock_quantity > :zero"
+            values[":zero"] = {"N": "0"}
         items += [
             {
                 "Update": {
                     "TableName": self._products,
                     "Key": {"id": {"N": str(product)}},
                     "UpdateExpression": "SET stock_quantity = stock_quantity + :q",
-                    # A product deleted since is not resurrected as a stock-only item.
-                    "ConditionExpression": "attribute_exists(id)",
-                    "ExpressionAttributeValues": {":q": {"N": str(quantity)}},
+                    "ConditionExpression": condition,
+                    "ExpressionAttributeValues": values | {":q": {"N": str(quantity)}},
                 }
             }
             for product, quantity in lines
@@ -333,10 +397,11 @@ class ProductTable:
         try:
             await self._client.transact_write_items(TransactItems=items)
         except ClientError as exc:
-            if _code(exc) == "TransactionCanceledException":
-                return False
-            raise
-        return True
+            if _code(exc) != "TransactionCanceledException":
+                raise
+            codes = [reason.get("Code") for reason in exc.response.get("CancellationReasons", [])]
+            return "record" if codes and codes[0] == "ConditionalCheckFailed" else "product"
+        return "released"
 
     async def stock_states(self, product_ids: list[int]) -> dict[int, tuple[int, bool]]:
         """(stock, low-stock flag) of each product, in one consistent batch read.
@@ -344,26 +409,33 @@ class ProductTable:
         Lets a stock change write the flag only when it must change: the common sale, well
         above the threshold and not flagged, then costs one read instead of two writes per line.
         """
+        items = await self._batch_get(
+            product_ids, projection="id, stock_quantity, low_stock_notified"
+        )
+        return {
+            int(item["id"]["N"]): (
+                int(item.get("stock_quantity", {}).get("N", "0")),
+                bool(item.get("low_stock_notified", {}).get("BOOL", False)),
+            )
+            for item in items
+        }
+
+    async def _batch_get(
+        self, product_ids: Sequence[int], *, projection: str | None = None
+    ) -> list[dict[str, Any]]:
         keys = [{"id": {"N": str(product_id)}} for product_id in dict.fromkeys(product_ids)]
-        states: dict[int, tuple[int, bool]] = {}
+        request: dict[str, Any] = {"ConsistentRead": True}
+        if projection is not None:
+            request["ProjectionExpression"] = projection
+        items: list[dict[str, Any]] = []
         while keys:
             answer = await self._client.batch_get_item(
-                RequestItems={
-                    self._products: {
-                        "Keys": keys[:100],  # DynamoDB's per-call limit
-                        "ConsistentRead": True,
-                        "ProjectionExpression": "id, stock_quantity, low_stock_notified",
-                    }
-                }
+                RequestItems={self._products: request | {"Keys": keys[:100]}}  # the call limit
             )
-            for item in answer.get("Responses", {}).get(self._products, []):
-                states[int(item["id"]["N"])] = (
-                    int(item.get("stock_quantity", {}).get("N", "0")),
-                    bool(item.get("low_stock_notified", {}).get("BOOL", False)),
-                )
+            items += answer.get("Responses", {}).get(self._products, [])
             unprocessed = answer.get("UnprocessedKeys", {}).get(self._products, {}).get("Keys", [])
             keys = unprocessed + keys[100:]
-        return states
+        return items
 
     async def mark_low_stock(self, product_id: int, threshold: int) -> bool:
         """True once per crossing below the threshold (the flag resets on restock)."""

@@ -1,14 +1,16 @@
 """The products domain: catalog writes with cache invalidation, stock, reservations, alerts."""
 
+import json
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from prometheus_client import Counter
 
-from cloudmart_common.cache import ReadThroughCache
 from cloudmart_common.events import new_event
 from cloudmart_common.fault_flags import NO_FAULTS, PRODUCT_CATALOG_FAILURE, FaultFlags
 from cloudmart_common.kafka_producer import EventProducer
+from cloudmart_products.catalog_cache import CachedItems, CatalogCache, page_digest
 from cloudmart_products.errors import (
     CatalogUnavailable,
     DuplicateSku,
@@ -40,7 +42,7 @@ class Catalog:
     def __init__(
         self,
         table: ProductTable,
-        cache: ReadThroughCache,
+        cache: CatalogCache,
         producer: EventProducer,
         low_stock_threshold: int,
         *,
@@ -58,24 +60,68 @@ class Catalog:
             self._faults.triggered(PRODUCT_CATALOG_FAILURE, f"{read} refused")
             raise CatalogUnavailable("the catalog is unavailable (product-catalog-failure flag)")
 
-    async def get(self, product_id: int) -> dict[str, Any]:
+    async def product_json(self, product_id: int) -> bytes:
+        """The product's public JSON: from the cache as stored, so a hit parses nothing."""
         self._check_catalog_up(f"product {product_id}")
-
-        async def load() -> dict[str, Any] | None:
-            product = await self._table.get(product_id)
-            # Cached as its public JSON form: Decimal prices do not go into JSON as they are.
-            return ProductOut.model_validate(product).model_dump(mode="json") if product else None
-
-        product = await self._cache.get_or_load(str(product_id), load)
+        cached = await self._cache.product(product_id)
+        if cached is not None and product_id in cached.found:
+            return cached.found[product_id]
+        product = (await self._load([product_id], cached)).get(product_id)
         if product is None:
             raise ProductNotFound(f"no product {product_id}")
-        return dict(product)
+        return product
 
-    async def page(
-        self, filters: Filters, limit: int, cursor: str | None
-    ) -> tuple[list[dict[str, Any]], str | None]:
+    async def page_json(self, filters: Filters, limit: int, cursor: str | None) -> bytes:
+        """A page as the public JSON of a ProductPage, assembled from the products' JSON."""
         self._check_catalog_up("product list")
-        return await self._table.page(filters, limit, cursor)
+        digest = page_digest(
+            limit=limit,
+            cursor=cursor,
+            category=filters.category,
+            min_price=filters.min_price,
+            max_price=filters.max_price,
+            in_stock=filters.in_stock,
+            text=filters.text,
+        )
+        page = await self._cache.page(digest)
+        if page is not None and page.body is not None:
+            return page.body
+        if page is not None and page.ids is not None:
+            ids, next_cursor, cached = page.ids, page.next_cursor, page.items
+        else:
+            ids, next_cursor = await self._table.page_ids(filters, limit, cursor)
+            cached = None
+            if page is not None:
+                await self._cache.store_page(page.generation, digest, ids, next_cursor)
+                cached = await self._cache.items(ids)
+        found = cached.found if cached is not None else {}
+        if len(found) < len(ids):
+            found = {**found, **await self._load([i for i in ids if i not in found], cached)}
+        # A product deleted since the page was listed is left out: the deletion bumped the
+        # generation, so the next read lists the page again.
+        items = b",".join(found[product_id] for product_id in ids if product_id in found)
+        return b'{"items":[%b],"next_cursor":%b}' % (items, json.dumps(next_cursor).encode())
+
+    async def _load(
+        self, product_ids: Sequence[int], cached: CachedItems | None
+    ) -> dict[int, bytes]:
+        """The products' public JSON from DynamoDB (one batch read), cached for the next read.
+
+        Read consistently after `cached` leased them: a write since then deleted the lease,
+        so its older copy is never cached (a TTL alone would serve it for an hour).
+        """
+        if len(product_ids) == 1:
+            product = await self._table.get(product_ids[0])
+            products = {product_ids[0]: product} if product is not None else {}
+        else:
+            products = await self._table.get_many(product_ids)
+        loaded = {
+            product_id: ProductOut.model_validate(product).model_dump_json().encode()
+            for product_id, product in products.items()
+        }
+        if cached is not None:
+            await self._cache.fill(cached.token, loaded)
+        return loaded
 
     async def category_counts(self) -> dict[str, int]:
         self._check_catalog_up("categories")
@@ -94,42 +140,44 @@ class Catalog:
         if await self._table.by_sku(data.sku) is not None:
             raise DuplicateSku(f"sku {data.sku} is already used", sku=data.sku)
         product_id = await self._table.next_id()
-        return await self._table.create({"id": product_id, **data.model_dump()})
+        product = await self._table.create({"id": product_id, **data.model_dump()})
+        await self._cache.invalidate([product_id], listings=True)
+        return product
 
     async def update(self, product_id: int, changes: ProductUpdate) -> dict[str, Any]:
         product = await self._table.update(product_id, changes.model_dump(exclude_unset=True))
-        await self._cache.invalidate(str(product_id))
+        await self._cache.invalidate([product_id], listings=product is not None)
         if product is None:
             raise ProductNotFound(f"no product {product_id}")
         return product
 
     async def delete(self, product_id: int) -> None:
         deleted = await self._table.delete(product_id)
-        await self._cache.invalidate(str(product_id))
+        await self._cache.invalidate([product_id], listings=deleted)
         if not deleted:
             raise ProductNotFound(f"no product {product_id}")
 
     async def change_stock(self, product_id: int, change: StockChange) -> dict[str, Any]:
-        product = await self._table.change_stock(
+        changed = await self._table.change_stock(
             product_id, set_to=change.set, adjust=change.adjust
         )
-        await self._cache.invalidate(str(product_id))
-        if product is None:
+        if changed is None:
             if await self._table.get(product_id) is None:
                 raise ProductNotFound(f"no product {product_id}")
             raise OutOfStock(f"stock of product {product_id} cannot go below zero")
+        await self._cache.invalidate([product_id], listings=changed.crossed_zero)
         log.info("stock of product %s changed: %s", product_id, change.reason)
         await self._after_stock_change([product_id])
-        return product
+        return changed.product
 
     async def reserve(self, reservation: ReservationIn) -> tuple[dict[str, Any], bool]:
         """(reservation, created): all lines or none; a repeat for the same order is a no-op."""
         lines = [(line.product_id, line.quantity) for line in reservation.lines]
-        outcome, short = await self._table.reserve(reservation.order_id, lines)
-        if outcome == "short":
+        reserved = await self._table.reserve(reservation.order_id, lines)
+        if reserved.outcome == "short":
             STOCK_RESERVATIONS.labels("out_of_stock").inc()
             raise OutOfStock(
-                "not enough stock for every line; nothing was reserved", product_ids=short
+                "not enough stock for every line; nothing was reserved", product_ids=reserved.short
             )
         record = await self._table.reservation(reservation.order_id)
         assert record is not None
@@ -137,19 +185,26 @@ class Catalog:
             raise ReservationConflict(
                 f"order {reservation.order_id} already holds a different reservation"
             )
-        STOCK_RESERVATIONS.labels("reserved" if outcome == "reserved" else "repeated").inc()
-        if outcome == "reserved":
-            await self._cache.invalidate(*(str(product) for product, _ in lines))
+        created = reserved.outcome == "reserved"
+        STOCK_RESERVATIONS.labels("reserved" if created else "repeated").inc()
+        if created:
+            # Only these products' entries: a sale that leaves stock keeps every page.
+            await self._cache.invalidate(
+                [product for product, _ in lines], listings=reserved.may_have_sold_out
+            )
             await self._after_stock_change([product for product, _ in lines])
-        return record, outcome == "reserved"
+        return record, created
 
     async def release(self, order_id: str) -> dict[str, Any]:
         record = await self._table.reservation(order_id)
         if record is None:
             raise ReservationNotFound(f"order {order_id} holds no reservation")
-        if await self._table.release(order_id, record["lines"]):
+        back_in_stock = await self._table.release(order_id, record["lines"])
+        if back_in_stock is not None:
             STOCK_RESERVATIONS.labels("released").inc()
-            await self._cache.invalidate(*(str(product) for product, _ in record["lines"]))
+            await self._cache.invalidate(
+                [product for product, _ in record["lines"]], listings=back_in_stock
+            )
             # Stock only went up: at most a flag to clear, never a new alert.
             await self._after_stock_change([p for p, _ in record["lines"]], may_alert=False)
         released = await self._table.reservation(order_id)

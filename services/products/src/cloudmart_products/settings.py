@@ -21,6 +21,10 @@ class Settings(CommonSettings):
     products_table: str = Field(default="products")
     reservations_table: str = Field(default="product-reservations")
     product_cache_seconds: int = Field(default=3600, gt=0)
+    # Pages are exact through the catalog generation; the TTL bounds what no bump can reach:
+    # the memory of pages left behind by bumps, and a category page listed while the GSI
+    # still lagged a write (in AWS; the emulator's indexes are synchronous).
+    product_page_cache_seconds: int = Field(default=300, gt=0)
     low_stock_threshold: int = Field(default=10, ge=0)
 
     @model_validator(mode="before")

@@ -30,10 +30,10 @@ async def test_category_pages_query_the_category_index() -> None:
         recorder = Recorder(client)
         table = ProductTable(recorder, settings.products_table, settings.reservations_table)
         filters = Filters(category="books", in_stock=True)
-        items, cursor = await table.page(filters, 5, None)
+        ids, cursor = await table.page_ids(filters, 5, None)
         while cursor:
-            _, cursor = await table.page(filters, 5, cursor)
-    assert items
+            _, cursor = await table.page_ids(filters, 5, cursor)
+    assert ids
     assert recorder.calls
     assert set(recorder.calls) == {("query", "category-index")}
 

@@ -13,30 +13,9 @@ from redis import Redis
 
 from cloudmart_local.layout import REDIS_PORT, SERVICE_PORTS
 from cloudmart_local.probes import dynamodb_client
-from tests import accounts
 from tests.stack_control import notification_events, stock_of, stopped
 
 BASE = f"http://127.0.0.1:{SERVICE_PORTS['products']}"
-
-
-@pytest.fixture(scope="module")
-def http() -> httpx.Client:
-    return httpx.Client(base_url=BASE, timeout=30)
-
-
-@pytest.fixture(scope="module")
-def admin() -> dict[str, str]:
-    return accounts.admin().headers
-
-
-@pytest.fixture(scope="module")
-def customer() -> dict[str, str]:
-    return accounts.new_customer().headers
-
-
-@pytest.fixture(scope="module")
-def service() -> dict[str, str]:
-    return accounts.service_headers("orders")
 
 
 def _new_product(http: httpx.Client, admin: dict[str, str], **overrides: Any) -> dict[str, Any]:
@@ -286,6 +265,8 @@ def test_reads_are_served_while_redis_is_down(http: httpx.Client, admin: dict[st
         response = http.get(f"/api/products/{product['id']}")
         assert (response.status_code, response.json()["sku"]) == (200, product["sku"])
         assert http.get("/api/products", params={"category": "books"}).status_code == 200
+        page = http.get("/api/products", params={"in_stock": "true", "limit": 20})
+        assert (page.status_code, len(page.json()["items"])) == (200, 20)
 
 
 def test_low_stock_is_announced_once_per_crossing(

@@ -1,0 +1,308 @@
+"""The catalog's Redis cache: products as public JSON, list pages as id lists, one generation.
+
+Keys: `product:<id>` holds a product's public JSON; `product-page:<generation>:<digest>` a
+page's ids and next cursor; `product-catalog:generation` the number every write that can
+change which products a listing holds (create, update, delete, import, stock crossing zero)
+bumps, so pages cached before it are never reached again. A sale only drops the entries of
+the products it sold, and a page takes its products from their entries, so its stock is the
+product page's. A product read is one GET; a page read is one Lua script (generation, page,
+MGET of its products); a Redis failure costs a DynamoDB read, never an error. The catalog
+import invalidates through `invalidate` here, never with keys of its own.
+
+The race of a fill with a write is closed, not shortened. A page is stored under the
+generation read before it was listed, so a bump in between makes it unreachable. A product
+is filled only while `product-fill:<id>`, the lease its reader took when it missed (before
+reading DynamoDB, consistently), still holds that reader's token; a write's invalidation
+deletes the lease with the entry. A short TTL or a delayed second delete would only narrow
+the window (a DynamoDB read may take seconds under retries) and cost misses on every read
+path; the lease costs one SET, on a miss only.
+"""
+
+import hashlib
+import json
+import logging
+import secrets
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import cast
+
+from prometheus_client import Counter
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from cloudmart_common.cache import CACHE_LOOKUPS
+
+log = logging.getLogger(__name__)
+
+ITEM_PREFIX = "product:"
+LEASE_PREFIX = "product-fill:"
+PAGE_PREFIX = "product-page:"
+GENERATION_KEY = "product-catalog:generation"
+# A fill later than this is simply not written: the lease has expired, so the fill fails
+# safe. It bounds how long a reader that died mid-load keeps others from filling.
+LEASE_MILLISECONDS = 15_000
+
+_ITEM_HIT = CACHE_LOOKUPS.labels("product", "hit")
+_ITEM_MISS = CACHE_LOOKUPS.labels("product", "miss")
+_ITEM_ERROR = CACHE_LOOKUPS.labels("product", "error")
+_PAGE_HIT = CACHE_LOOKUPS.labels("product-page", "hit")
+_PAGE_MISS = CACHE_LOOKUPS.labels("product-page", "miss")
+_PAGE_ERROR = CACHE_LOOKUPS.labels("product-page", "error")
+GENERATION_BUMPS = Counter(
+    "catalog_generation_bumps_total", "Writes that made every cached product list unreachable"
+)
+
+# A generation that is missing (a new or flushed Redis) starts from the clock, never from a
+# number an earlier generation may have used, so no page left over from before is reachable.
+_NEW_GENERATION = """
+local function new_generation()
+  local now = redis.call('TIME')
+  local generation = now[1] .. string.format('%06d', tonumber(now[2]))
+  redis.call('SET', '$GENERATION', generation)
+  return generation
+end
+"""
+
+# ARGV: token, page digest ('' when product ids follow), product ids. Reply: generation, page,
+# the page's whole JSON body when every product of it is cached (else ''), then, if not, each
+# product's JSON or false. A cached page is thus one string the service sends as it is: no
+# parsing of 20 replies, no assembly. A missing product gets a lease (NX: the first reader to
+# miss fills it; a stream of later readers cannot keep replacing the lease and starve fills).
+_READ = (
+    _NEW_GENERATION
+    + """
+local reply, ids = {'', '', ''}, {}
+local page
+if ARGV[2] ~= '' then
+  local generation = redis.call('GET', '$GENERATION') or new_generation()
+  reply[1] = generation
+  page = redis.call('GET', '$PAGE' .. generation .. ':' .. ARGV[2])
+  if not page then return reply end
+  reply[2] = page
+  for id in string.gmatch(string.match(page, '^[^\\n]*'), '%d+') do ids[#ids + 1] = id end
+else
+  for i = 3, #ARGV do ids[#ids + 1] = ARGV[i] end
+end
+local values, complete = {}, true
+if #ids > 0 then
+  local keys = {}
+  for i, id in ipairs(ids) do keys[i] = '$ITEM' .. id end
+  values = redis.call('MGET', unpack(keys))
+end
+for i = 1, #ids do
+  if not values[i] then
+    complete = false
+    redis.call('SET', '$LEASE' .. ids[i], ARGV[1], 'PX', $LEASE_MS, 'NX')
+  end
+end
+if page and complete then
+  -- Cursors are URL-safe base64: nothing in them needs escaping in a JSON string.
+  local cursor = string.match(page, '\\n(.*)$')
+  cursor = cursor ~= '' and ('"' .. cursor .. '"') or 'null'
+  reply[3] = '{"items":[' .. table.concat(values, ',') .. '],"next_cursor":' .. cursor .. '}'
+  return reply
+end
+for i = 1, #ids do reply[i + 3] = values[i] end
+return reply
+"""
+)
+
+# ARGV: token, ttl seconds, then (id, JSON) pairs. A product is written only while this
+# reader's lease stands: a write's invalidation has deleted it otherwise.
+_FILL = """
+for i = 3, #ARGV, 2 do
+  local lease = '$LEASE' .. ARGV[i]
+  if redis.call('GET', lease) == ARGV[1] then
+    redis.call('SET', '$ITEM' .. ARGV[i], ARGV[i + 1], 'EX', ARGV[2])
+    redis.call('DEL', lease)
+  end
+end
+return 0
+"""
+
+# ARGV: '1' when a listing may have changed (bump the generation), then the keys to delete.
+_INVALIDATE = (
+    _NEW_GENERATION
+    + """
+if #ARGV > 1 then redis.call('DEL', unpack(ARGV, 2)) end
+if ARGV[1] == '1' then
+  if redis.call('EXISTS', '$GENERATION') == 1 then redis.call('INCR', '$GENERATION')
+  else new_generation() end
+end
+return 0
+"""
+)
+
+
+def _with_keys(script: str) -> str:
+    """The key names written into the scripts, so they are defined once, here."""
+    for placeholder, value in [
+        ("$GENERATION", GENERATION_KEY),
+        ("$PAGE", PAGE_PREFIX),
+        ("$ITEM", ITEM_PREFIX),
+        ("$LEASE_MS", str(LEASE_MILLISECONDS)),
+        ("$LEASE", LEASE_PREFIX),
+    ]:
+        script = script.replace(placeholder, value)
+    return script
+
+
+def page_digest(
+    *,
+    limit: int,
+    cursor: str | None,
+    category: str | None,
+    min_price: Decimal | None,
+    max_price: Decimal | None,
+    in_stock: bool,
+    text: str | None,
+) -> str:
+    """One key per distinct listing: 20 and 20.00, or `Lamp` and `lamp`, share a page."""
+    normalized = [
+        limit,
+        cursor,
+        category,
+        None if min_price is None else str(min_price.normalize()),
+        None if max_price is None else str(max_price.normalize()),
+        in_stock,
+        None if text is None else text.lower(),  # the search itself is case-insensitive
+    ]
+    return hashlib.blake2b(json.dumps(normalized).encode(), digest_size=12).hexdigest()
+
+
+@dataclass(frozen=True)
+class CachedItems:
+    found: dict[int, bytes]
+    token: str  # holds the leases of the missing products: pass it to `fill`
+
+
+@dataclass(frozen=True)
+class CachedPage:
+    generation: str  # read before any load: store a page loaded now under this one
+    ids: list[int] | None  # None: the page is not cached
+    next_cursor: str | None
+    items: CachedItems
+    body: bytes | None = None  # the page's JSON, when it and all its products are cached
+
+
+async def invalidate(redis: "Redis", product_ids: Iterable[int], *, listings: bool) -> None:
+    """After a write to DynamoDB, never before: drops the products' entries and leases, and
+    with `listings` bumps the generation. If Redis is down, the TTLs bound the staleness."""
+    keys = [f"{prefix}{product_id}" for product_id in product_ids for prefix in _ENTRY_PREFIXES]
+    if not keys and not listings:
+        return
+    try:
+        await redis.register_script(_with_keys(_INVALIDATE))(args=["1" if listings else "", *keys])
+    except RedisError as exc:
+        log.warning("catalog cache not invalidated (%s); entries expire on their own", exc)
+        return
+    if listings:
+        GENERATION_BUMPS.inc()
+
+
+_ENTRY_PREFIXES = (ITEM_PREFIX, LEASE_PREFIX)
+
+
+async def forget_catalog(redis: "Redis") -> None:
+    """Everything cached of a catalog that was replaced as a whole (ids start again)."""
+    stale = [
+        key for prefix in _ENTRY_PREFIXES async for key in redis.scan_iter(f"{prefix}*", count=500)
+    ]
+    if stale:
+        await redis.delete(*stale)
+    await invalidate(redis, [], listings=True)
+
+
+class CatalogCache:
+    def __init__(self, redis: "Redis", item_ttl_seconds: int, page_ttl_seconds: int) -> None:
+        self._redis = redis
+        self._item_ttl = str(item_ttl_seconds)
+        self._page_ttl = page_ttl_seconds
+        self._read = redis.register_script(_with_keys(_READ))
+        self._fill = redis.register_script(_with_keys(_FILL))
+
+    async def product(self, product_id: int) -> CachedItems | None:
+        """`items` of one product: a plain GET, the cheapest read; a lease only on a miss."""
+        key = f"{ITEM_PREFIX}{product_id}"
+        try:
+            value = await self._redis.get(key)
+            if value is not None:
+                _ITEM_HIT.inc()
+                # The client does not decode replies: a value is bytes, sent as it is.
+                return CachedItems({product_id: cast(bytes, value)}, "")
+            token = secrets.token_hex(8)
+            lease = f"{LEASE_PREFIX}{product_id}"
+            await self._redis.set(lease, token, px=LEASE_MILLISECONDS, nx=True)
+        except RedisError as exc:
+            _ITEM_ERROR.inc()
+            log.warning("catalog cache unavailable, reading DynamoDB: %s", exc)
+            return None
+        _ITEM_MISS.inc()
+        return CachedItems({}, token)
+
+    async def items(self, product_ids: Sequence[int]) -> CachedItems | None:
+        """The cached JSON of these products (leasing the missing ones); None: Redis is down."""
+        token = secrets.token_hex(8)
+        try:
+            reply = await self._read(args=[token, "", *product_ids])
+        except RedisError as exc:
+            _ITEM_ERROR.inc()
+            log.warning("catalog cache unavailable, reading DynamoDB: %s", exc)
+            return None
+        return self._items(product_ids, reply[3:], token)
+
+    async def page(self, digest: str) -> CachedPage | None:
+        """The cached page and its products' JSON, in one round trip; None: Redis is down."""
+        token = secrets.token_hex(8)
+        try:
+            reply = await self._read(args=[token, digest])
+        except RedisError as exc:
+            _PAGE_ERROR.inc()
+            log.warning("catalog cache unavailable, reading DynamoDB: %s", exc)
+            return None
+        generation = reply[0].decode()
+        if not reply[1]:
+            _PAGE_MISS.inc()
+            return CachedPage(generation, None, None, CachedItems({}, token))
+        _PAGE_HIT.inc()
+        if reply[2]:
+            return CachedPage(generation, [], None, CachedItems({}, token), body=reply[2])
+        listed, _, cursor = reply[1].partition(b"\n")
+        ids = [int(product_id) for product_id in listed.split(b",")] if listed else []
+        items = self._items(ids, reply[3:], token)
+        return CachedPage(generation, ids, cursor.decode() or None, items)
+
+    async def store_page(
+        self, generation: str, digest: str, ids: Sequence[int], next_cursor: str | None
+    ) -> None:
+        # Under the generation read before the page was loaded: if a write bumped it since,
+        # this entry is unreachable, so a page loaded before a write is never served after it.
+        value = f"{','.join(map(str, ids))}\n{next_cursor or ''}"
+        try:
+            await self._redis.set(f"{PAGE_PREFIX}{generation}:{digest}", value, ex=self._page_ttl)
+        except RedisError as exc:
+            log.warning("catalog page not cached: %s", exc)
+
+    async def fill(self, token: str, products: Mapping[int, bytes]) -> None:
+        """Caches products loaded after `items`/`page` leased them, unless a write came since."""
+        if not products:
+            return
+        pairs = [part for item in products.items() for part in item]
+        try:
+            await self._fill(args=[token, self._item_ttl, *pairs])
+        except RedisError as exc:
+            log.warning("catalog cache not filled: %s", exc)
+
+    async def invalidate(self, product_ids: Iterable[int], *, listings: bool) -> None:
+        await invalidate(self._redis, product_ids, listings=listings)
+
+    @staticmethod
+    def _items(ids: Sequence[int], values: Sequence[bytes | None], token: str) -> CachedItems:
+        # RESP3 turns the script's `false` into False, RESP2 into None: both mean missing.
+        found = {product_id: value for product_id, value in zip(ids, values, strict=True) if value}
+        if found:
+            _ITEM_HIT.inc(len(found))
+        if len(found) < len(ids):
+            _ITEM_MISS.inc(len(ids) - len(found))
+        return CachedItems(found, token)
