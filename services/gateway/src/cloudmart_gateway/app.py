@@ -6,14 +6,15 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI
-from starlette.datastructures import State
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Scope
 
+from cloudmart_common.fast_path import FastPathApp
 from cloudmart_common.observed import ObservedRequests
 from cloudmart_common.readiness import DependencyCheck, redis_check
 from cloudmart_common.service_app import create_service_app
 from cloudmart_common.stores import create_redis
 from cloudmart_gateway import health, openapi, proxy, web
+from cloudmart_gateway.proxy import SERVICE_KEY
 from cloudmart_gateway.ratelimit import RateLimits
 from cloudmart_gateway.routes import service_for
 from cloudmart_gateway.security import CorsForOrigins, SecurityHeadersMiddleware
@@ -24,7 +25,7 @@ from cloudmart_gateway.upstreams import pools
 POOL_LIMITS = httpx.Limits(max_connections=50, max_keepalive_connections=8)
 
 
-def create_app(settings: Settings | None = None) -> "Gateway":
+def create_app(settings: Settings | None = None) -> FastPathApp:
     settings = settings or Settings()
 
     @asynccontextmanager
@@ -77,23 +78,10 @@ def create_app(settings: Settings | None = None) -> "Gateway":
         CorsForOrigins(ObservedRequests(proxy.Proxy(app)), **cors),
         stripe_api_base=settings.web_stripe_api_base,
     )
-    return Gateway(app, proxied)
+    return FastPathApp(app, proxied, _proxied)
 
 
-class Gateway:
-    """`/api/<service>/...` to the proxy; the rest (probes, metrics, the API and events docs,
-    the web UI, lifespan) to FastAPI."""
-
-    def __init__(self, app: FastAPI, proxied: ASGIApp) -> None:
-        self.app = app
-        self.proxied = proxied
-
-    @property
-    def state(self) -> State:
-        return self.app.state
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and service_for(scope["path"]) is not None:
-            await self.proxied(scope, receive, send)
-        else:
-            await self.app(scope, receive, send)
+def _proxied(scope: Scope) -> bool:
+    """`/api/<service>/...` goes to the proxy; the rest (probes, metrics, the API and events
+    docs, the web UI) to FastAPI."""
+    return service_for(scope["path"]) is not None

@@ -3,9 +3,19 @@
 import itertools
 import time
 from dataclasses import dataclass, field
+from typing import Any
+
+from prometheus_client import Histogram
 
 from cloudmart_common.call_policy import CallPolicy
 from cloudmart_gateway.settings import Settings
+
+UPSTREAM_DURATION = Histogram(
+    "gateway_upstream_duration_seconds",
+    "Time to the upstream's response headers, by service and status class",
+    ["service", "status_class"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
+)
 
 
 @dataclass
@@ -27,6 +37,7 @@ class UpstreamPool:
         self._instances = [Instance(url.rstrip("/")) for url in urls]
         self._turn = itertools.count()
         self._quarantine = settings.instance_quarantine_seconds
+        self._durations: dict[str, Any] = {}
 
     @property
     def instances(self) -> list[Instance]:
@@ -40,6 +51,16 @@ class UpstreamPool:
         return [i for i in ordered if i.bad_until <= now] + [
             i for i in ordered if i.bad_until > now
         ]
+
+    def observe(self, status: int, seconds: float) -> None:
+        """Time to the upstream's response headers, by status class."""
+        status_class = f"{status // 100}xx"
+        histogram = self._durations.get(status_class)
+        if histogram is None:  # labels() locks and builds a key: once per class, not per call
+            histogram = self._durations[status_class] = UPSTREAM_DURATION.labels(
+                self.service, status_class
+            )
+        histogram.observe(seconds)
 
     def failed(self, instance: Instance) -> None:
         instance.bad_until = time.monotonic() + self._quarantine
