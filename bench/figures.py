@@ -29,6 +29,9 @@ class Figure:
     errors: int = 0
     requests: int = 0
     note: str = ""
+    # Milliseconds of CPU per successful unit (request, order), by component or group, from
+    # /proc over the same run: what the figure costs, beside what it achieves.
+    cpu_ms: dict[str, float] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
@@ -77,7 +80,13 @@ def hey(
 
 
 def parse_hey(name: str, output: str, note: str = "") -> Figure:
-    """hey's text summary: requests/s, the latency distribution, the status code counts."""
+    """hey's text summary: the latency distribution, the status code counts and the transport
+    errors (refused or reset connections, timeouts), which hey lists apart from the statuses.
+
+    Throughput is successful responses over hey's total time, computed here: hey's own
+    Requests/sec also counts transport errors, so a service restarting under it (refusing
+    connections in microseconds) shows tens of thousands of "requests" per second.
+    """
     latency = {
         int(share): float(secs) * 1000
         for share, secs in re.findall(r"^\s+(\d+)%% in ([\d.]+) secs", output, re.MULTILINE)
@@ -86,17 +95,21 @@ def parse_hey(name: str, output: str, note: str = "") -> Figure:
         int(code): int(count)
         for code, count in re.findall(r"\[(\d{3})\]\s+(\d+) responses", output)
     }
-    requests = sum(statuses.values())
-    rps = re.search(r"Requests/sec:\s+([\d.]+)", output)
+    failed = output.partition("Error distribution:")[2]
+    transport_errors = sum(
+        int(count) for count in re.findall(r"^\s+\[(\d+)\]\s", failed, re.MULTILINE)
+    )
+    total = re.search(r"Total:\s+([\d.]+) secs", output)
+    succeeded = statuses.get(200, 0)
     return Figure(
         name,
         "requests",
-        throughput=round(float(rps.group(1)), 1) if rps else None,
+        throughput=round(succeeded / float(total.group(1)), 1) if total else None,
         p50_ms=_round(latency.get(50)),
         p95_ms=_round(latency.get(95)),
         p99_ms=_round(latency.get(99)),
-        errors=requests - statuses.get(200, 0),
-        requests=requests,
+        errors=sum(statuses.values()) - succeeded + transport_errors,
+        requests=sum(statuses.values()) + transport_errors,
         note=note,
     )
 

@@ -13,7 +13,8 @@ stack costs the machine; summed RSS is printed beside it.
 import argparse
 import sys
 import time
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 import psutil
 
@@ -83,21 +84,103 @@ def snapshot() -> list[Usage]:
     return sorted(usages, key=lambda usage: -usage.rss_mib)
 
 
-def cpu_seconds() -> dict[str, float]:
-    """CPU time (user + system) each running component's process tree has used so far."""
-    used: dict[str, float] = {}
-    for name, info in supervisor.process_info().items():
-        if info["statename"] != "RUNNING":
-            continue
-        total = 0.0
-        for process in _tree(info["pid"]):
-            try:
-                times = process.cpu_times()
-            except psutil.NoSuchProcess:
-                continue
-            total += times.user + times.system
-        used[name] = total
-    return used
+SETTLE_AFTER_START_SECONDS = 30  # a JVM or a service warming up costs more than it serves
+
+
+@dataclass(frozen=True)
+class CpuSample:
+    """Each component's CPU seconds so far, the process ids they were read from, how long
+    each has been running, and when."""
+
+    seconds: dict[str, float]
+    pids: dict[str, int]
+    at: float  # time.monotonic()
+    uptime: dict[str, float] = field(default_factory=dict)
+
+
+def cpu_sample() -> CpuSample:
+    """CPU time (user + system) each running component's process tree has used so far.
+
+    Includes the time of children that exited and were reaped (cutime + cstime), so a
+    PostgreSQL backend or a worker that ends during a measurement still counts; supervisord
+    is a component too (it relays every program's output). The benchmark's own load
+    generators are not supervisord's children and never appear here.
+    """
+    running = {
+        name: info
+        for name, info in supervisor.process_info().items()
+        if info["statename"] == "RUNNING"
+    }
+    pids = {name: info["pid"] for name, info in running.items()}
+    seconds = {name: tree_cpu_seconds(pid) for name, pid in pids.items()}
+    pids["supervisord"] = int(supervisor.PIDFILE.read_text())
+    # Its reaped children are the components themselves (a restarted service's whole life
+    # lands in supervisord's cutime): counted already, so its own time only.
+    seconds["supervisord"] = process_cpu_seconds(pids["supervisord"], reaped_children=False)
+    uptime = {name: float(info["now"] - info["start"]) for name, info in running.items()}
+    return CpuSample(seconds, pids, time.monotonic(), uptime)
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """utime + stime of a process and every descendant, with their reaped children's."""
+    return sum(process_cpu_seconds(process.pid) for process in _tree(pid))
+
+
+def process_cpu_seconds(pid: int, *, reaped_children: bool = True) -> float:
+    """One process's utime + stime, with its reaped children's cutime + cstime unless told
+    otherwise (0 if it is gone)."""
+    try:
+        times = psutil.Process(pid).cpu_times()
+    except psutil.NoSuchProcess:
+        return 0.0
+    own = times.user + times.system
+    return own + (times.children_user + times.children_system if reaped_children else 0.0)
+
+
+@dataclass(frozen=True)
+class CpuUse:
+    """CPU seconds each component used over a measured interval, that interval, and which
+    components were unsettled: restarted meanwhile or just before (on a shared stack, by
+    someone else's change), so that their figures include a start-up or miss the old
+    process's last moments."""
+
+    seconds_by_component: dict[str, float]
+    wall_seconds: float
+    unsettled: tuple[str, ...] = ()
+
+    def per_unit_ms(self, units: int, components: Iterable[str]) -> float | None:
+        """Milliseconds of CPU per unit of work (request, order) of these components."""
+        if units <= 0:
+            return None
+        return 1000 * sum(self.seconds_by_component.get(c, 0.0) for c in components) / units
+
+    @classmethod
+    def between(cls, before: CpuSample, after: CpuSample) -> "CpuUse":
+        # A component whose process changed (or that was not running at first) is measured
+        # from its new process's start: all its time is new.
+        restarted = {name for name, pid in after.pids.items() if before.pids.get(name) != pid}
+        warming = {
+            name for name, uptime in before.uptime.items() if uptime < SETTLE_AFTER_START_SECONDS
+        }
+        return cls(
+            {
+                name: spent if name in restarted else max(0.0, spent - before.seconds[name])
+                for name, spent in after.seconds.items()
+            },
+            after.at - before.at,
+            tuple(sorted(restarted | warming)),
+        )
+
+
+class CpuMeter:
+    """`with CpuMeter() as meter: <load>`; then `meter.use` is each component's CPU over it."""
+
+    def __enter__(self) -> "CpuMeter":
+        self._before = cpu_sample()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.use = CpuUse.between(self._before, cpu_sample())
 
 
 def peak_during(seconds: float, every: float = 2.0) -> list[Usage]:

@@ -23,9 +23,11 @@ from typing import Any
 from botocore.config import Config
 
 from bench.figures import Figure, from_latencies, hey
+from bench.footprint import process_cpu_seconds
 from cloudmart_local.layout import KAFKA_PORT, POSTGRES_PORT, REDIS_PORT, RUN, TOOLS, VENV_BIN
 from cloudmart_local.probes import dynamodb_client
 
+BARE = "bare FastAPI/uvicorn JSON"
 PGBENCH = "/usr/bin/pgbench"
 PSQL = "/usr/bin/psql"
 PG_SOCKET = str(RUN / "postgres")
@@ -139,32 +141,24 @@ def kafka_produce(records: int = 200_000, size: int = 512, rate: int = -1) -> Fi
         "1",
     )
     try:
-        output = subprocess.run(
-            [
-                "java",
-                "-Xmx256m",
-                "-cp",
-                str(TOOLS / "kafka" / "lib" / "*"),
-                "org.apache.kafka.tools.ProducerPerformance",
-                "--topic",
-                topic,
-                "--num-records",
-                str(records),
-                "--record-size",
-                str(size),
-                "--throughput",
-                str(rate),
-                "--producer-props",
-                f"bootstrap.servers={bootstrap}",
-                "acks=all",
-                "enable.idempotence=true",
-                "linger.ms=5",
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
+        output = _kafka_tool(
+            "ProducerPerformance",
+            "--topic",
+            topic,
+            "--num-records",
+            str(records),
+            "--record-size",
+            str(size),
+            "--throughput",
+            str(rate),
+            "--producer-props",
+            f"bootstrap.servers={bootstrap}",
+            "acks=all",
+            "enable.idempotence=true",
+            "linger.ms=5",
+            heap="256m",
             timeout=300,
-        ).stdout
+        )
     finally:
         _kafka_tool("TopicCommand", "--bootstrap-server", bootstrap, "--delete", "--topic", topic)
     figure = parse_producer_summary(output.strip().splitlines()[-1])
@@ -191,24 +185,74 @@ def parse_producer_summary(summary: str) -> Figure:
     )
 
 
-def _kafka_tool(tool: str, *arguments: str) -> None:
-    subprocess.run(
+def kafka_consume(topic: str, records: int) -> Figure:
+    """Kafka's ConsumerPerformance (the jars the broker runs) reading `records` of `topic`
+    from the start: the rate a consumer of this broker reaches, the analytics job's bound."""
+    output = _kafka_tool(
+        "ConsumerPerformance",
+        "--bootstrap-server",
+        f"127.0.0.1:{KAFKA_PORT}",
+        "--topic",
+        topic,
+        "--num-records",
+        str(records),
+        "--group",
+        f"bench-perf-{uuid.uuid4().hex[:8]}",
+        "--command-property",
+        "isolation.level=read_committed",  # as the job's source reads
+        "--timeout",
+        "30000",
+        heap="256m",
+        timeout=300,
+    )
+    figure = parse_consumer_summary(output)
+    figure.note = f"ConsumerPerformance, {records} records of the same topic, one consumer"
+    return figure
+
+
+def parse_consumer_summary(output: str) -> Figure:
+    """ConsumerPerformance's header and data line ("start.time, end.time, data.consumed.in.MB,
+    MB.sec, data.consumed.in.nMsg, nMsg.sec, rebalance.time.ms, fetch.time.ms, fetch.MB.sec,
+    fetch.nMsg.sec"). The rate is fetch.nMsg.sec: records per second once the group has
+    formed, the same span the Flink job is timed over (first to last result, not its start)."""
+    lines = [line for line in output.strip().splitlines() if line.count(",") >= 9]
+    if len(lines) < 2 or "fetch.nMsg.sec" not in lines[0]:
+        raise ValueError(f"not a ConsumerPerformance summary: {output!r}")
+    row = dict(
+        zip(
+            (name.strip() for name in lines[0].split(",")),
+            (value.strip() for value in lines[-1].split(",")),
+            strict=True,
+        )
+    )
+    return Figure(
+        "Kafka consume",
+        "events",
+        throughput=round(float(row["fetch.nMsg.sec"]), 1),
+        requests=int(row["data.consumed.in.nMsg"]),
+    )
+
+
+def _kafka_tool(tool: str, *arguments: str, heap: str = "128m", timeout: int = 120) -> str:
+    """One of Kafka's own tools, from the jars the stack's broker runs; its stdout."""
+    return subprocess.run(
         [
             "java",
-            "-Xmx128m",
+            f"-Xmx{heap}",
             "-cp",
             str(TOOLS / "kafka" / "lib" / "*"),
             f"org.apache.kafka.tools.{tool}",
             *arguments,
         ],
         capture_output=True,
+        text=True,
         check=True,
-        timeout=120,
-    )
+        timeout=timeout,
+    ).stdout
 
 
 @contextmanager
-def _bare_server() -> Iterator[str]:
+def _bare_server() -> Iterator[tuple[str, int]]:
     """bench/bare_app.py under uvicorn with the services' own flags: one process, no extras."""
     server = subprocess.Popen(
         [
@@ -235,18 +279,22 @@ def _bare_server() -> Iterator[str]:
                 if time.monotonic() > deadline or server.poll() is not None:
                     raise SystemExit("the bare FastAPI server did not start") from None
                 time.sleep(0.2)
-        yield f"http://127.0.0.1:{BARE_PORT}"
+        yield f"http://127.0.0.1:{BARE_PORT}", server.pid
     finally:
         server.terminate()
         server.wait(15)
 
 
 def bare_fastapi(concurrency: int, seconds: int) -> Figure:
-    with _bare_server() as base:
+    """The ceiling, with its own CPU per request (the server process; hey is not counted)."""
+    with _bare_server() as (base, pid):
         hey("warm", f"{base}/product", concurrency=4, seconds=1)
-        figure = hey(
-            "bare FastAPI/uvicorn JSON", f"{base}/product", concurrency=concurrency, seconds=seconds
-        )
+        before = process_cpu_seconds(pid)
+        figure = hey(BARE, f"{base}/product", concurrency=concurrency, seconds=seconds)
+        spent = process_cpu_seconds(pid) - before
+    served = figure.requests - figure.errors
+    if served:
+        figure.cpu_ms = {"bare app": round(1000 * spent / served, 3)}
     return figure
 
 

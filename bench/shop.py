@@ -42,20 +42,28 @@ def stock_products(host: str = GATEWAY, count: int = 5) -> list[int]:
     return created_ids
 
 
+# A card as the browser sends it: straight to (local) Stripe with the publishable key.
+_CARD_FORM = {
+    "type": "card",
+    "card[number]": GOOD_CARD,
+    "card[exp_month]": "12",
+    "card[exp_year]": "2034",
+    "card[cvc]": "123",
+    "key": "pk_test_local",
+}
+
+
 def payment_method() -> str:
-    """A card as the browser sends it: straight to (local) Stripe with the publishable key."""
-    response = httpx.post(
-        f"{STRIPE}/v1/payment_methods",
-        data={
-            "type": "card",
-            "card[number]": GOOD_CARD,
-            "card[exp_month]": "12",
-            "card[exp_year]": "2034",
-            "card[cvc]": "123",
-            "key": "pk_test_local",
-        },
-        timeout=30,
-    )
+    """A fresh localstripe PaymentMethod id (pm_...) for one order."""
+    response = httpx.post(f"{STRIPE}/v1/payment_methods", data=_CARD_FORM, timeout=30)
+    response.raise_for_status()
+    method: str = response.json()["id"]
+    return method
+
+
+async def payment_method_async(http: httpx.AsyncClient) -> str:
+    """`payment_method` for an async load generator (the same card, on its own client)."""
+    response = await http.post(f"{STRIPE}/v1/payment_methods", data=_CARD_FORM)
     response.raise_for_status()
     method: str = response.json()["id"]
     return method
@@ -74,10 +82,11 @@ def new_customer(http: httpx.Client) -> tuple[str, dict[str, str]]:
     return email, {"Authorization": f"Bearer {login.json()['access_token']}"}
 
 
-def order_body(product_ids: list[int]) -> dict[str, Any]:
+def order_body(product_ids: list[int], method: str | None = None) -> dict[str, Any]:
+    """An order of one of each product, paid with `method` (a fresh card if not given)."""
     return {
         "items": [{"product_id": product, "quantity": 1} for product in product_ids],
         "shipping_address": "1 Bench Street, Loadtown",
         "shipping_region": "us-east",
-        "payment_method": payment_method(),
+        "payment_method": method or payment_method(),
     }

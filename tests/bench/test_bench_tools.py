@@ -26,6 +26,29 @@ Status code distribution:
 """
 
 
+HEY_REFUSED = """
+Summary:
+  Total:	3.9348 secs
+  Requests/sec:	11715.9836
+
+Latency distribution:
+  50%% in 1.5974 secs
+
+Status code distribution:
+  [200]	48 responses
+
+Error distribution:
+  [46052]	Get "http://127.0.0.1:5000/x": dial tcp 127.0.0.1:5000: connect: connection refused
+  [2]	Get "http://127.0.0.1:5000/x": EOF
+"""
+
+
+def test_hey_transport_errors_are_errors_not_throughput() -> None:
+    figure = parse_hey("read", HEY_REFUSED)
+    assert figure.throughput == round(48 / 3.9348, 1)
+    assert (figure.requests, figure.errors) == (48 + 46054, 46054)
+
+
 def test_hey_summary_gives_rate_percentiles_and_errors() -> None:
     figure = parse_hey("read", HEY_OUTPUT)
     assert (figure.throughput, figure.p50_ms, figure.p95_ms, figure.p99_ms) == (
