@@ -46,6 +46,8 @@ class Reserved:
     short: list[int] = field(default_factory=list)  # the products without enough stock
     # Some product may have sold out: conservative, a false alarm only costs cached pages.
     may_have_sold_out: bool = False
+    # The record written, as `reservation()` would read it back (only when "reserved").
+    record: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -294,7 +296,7 @@ class ProductTable:
         second = await self._reserve(order_id, lines, floor_after=0)
         if second.outcome != "reserved":
             return second
-        return Reserved("reserved", may_have_sold_out=True)
+        return Reserved("reserved", may_have_sold_out=True, record=second.record)
 
     async def _reserve(
         self, order_id: str, lines: Sequence[tuple[int, int]], *, floor_after: int
@@ -305,11 +307,12 @@ class ProductTable:
             "lines": json.dumps([[product, quantity] for product, quantity in lines]),
             "reserved_at": utc_timestamp(),
         }
+        item_of_record = to_item(record)
         items: list[dict[str, Any]] = [
             {
                 "Put": {
                     "TableName": self._reservations,
-                    "Item": to_item(record),
+                    "Item": item_of_record,
                     # The idempotency of a repeated reserve: one record per order, ever.
                     "ConditionExpression": "attribute_not_exists(order_id)",
                 }
@@ -345,7 +348,8 @@ class ProductTable:
                 if code == "ConditionalCheckFailed"
             ]
             return Reserved("short", short or [product for product, _ in lines])
-        return Reserved("reserved")
+        # What was just written: no read-back (one DynamoDB call less per order).
+        return Reserved("reserved", record=_deserializer_plain(item_of_record))
 
     async def release(self, order_id: str, lines: Sequence[tuple[int, int]]) -> bool | None:
         """Give back what the order reserved, once: None when it was already released, else
