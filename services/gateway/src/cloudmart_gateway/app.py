@@ -82,6 +82,10 @@ def create_app(settings: Settings | None = None) -> FastPathApp:
 
 
 def _proxied(scope: Scope) -> bool:
-    """`/api/<service>/...` goes to the proxy; the rest (probes, metrics, the API and events
-    docs, the web UI) to FastAPI."""
-    return service_for(scope["path"]) is not None
+    """`/api/<service>/...` goes to the proxy, told which service it found; the rest
+    (probes, metrics, the API and events docs, the web UI) to FastAPI."""
+    service = service_for(scope["path"])
+    if service is None:
+        return False
+    scope[SERVICE_KEY] = service
+    return True

@@ -25,6 +25,13 @@ from cloudmart_products.service import Catalog
 router = APIRouter(prefix="/api/products", tags=["products"])
 internal = APIRouter(prefix="/internal/reservations", tags=["internal"])
 
+# The list's query parameters, which fast_reads accepts only within these same bounds.
+DEFAULT_PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100
+MAX_CURSOR_LENGTH = 1000
+MAX_PRICE = Decimal("99999999.99")
+MAX_SEARCH_LENGTH = 100
+
 
 def _catalog(request: Request) -> Catalog:
     catalog: Catalog = request.app.state.catalog
@@ -41,16 +48,18 @@ def _json(body: bytes) -> Response:
     return Response(body, media_type="application/json")
 
 
+# A cached page or product is answered before FastAPI (fast_reads), with the bytes and
+# headers these two routes send; misses and other queries reach them.
 @router.get("", response_model=ProductPage)
 async def list_products(
     request: Request,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    cursor: Annotated[str | None, Query(max_length=1000)] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
+    cursor: Annotated[str | None, Query(max_length=MAX_CURSOR_LENGTH)] = None,
     category: Annotated[Category | None, Query()] = None,
-    min_price: Annotated[Decimal | None, Query(ge=0, le=Decimal("99999999.99"))] = None,
-    max_price: Annotated[Decimal | None, Query(ge=0, le=Decimal("99999999.99"))] = None,
+    min_price: Annotated[Decimal | None, Query(ge=0, le=MAX_PRICE)] = None,
+    max_price: Annotated[Decimal | None, Query(ge=0, le=MAX_PRICE)] = None,
     in_stock: bool = False,
-    q: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
+    q: Annotated[str | None, Query(min_length=1, max_length=MAX_SEARCH_LENGTH)] = None,
 ) -> Response:
     """A page of products. Order: DynamoDB key order (stable between pages, not by name or
     price); with `category` the category-index is queried, never scanned."""

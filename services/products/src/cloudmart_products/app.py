@@ -1,25 +1,29 @@
-"""Composition root of the products service: clients opened in the lifespan, routes mounted."""
+"""Composition root of the products service: clients opened in the lifespan, routes mounted,
+the hot reads in front."""
 
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from cloudmart_common.fast_path import FastPathApp
 from cloudmart_common.fault_flags import close_fault_flags, open_fault_flags
 from cloudmart_common.kafka_producer import EventProducer
+from cloudmart_common.observed import ObservedRequests
 from cloudmart_common.readiness import DependencyCheck, kafka_check, redis_check
 from cloudmart_common.service_app import create_service_app
 from cloudmart_common.stores import create_redis
 from cloudmart_common.tracing import instrument_aws_client
 from cloudmart_products.api import internal, router
 from cloudmart_products.catalog_cache import CatalogCache
+from cloudmart_products.fast_reads import FastReads, claims
 from cloudmart_products.repository import ProductTable
 from cloudmart_products.service import Catalog
 from cloudmart_products.settings import Settings
 from cloudmart_products.table import delay_calls_when_flagged, dynamodb_check, dynamodb_client
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None) -> FastPathApp:
     settings = settings or Settings()
 
     @asynccontextmanager
@@ -55,9 +59,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await producer.stop()
             await redis.aclose()
 
-    return create_service_app(
+    app = create_service_app(
         title="CloudMart products service",
         settings=settings,
         resources=resources,
         routers=[router, internal],
     )
+    # Cached product and list reads skip FastAPI's layers, which cost them more than the
+    # read itself; misses and everything else reach the routes (ADR 0017).
+    return FastPathApp(app, ObservedRequests(FastReads(app)), claims)

@@ -22,6 +22,7 @@ import hashlib
 import json
 import logging
 import secrets
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -42,6 +43,10 @@ GENERATION_KEY = "product-catalog:generation"
 # A fill later than this is simply not written: the lease has expired, so the fill fails
 # safe. It bounds how long a reader that died mid-load keeps others from filling.
 LEASE_MILLISECONDS = 15_000
+# After a Redis error the cache-only reads (`cached_product`, `cached_page`) stop asking for
+# this long: the read-through that follows each of them tries Redis anyway, and an outage
+# should cost a read one wait for Redis, not two.
+CACHE_ONLY_PAUSE_SECONDS = 1.0
 
 _ITEM_HIT = CACHE_LOOKUPS.labels("product", "hit")
 _ITEM_MISS = CACHE_LOOKUPS.labels("product", "miss")
@@ -69,6 +74,7 @@ end
 # product's JSON or false. A cached page is thus one string the service sends as it is: no
 # parsing of 20 replies, no assembly. A missing product gets a lease (NX: the first reader to
 # miss fills it; a stream of later readers cannot keep replacing the lease and starve fills).
+# An empty token asks for a whole cached page only: no leases, no products' JSON otherwise.
 _READ = (
     _NEW_GENERATION
     + """
@@ -93,6 +99,7 @@ end
 for i = 1, #ids do
   if not values[i] then
     complete = false
+    if ARGV[1] == '' then return reply end
     redis.call('SET', '$LEASE' .. ids[i], ARGV[1], 'PX', $LEASE_MS, 'NX')
   end
 end
@@ -221,6 +228,7 @@ class CatalogCache:
         self._page_ttl = page_ttl_seconds
         self._read = redis.register_script(_with_keys(_READ))
         self._fill = redis.register_script(_with_keys(_FILL))
+        self._cache_only_paused_until = 0.0
 
     async def product(self, product_id: int) -> CachedItems | None:
         """`items` of one product: a plain GET, the cheapest read; a lease only on a miss."""
@@ -240,6 +248,39 @@ class CatalogCache:
             return None
         _ITEM_MISS.inc()
         return CachedItems({}, token)
+
+    async def cached_product(self, product_id: int) -> bytes | None:
+        """The product's JSON if cached, else None, leasing nothing and logging nothing: the
+        caller then reads through `product`, which leases, counts the miss and logs errors."""
+        if time.monotonic() < self._cache_only_paused_until:
+            return None
+        try:
+            value = await self._redis.get(f"{ITEM_PREFIX}{product_id}")
+        except RedisError:
+            self._pause_cache_only_reads()
+            return None
+        if value is None:
+            return None
+        _ITEM_HIT.inc()
+        return cast(bytes, value)
+
+    async def cached_page(self, digest: str) -> bytes | None:
+        """The page's whole JSON if it and all its products are cached, else None, leasing
+        nothing and logging nothing: the caller then reads through `page`."""
+        if time.monotonic() < self._cache_only_paused_until:
+            return None
+        try:
+            reply = await self._read(args=["", digest])
+        except RedisError:
+            self._pause_cache_only_reads()
+            return None
+        if not reply[2]:
+            return None
+        _PAGE_HIT.inc()
+        return cast(bytes, reply[2])
+
+    def _pause_cache_only_reads(self) -> None:
+        self._cache_only_paused_until = time.monotonic() + CACHE_ONLY_PAUSE_SECONDS
 
     async def items(self, product_ids: Sequence[int]) -> CachedItems | None:
         """The cached JSON of these products (leasing the missing ones); None: Redis is down."""

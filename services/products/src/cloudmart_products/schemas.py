@@ -11,7 +11,8 @@ from cloudmart_common.money import Amount, Money
 Price = Amount
 Stock = Annotated[int, Field(ge=0, le=1_000_000)]
 Sku = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9][A-Z0-9-]{1,39}$")]
-Category = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,49}$")]
+CATEGORY_PATTERN = r"^[a-z0-9][a-z0-9-]{0,49}$"
+Category = Annotated[str, StringConstraints(pattern=CATEGORY_PATTERN)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)]
 Url = Annotated[str, StringConstraints(pattern=r"^https?://\S{1,500}$")]

@@ -71,18 +71,25 @@ class Catalog:
             raise ProductNotFound(f"no product {product_id}")
         return product
 
+    async def cached_product_json(self, product_id: int) -> bytes | None:
+        """`product_json`'s answer when the cache holds it and the catalog is up; None:
+        `product_json` decides (loads, refuses, or says not found)."""
+        if self._faults.product_catalog_failure():
+            return None
+        return await self._cache.cached_product(product_id)
+
+    async def cached_page_json(
+        self, filters: Filters, limit: int, cursor: str | None
+    ) -> bytes | None:
+        """`page_json`'s answer when the cache holds the whole page and the catalog is up."""
+        if self._faults.product_catalog_failure():
+            return None
+        return await self._cache.cached_page(_page_digest(filters, limit, cursor))
+
     async def page_json(self, filters: Filters, limit: int, cursor: str | None) -> bytes:
         """A page as the public JSON of a ProductPage, assembled from the products' JSON."""
         self._check_catalog_up("product list")
-        digest = page_digest(
-            limit=limit,
-            cursor=cursor,
-            category=filters.category,
-            min_price=filters.min_price,
-            max_price=filters.max_price,
-            in_stock=filters.in_stock,
-            text=filters.text,
-        )
+        digest = _page_digest(filters, limit, cursor)
         page = await self._cache.page(digest)
         if page is not None and page.body is not None:
             return page.body
@@ -179,7 +186,7 @@ class Catalog:
             raise OutOfStock(
                 "not enough stock for every line; nothing was reserved", product_ids=reserved.short
             )
-        record = await self._table.reservation(reservation.order_id)
+        record = reserved.record or await self._table.reservation(reservation.order_id)
         assert record is not None
         if sorted(record["lines"]) != sorted(lines):
             raise ReservationConflict(
@@ -243,3 +250,15 @@ class Catalog:
                     await self._producer.send(NOTIFICATIONS_TOPIC, str(product_id), event)
                 except Exception as exc:  # an alert must not fail the sale that caused it
                     log.warning("stock_low for product %s not published: %s", product_id, exc)
+
+
+def _page_digest(filters: Filters, limit: int, cursor: str | None) -> str:
+    return page_digest(
+        limit=limit,
+        cursor=cursor,
+        category=filters.category,
+        min_price=filters.min_price,
+        max_price=filters.max_price,
+        in_stock=filters.in_stock,
+        text=filters.text,
+    )
