@@ -59,7 +59,7 @@ SAFE_TO_RESEND = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 RELAY_WHOLE_BYTES = 256 * 1024
 
 _tracer = trace.get_tracer("cloudmart.gateway")
-# Where the dispatcher in front (app.Gateway) leaves the service it found for the path.
+# Where the dispatcher in front (app._proxied) leaves the service it found for the path.
 SERVICE_KEY = "cloudmart.service"
 
 
