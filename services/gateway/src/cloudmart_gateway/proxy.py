@@ -20,6 +20,7 @@ from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
+from yarl import URL
 
 from cloudmart_common.auth import bearer_token
 from cloudmart_common.call_policy import UpstreamUnavailable
@@ -52,7 +53,7 @@ HOP_BY_HOP = frozenset(
 # The gateway's server adds its own; the upstream's would be a second copy.
 _NOT_RELAYED = (HOP_BY_HOP - {b"content-length"}) | {b"date", b"server"}
 # What aiohttp would add on its own: the client's headers go through as they are, or not at all.
-NO_AUTO_HEADERS = ("User-Agent", "Accept", "Accept-Encoding", "Content-Type")
+NO_AUTO_HEADERS = frozenset({"User-Agent", "Accept", "Accept-Encoding", "Content-Type"})
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 SAFE_TO_RESEND = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 # Answers up to this size are read whole and sent in one message; bigger ones are streamed.
@@ -262,7 +263,8 @@ async def _forward(
                 async with pool.policy.breaker(method):
                     upstream = await session.request(
                         method,
-                        instance.url + target,
+                        # Already encoded (the client's raw path): no parsing and re-quoting.
+                        URL(instance.url + target, encoded=True),
                         headers=headers,
                         data=body or None,
                         allow_redirects=False,
