@@ -42,3 +42,19 @@ def one_of(column: str, values: tuple[str, ...]) -> str:
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     # expire_on_commit=False: objects stay readable after commit, to build the response.
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def single_statement_sessions(
+    sessions: async_sessionmaker[AsyncSession],
+) -> async_sessionmaker[AsyncSession]:
+    """Sessions on the same pool whose every statement commits on its own (autocommit).
+
+    For work that is one statement (a read, a conditional UPDATE, an INSERT ... ON CONFLICT):
+    the BEGIN and COMMIT around it were two more round trips through pgbouncer, each a
+    measurable share of a checkout's CPU. Never for work whose statements must commit together.
+    Switching a pooled connection to autocommit rolls back whatever a `connect` hook ran in
+    the driver's implicit transaction (a `SET search_path`): only for engines without one.
+    """
+    engine = sessions.kw["bind"]
+    assert isinstance(engine, AsyncEngine), "a session factory bound to an engine"
+    return session_factory(engine.execution_options(isolation_level="AUTOCOMMIT"))

@@ -16,7 +16,7 @@ from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
-from cloudmart_common.db import CommonBase
+from cloudmart_common.db import CommonBase, single_statement_sessions
 from cloudmart_common.errors import ConflictError, DomainError, UnprocessableError, status_for
 from cloudmart_common.problem_details import PROBLEM_JSON, domain_problem_body
 
@@ -95,8 +95,11 @@ class IdempotencyStore:
         *,
         wait_seconds: float = 10.0,
         lock_seconds: float = 60.0,
+        single_statements: bool = False,
     ) -> None:
-        self._sessions = sessions
+        # Every step here is one statement (the take-over runs only if the insert did not):
+        # with `single_statements` none gets a BEGIN/COMMIT of its own (db.py says when not).
+        self._sessions = single_statement_sessions(sessions) if single_statements else sessions
         self._wait_seconds = wait_seconds
         self._lock_seconds = lock_seconds
 

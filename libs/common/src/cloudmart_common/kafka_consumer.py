@@ -4,6 +4,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -46,6 +47,7 @@ DEAD_LETTERED = "dead-lettered"
 # `_dead_letter` copies a record's headers, so a copy that fails again keeps its count.
 REPLAY_COUNT_HEADER = "dlq_replay_count"
 STOP_TIMEOUT_SECONDS = 10.0
+COMMIT_INTERVAL_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -191,6 +193,13 @@ class EventConsumer:
                     await asyncio.wait_for(consumer.stop(), STOP_TIMEOUT_SECONDS)
 
     async def _consume(self, consumer: AIOKafkaConsumer) -> None:
+        # Offsets after records handled, not committed yet. A commit per record was a broker
+        # round trip (and a write to the offsets log) per event: under a stream of events they
+        # are committed at most every COMMIT_INTERVAL_SECONDS, and at once when the stream
+        # pauses. A crash in between redelivers records already handled: the dedupe store
+        # skips them.
+        handled: dict[TopicPartition, int] = {}
+        committed_at = float("-inf")
         while True:
             self._pause_while_stalled(consumer)
             batches = await consumer.getmany(timeout_ms=1000, max_records=100)
@@ -201,7 +210,13 @@ class EventConsumer:
                         consumer.seek(partition, record.offset)
                         break
                     await self._process(record)
-                    await consumer.commit({partition: record.offset + 1})
+                    handled[partition] = record.offset + 1
+                    if time.monotonic() - committed_at >= COMMIT_INTERVAL_SECONDS:
+                        await _commit(consumer, handled)
+                        handled, committed_at = {}, time.monotonic()
+            if handled and not batches:
+                await _commit(consumer, handled)
+                handled, committed_at = {}, time.monotonic()
             await self._record_lag(consumer)
 
     def _stalled_now(self) -> bool:
@@ -313,6 +328,15 @@ class EventConsumer:
         await asyncio.wait_for(future, self._dlq.delivery_timeout)
         EVENTS_HANDLED.labels(self._group_id, record.topic, "dead_lettered").inc()
         log.error("event sent to %s: %s", self._dlq_topic, error)
+
+
+async def _commit(consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int]) -> None:
+    # A partition a rebalance took away meanwhile is not ours to commit: its new owner gets
+    # those records again and the dedupe store skips them.
+    assigned = consumer.assignment()
+    mine = {partition: offset for partition, offset in offsets.items() if partition in assigned}
+    if mine:
+        await consumer.commit(mine)
 
 
 def _worth_retrying(exc: BaseException) -> bool:

@@ -11,7 +11,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cloudmart_common.db import CommonBase
-from cloudmart_common.events import validate_event
+from cloudmart_common.events import checked_event
 from cloudmart_common.tracing import kafka_headers_with_trace
 
 
@@ -46,7 +46,7 @@ class OutboxRow(CommonBase):
 
 
 def outbox_row(message: OutboxMessage) -> OutboxRow:
-    event = validate_event(message.event)
+    event = checked_event(message.event)
     trace_headers = {
         name: value.decode() for name, value in kafka_headers_with_trace() if value is not None
     }

@@ -46,10 +46,16 @@ class OutboxRelay:
         settings: CommonSettings,
         *,
         lock_id: int = RELAY_LOCK_ID,
+        single_statements: bool = False,
     ) -> None:
-        self._engine = engine
+        # A pass is a read of pending rows, then one UPDATE marking those acked, and the
+        # leader's probe is one SELECT: with `single_statements` none gets a BEGIN/COMMIT of
+        # its own, two round trips each per pass (db.py says when not to).
+        self._engine = (
+            engine.execution_options(isolation_level="AUTOCOMMIT") if single_statements else engine
+        )
         self._lock_id = lock_id
-        self._sessions = session_factory(engine)
+        self._sessions = session_factory(self._engine)
         self._producer = producer
         self._settings = settings
         self._wake = asyncio.Event()
@@ -223,7 +229,7 @@ async def running_relay(
 ) -> AsyncIterator[OutboxRelay]:
     """Mount the relay in a service's lifespan; its `wake` is the unit of work's after_commit."""
     producer = EventProducer(settings)
-    relay = OutboxRelay(engine, producer, settings)
+    relay = OutboxRelay(engine, producer, settings, single_statements=True)
     relay.start()
     try:
         async with running_periodic(

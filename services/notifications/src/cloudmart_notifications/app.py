@@ -14,7 +14,7 @@ from cloudmart_common.readiness import DependencyCheck, kafka_check, redis_check
 from cloudmart_common.service_app import create_service_app
 from cloudmart_common.stores import create_redis
 from cloudmart_notifications.api import router
-from cloudmart_notifications.channels import build_channels
+from cloudmart_notifications.channels import build_channels, close_channels
 from cloudmart_notifications.dlq import DLQ_MEASURE_SECONDS, DLQ_TOPIC, DlqSize
 from cloudmart_notifications.notifier import GROUP_ID, TOPICS, Notifier
 from cloudmart_notifications.redrive import DlqReader, Redrive, RedriveStore
@@ -38,10 +38,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         app.state.templates = Templates(settings.shop_url)
         app.state.sent_log = SentLog(redis, settings.sent_log_size)
+        channels = build_channels(settings, faults)
         app.state.notifier = Notifier(
             settings,
             app.state.templates,
-            build_channels(settings, faults),
+            channels,
             app.state.sent_log,
             users,
         )
@@ -80,6 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await dlq_size.close()
             await dlq_reader.close()
             await consumer.stop()
+            await close_channels(channels)
             await dlq_producer.stop()
             await users.aclose()
             await redis.aclose()

@@ -6,8 +6,12 @@ Every channel raises ChannelError on failure; the consumer retries and then dead
 """
 
 import asyncio
+from collections.abc import Mapping
 from dataclasses import dataclass
 from email.message import EmailMessage
+from email.message import Message as MimeMessage
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
 from email.utils import make_msgid
 from typing import Literal, Protocol
 
@@ -61,6 +65,45 @@ class EmailChannel:
     def __init__(self, settings: Settings, faults: FaultFlags = NO_FAULTS) -> None:
         self._settings = settings
         self._faults = faults
+        # One SMTP session kept open across messages: a connection per email cost a TCP
+        # handshake, the greeting and EHLO each time (a third of the channel's CPU). The lock
+        # keeps one transaction at a time on it.
+        self._smtp: aiosmtplib.SMTP | None = None
+        self._smtp_lock = asyncio.Lock()
+
+    async def aclose(self) -> None:
+        async with self._smtp_lock:
+            await self._disconnect()
+
+    async def _disconnect(self) -> None:
+        smtp, self._smtp = self._smtp, None
+        if smtp is not None and smtp.is_connected:
+            try:
+                await smtp.quit()
+            except (aiosmtplib.SMTPException, OSError):
+                smtp.close()
+
+    async def _transmit(self, email: MimeMessage) -> None:
+        async with self._smtp_lock:
+            reused = self._smtp is not None and self._smtp.is_connected
+            if not reused:
+                await self._disconnect()
+                self._smtp = smtp_client(self._settings)
+                await self._smtp.connect()
+            assert self._smtp is not None
+            try:
+                await self._smtp.send_message(email)
+            except aiosmtplib.SMTPServerDisconnected:
+                await self._disconnect()
+                if not reused:
+                    raise
+                # The server dropped the idle session before this message: a fresh one.
+                self._smtp = smtp_client(self._settings)
+                await self._smtp.connect()
+                await self._smtp.send_message(email)
+            except (aiosmtplib.SMTPException, OSError):
+                await self._disconnect()  # in an unknown state: never reuse it
+                raise
 
     async def send(self, message: Message, *, headers: dict[str, str] | None = None) -> None:
         if self._faults.notification_channel_down():
@@ -68,25 +111,48 @@ class EmailChannel:
             # manual send's 503 follow as in a real outage.
             self._faults.triggered(NOTIFICATION_CHANNEL_DOWN, f"{message.channel} not sent")
             raise ChannelError("SMTP: SMTPConnectError: connection refused (fault flag)")
-        email = EmailMessage()
-        email["From"] = self._settings.sender_email
-        email["To"] = message.recipient
-        email["Subject"] = one_line(message.subject)
-        email["Message-ID"] = (
-            f"<{message.message_id}@cloudmart.example.com>"
-            if message.message_id
-            else make_msgid(domain="cloudmart.example.com")
-        )
-        for name, value in (headers or {}).items():
-            email[name] = one_line(value)
-        email.set_content(message.text)
-        if message.html is not None:
-            email.add_alternative(message.html, subtype="html")
+        fields = {
+            "From": self._settings.sender_email,
+            "To": message.recipient,
+            "Subject": one_line(message.subject),
+            "Message-ID": (
+                f"<{message.message_id}@cloudmart.example.com>"
+                if message.message_id
+                else make_msgid(domain="cloudmart.example.com")
+            ),
+        }
+        fields |= {name: one_line(value) for name, value in (headers or {}).items()}
+        email = _compose(fields, message.text, message.html)
         try:
-            async with smtp_client(self._settings) as client:
-                await client.send_message(email)
+            await self._transmit(email)
         except (aiosmtplib.SMTPException, OSError) as exc:
             raise ChannelError(f"SMTP: {type(exc).__name__}: {exc}") from exc
+
+
+def _compose(fields: dict[str, str], text: str, html: str | None) -> MimeMessage:
+    """The email: text, and html as its alternative when there is one.
+
+    Plain ASCII headers (nearly every message) take the compat32 classes: the default
+    policy's header objects parse and fold every header, about 2 ms of CPU per message, three
+    times what compat32 takes. Anything else (a non-ASCII subject or address, a line break
+    in a header, which the default policy refuses) takes the default policy as before.
+    """
+    if all(
+        value.isascii() and "\r" not in value and "\n" not in value for value in fields.values()
+    ):
+        body: MimeMessage = MIMEText(text, "plain", "utf-8")
+        if html is not None:
+            body = MIMEMultipart("alternative", _subparts=[body, MIMEText(html, "html", "utf-8")])
+        for name, value in fields.items():
+            body[name] = value
+        return body
+    message = EmailMessage()
+    for name, value in fields.items():
+        message[name] = value
+    message.set_content(text)
+    if html is not None:
+        message.add_alternative(html, subtype="html")
+    return message
 
 
 class SinkChannel:
@@ -173,6 +239,13 @@ class FcmPushChannel:
             raise ChannelError(f"FCM: {type(exc).__name__}") from exc
         if response.status_code != 200:
             raise ChannelError(f"FCM answered {response.status_code}: {response.text[:200]}")
+
+
+async def close_channels(channels: Mapping[ChannelName, Channel]) -> None:
+    """Close what the channels hold open (the SMTP session)."""
+    for channel in channels.values():
+        if isinstance(channel, EmailChannel):
+            await channel.aclose()
 
 
 def build_channels(

@@ -2,7 +2,9 @@
 
 import hashlib
 import logging
+import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -47,6 +49,31 @@ class Delivery:
     data: Mapping[str, Any]
 
 
+class ContactCache:
+    """Users' contact data for `ttl` seconds, at most `size` users (the oldest go first)."""
+
+    def __init__(self, ttl: float, size: int = 10_000) -> None:
+        self._ttl, self._size = ttl, size
+        self._entries: OrderedDict[int, tuple[float, dict[str, Any]]] = OrderedDict()
+
+    def get(self, user_id: int) -> dict[str, Any] | None:
+        entry = self._entries.get(user_id)
+        if entry is None:
+            return None
+        if entry[0] < time.monotonic():
+            del self._entries[user_id]
+            return None
+        return entry[1]
+
+    def put(self, user_id: int, contact: dict[str, Any]) -> None:
+        if self._ttl <= 0:
+            return
+        self._entries[user_id] = (time.monotonic() + self._ttl, contact)
+        self._entries.move_to_end(user_id)
+        while len(self._entries) > self._size:
+            self._entries.popitem(last=False)
+
+
 class ChannelUnavailable(ServiceUnavailableError):
     title, slug = "Channel unavailable", "channel-unavailable"
 
@@ -65,6 +92,10 @@ class Notifier:
         self._channels = channels
         self._log = sent_log
         self._users = users
+        # One order sends several emails to one buyer within seconds; a round trip to users
+        # for each was a third of this service's CPU per order. A changed address or a
+        # deactivation is seen within the TTL.
+        self._contacts = ContactCache(settings.contact_cache_seconds)
 
     async def handle(self, consumed: ConsumedEvent) -> None:
         """The consumer's handler. Raises to be retried; PoisonEvent for what never fits."""
@@ -97,6 +128,15 @@ class Notifier:
 
     async def _contact(self, user_id: int) -> dict[str, Any] | None:
         """The buyer's contact data; None for a user who is gone (nothing to send)."""
+        contact = self._contacts.get(user_id)
+        if contact is None:
+            contact = await self._fetch_contact(user_id)
+            if contact is None:
+                return None
+            self._contacts.put(user_id, contact)
+        return contact if contact["is_active"] else None
+
+    async def _fetch_contact(self, user_id: int) -> dict[str, Any] | None:
         response = await self._users.get(f"/internal/users/{user_id}")
         if response.status_code == 404:
             log.info("user %s no longer exists: nothing sent", user_id)
@@ -104,7 +144,7 @@ class Notifier:
         if response.status_code != 200:
             raise UpstreamUnavailable("users", f"users answered {response.status_code}")
         contact: dict[str, Any] = response.json()
-        return contact if contact["is_active"] else None
+        return contact
 
     async def _deliver(
         self, source_id: str, event_type: str, spec: TemplateSpec, delivery: Delivery

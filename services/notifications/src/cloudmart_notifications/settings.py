@@ -30,6 +30,11 @@ class Settings(CommonSettings):
     fcm_api_base: str = Field(default="https://fcm.googleapis.com")
 
     users_url: str = Field(default="http://127.0.0.1:5001")
+    contact_cache_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        description="How long a user's contact data is reused (0: asked for every message)",
+    )
     shop_url: str = Field(default="http://127.0.0.1:5000", description="Links in messages")
     admin_emails: list[str] = Field(
         default=["admin@cloudmart.example.com"], description="Who gets low-stock alerts"

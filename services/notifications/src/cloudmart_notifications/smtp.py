@@ -1,9 +1,18 @@
 """SMTP connections of the email channel, built from settings."""
 
+import socket
+from functools import cache
+
 import aiosmtplib
 
 from cloudmart_common.readiness import DependencyCheck
 from cloudmart_notifications.settings import Settings
+
+
+@cache
+def _local_hostname() -> str:
+    # aiosmtplib would call socket.getfqdn() (a resolver lookup) on every connection.
+    return socket.getfqdn()
 
 
 def smtp_client(settings: Settings) -> aiosmtplib.SMTP:
@@ -15,6 +24,7 @@ def smtp_client(settings: Settings) -> aiosmtplib.SMTP:
         username=settings.smtp_username or None,
         password=settings.smtp_password.get_secret_value() or None,
         timeout=settings.smtp_timeout_seconds,
+        local_hostname=_local_hostname(),
     )
 
 

@@ -39,7 +39,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             products=ServiceClient("products", settings.products_url, settings, token_source=token),
             payments=ServiceClient("payments", settings.payments_url, settings, token_source=token),
         )
-        app.state.idempotency = IdempotencyStore(sessions)
+        app.state.idempotency = IdempotencyStore(sessions, single_statements=True)
         try:
             # Kafka is not critical: the outbox keeps events until the broker is back, and
             # payment outcomes also come back synchronously. Redis only dedupes the consumer.

@@ -28,7 +28,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         gateway = StripeGateway(settings)
         sessions = session_factory(engine)
         app.state.stripe = gateway
-        app.state.idempotency = IdempotencyStore(sessions)
+        app.state.idempotency = IdempotencyStore(sessions, single_statements=True)
         faults = open_fault_flags(settings)
         try:
             # Kafka is not critical: the outbox keeps events until the broker is back. Nor is

@@ -72,6 +72,24 @@ async def customer_of(session: AsyncSession, user_id: int) -> str | None:
     )
 
 
+async def charge_target(
+    session: AsyncSession, card_id: str, user_id: int
+) -> tuple[int | None, str | None]:
+    """Who saved this PaymentMethod (None: nobody), and `user_id`'s Stripe Customer when the
+    card is theirs (a saved card is charged through it): one query for both."""
+    row = (
+        await session.execute(
+            select(SavedCard.user_id, StripeCustomer.customer_id)
+            .outerjoin(StripeCustomer, StripeCustomer.user_id == SavedCard.user_id)
+            .where(SavedCard.id == card_id)
+        )
+    ).one_or_none()
+    if row is None:
+        return None, None
+    owner, customer = row
+    return owner, customer if owner == user_id else None
+
+
 async def card_owner(session: AsyncSession, card_id: str) -> int | None:
     """The user who saved this PaymentMethod, if anyone did."""
     return await session.scalar(select(SavedCard.user_id).where(SavedCard.id == card_id))

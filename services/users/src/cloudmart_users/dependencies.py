@@ -16,7 +16,9 @@ from cloudmart_users.tokens import TokenIssuer
 
 
 async def _session(request: Request) -> AsyncIterator[AsyncSession]:
-    async with request.app.state.sessions() as session:
+    """A session for reads: each statement stands alone (autocommit); writes go through a
+    UnitOfWork on `Sessions`."""
+    async with request.app.state.read_sessions() as session:
         yield session
 
 
