@@ -186,8 +186,11 @@ def test_the_analytics_declaration_matches_what_its_parser_reads() -> None:
     paths = set(declared["required"]) | set(declared["optional"])
     parser = ANALYTICS / declared["parser"]
 
-    top = _literals(parser, r'node\.(?:get|path|hasNonNull)\("([a-z_]+)"\)')
-    per_item = _literals(parser, r'item\.path\("([a-z_]+)"\)')
+    # The parser streams: one `case "<field>" ->` per field it reads, the order's fields
+    # before its items reader, each item's fields in it.
+    order_part, _, items_part = parser.read_text().partition("static Items read")
+    field = r'case "([a-z_]+)" ->'
+    top, per_item = set(re.findall(field, order_part)), set(re.findall(field, items_part))
 
     assert top == {p.split("[")[0] for p in paths}
     assert per_item == {p.removeprefix("items[].") for p in paths if p.startswith("items[].")}

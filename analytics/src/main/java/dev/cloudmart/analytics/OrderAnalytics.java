@@ -8,7 +8,6 @@ import java.nio.charset.StandardCharsets;
 import java.math.RoundingMode;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -82,6 +81,19 @@ public final class OrderAnalytics {
         return BigDecimal.valueOf(value).setScale(2, RoundingMode.HALF_UP).doubleValue();
     }
 
+    private static final String[] HOURS = new String[24];
+
+    static {
+        for (int hour = 0; hour < 24; hour++) {
+            HOURS[hour] = Integer.toString(hour);
+        }
+    }
+
+    /** The UTC hour of day of an epoch-millisecond instant; arithmetic, no ZonedDateTime per event. */
+    static int utcHour(long epochMillis) {
+        return (int) Math.floorMod(Math.floorDiv(epochMillis, 3_600_000L), 24L);
+    }
+
     /** Counts orders (`order_created`) and cancellations; other order events only move time. */
     public static class Accumulate implements AggregateFunction<OrderEvent, WindowAcc, WindowAcc> {
         @Override
@@ -103,8 +115,7 @@ public final class OrderAnalytics {
             acc.regionOrders.merge(e.region, 1L, Long::sum);
             acc.regionRevenue.merge(e.region, e.totalAmount, Double::sum);
             acc.buyerOrders.merge(Long.toString(e.userId), 1L, Long::sum);
-            String hour = Integer.toString(Instant.ofEpochMilli(e.timestamp).atZone(ZoneOffset.UTC).getHour());
-            acc.hourOrders.merge(hour, 1L, Long::sum);
+            acc.hourOrders.merge(HOURS[utcHour(e.timestamp)], 1L, Long::sum);
             for (int i = 0; i < e.productIds.length; i++) {
                 String id = Long.toString(e.productIds[i]);
                 acc.productQuantity.merge(id, (long) e.quantities[i], Long::sum);

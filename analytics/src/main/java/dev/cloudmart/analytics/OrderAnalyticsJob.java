@@ -49,6 +49,9 @@ public final class OrderAnalyticsJob {
 
         Configuration conf = new Configuration();
         conf.set(PipelineOptions.GENERIC_TYPES, false); // anything headed for Kryo fails at build time
+        // Chained operators hand events over without a (reflective) copy of each one: no operator
+        // keeps or changes an input object after returning (the window keeps only its Strings).
+        conf.set(PipelineOptions.OBJECT_REUSE, true);
         conf.set(CheckpointingOptions.CHECKPOINT_STORAGE, "filesystem");
         conf.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, uri(options.getOrDefault("checkpoint-dir", "checkpoints")));
         // Kept when the job is cancelled or stopped, so a restart can resume from the last one.

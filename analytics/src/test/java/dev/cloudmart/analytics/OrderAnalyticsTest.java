@@ -1,6 +1,7 @@
 package dev.cloudmart.analytics;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -194,6 +195,54 @@ class OrderAnalyticsTest {
         assertEquals(
                 OrderDeserializationSchema.parseTimestamp("2026-01-01T00:00:00Z"),
                 OrderDeserializationSchema.parseTimestamp("2026-01-01T01:00:00+01:00"));
+    }
+
+    @Test
+    void theParserReadsTheFieldsItUsesAndSkipsTheRest() throws Exception {
+        String json = "{\"event_id\":\"x\",\"meta\":{\"a\":[1,{\"b\":2}]},\"event_type\":\"order_created\","
+                + "\"order_id\":\"42\",\"user_id\":7,\"total_amount\":12.5,\"shipping_region\":null,"
+                + "\"items\":[{\"product_id\":3,\"product_name\":\"Mug\",\"quantity\":2,\"price\":5.0,\"tags\":[\"x\"]},"
+                + "{\"product_id\":4,\"quantity\":1,\"price\":2.5},5,{\"product_id\":6,\"product_name\":\"A\"},"
+                + "{\"product_id\":7},{\"product_id\":8}],\"timestamp\":\"2026-01-01T10:00:00.250Z\"}";
+        OrderEvent event = OrderDeserializationSchema.parse(json.getBytes(StandardCharsets.UTF_8));
+        assertEquals("order_created", event.eventType);
+        assertEquals(42, event.orderId);
+        assertEquals(7, event.userId);
+        assertEquals(12.5, event.totalAmount, 1e-9);
+        assertEquals("unknown", event.region);
+        assertEquals(T0.toEpochMilli() + 250, event.timestamp);
+        assertEquals("[3, 4, 0, 6, 7, 8]", java.util.Arrays.toString(event.productIds));
+        assertEquals("[Mug, , , A, , ]", java.util.Arrays.toString(event.productNames));
+        assertEquals("[2, 1, 0, 0, 0, 0]", java.util.Arrays.toString(event.quantities));
+        assertEquals("[5.0, 2.5, 0.0, 0.0, 0.0, 0.0]", java.util.Arrays.toString(event.prices));
+        for (String skipped : List.of("[1]", "\"text\"", "{\"event_type\":\"order_created\"}",
+                "{\"event_type\":null,\"timestamp\":\"2026-01-01T10:00:00Z\"}", "")) {
+            assertEquals(null, OrderDeserializationSchema.parse(skipped.getBytes(StandardCharsets.UTF_8)), skipped);
+        }
+    }
+
+    @Test
+    void theFastTimestampPathReadsWhatJavaTimeReads() {
+        for (String text : List.of("2026-01-01T00:00:00Z", "2026-01-01T00:00:00.001Z", "2026-12-31T23:59:59.9Z",
+                "2024-02-29T12:34:56.12Z", "1969-12-31T23:59:59.999Z", "1970-01-01T00:00:00.123456789Z",
+                "0001-01-01T00:00:00.5Z", "2026-06-15T08:00:00.000999Z")) {
+            assertEquals(Instant.parse(text).toEpochMilli(), OrderDeserializationSchema.utcMillis(text), text);
+            assertEquals(Instant.parse(text).toEpochMilli(), OrderDeserializationSchema.parseTimestamp(text), text);
+        }
+        // Other forms are left to java.time, which accepts or rejects them as before.
+        for (String text : List.of("2026-01-01T01:00:00+01:00", "2026-02-30T00:00:00Z", "2026-01-01T24:00:00Z",
+                "2026-01-01T00:00:00.Z", "2026-01-01 00:00:00Z", "2026-1-01T00:00:00Z")) {
+            assertEquals(Long.MIN_VALUE, OrderDeserializationSchema.utcMillis(text), text);
+        }
+        assertThrows(RuntimeException.class, () -> OrderDeserializationSchema.parseTimestamp("2026-02-30T00:00:00Z"));
+    }
+
+    @Test
+    void theUtcHourIsTheHourOfDay() {
+        for (long millis : new long[] {0, 1, 3_599_999, 3_600_000, 86_399_999, -1, -3_600_001, 1_767_225_600_000L}) {
+            assertEquals(Instant.ofEpochMilli(millis).atZone(java.time.ZoneOffset.UTC).getHour(),
+                    OrderAnalytics.utcHour(millis), Long.toString(millis));
+        }
     }
 
     private static String ids(JsonNode products) {
