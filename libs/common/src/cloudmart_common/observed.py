@@ -14,7 +14,14 @@ from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
-from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry.trace import (
+    NonRecordingSpan,
+    SpanContext,
+    SpanKind,
+    Status,
+    StatusCode,
+    TraceFlags,
+)
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -36,6 +43,7 @@ _REQUEST_ID = b"x-request-id"
 _TRACEPARENT = b"traceparent"
 _TRACESTATE = b"tracestate"
 _W3C = TraceContextTextMapPropagator()
+_HEX = frozenset(b"0123456789abcdef")
 _tracer = trace.get_tracer("cloudmart.http")
 
 
@@ -53,13 +61,14 @@ class ObservedRequests:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        incoming_id = carrier = None
+        incoming_id = traceparent = tracestate = None
         for name, value in scope["headers"]:
             if name == _REQUEST_ID:
                 incoming_id = value
-            elif name in (_TRACEPARENT, _TRACESTATE):
-                carrier = carrier or {}
-                carrier[name.decode()] = value.decode("latin-1")
+            elif name == _TRACEPARENT:
+                traceparent = value
+            elif name == _TRACESTATE:
+                tracestate = value
         # A correlation id, not a secret: the PRNG, not uuid4's os.urandom syscall per request.
         request_id = accepted_request_id(incoming_id) or f"{random.getrandbits(128):032x}"
         id_header = (_REQUEST_ID, request_id.encode())
@@ -82,7 +91,7 @@ class ObservedRequests:
         span = None
         context_token = None
         if traced:
-            parent = _W3C.extract(carrier) if carrier else None
+            parent = _parent_context(traceparent, tracestate) if traceparent else None
             span = _tracer.start_span(method, context=parent, kind=SpanKind.SERVER)
             context_token = otel_context.attach(trace.set_span_in_context(span, parent))
         id_token = request_id_var.set(request_id)
@@ -119,6 +128,35 @@ class ObservedRequests:
             histogram = self._histograms[(method, route)] = HTTP_DURATION.labels(method, route)
         counter.inc()
         histogram.observe(elapsed)
+
+
+def _parent_context(traceparent: bytes, tracestate: bytes | None) -> otel_context.Context:
+    """The caller's span context from a W3C `traceparent` of the common form (version 00,
+    lowercase hex), read directly; anything else through the propagator, which applies the
+    spec's rules (and ignores what it cannot read). The propagator's regex per request was
+    a tenth of a service's cost of handling an internal call (ADR 0017)."""
+    parts = traceparent.split(b"-")
+    if tracestate is None and len(parts) == 4 and parts[0] == b"00":
+        trace_id, span_id, flags = parts[1], parts[2], parts[3]
+        if (
+            len(trace_id) == 32
+            and len(span_id) == 16
+            and len(flags) == 2
+            and _HEX.issuperset(trace_id + span_id + flags)
+        ):
+            context = SpanContext(
+                int(trace_id, 16),
+                int(span_id, 16),
+                is_remote=True,
+                trace_flags=TraceFlags(int(flags, 16)),
+            )
+            if context.is_valid:
+                return trace.set_span_in_context(NonRecordingSpan(context))
+            return otel_context.Context()
+    carrier = {"traceparent": traceparent.decode("latin-1")}
+    if tracestate is not None:
+        carrier["tracestate"] = tracestate.decode("latin-1")
+    return _W3C.extract(carrier)
 
 
 def _describe(span: Any, scope: Scope, method: str, route: str, status: int) -> None:

@@ -13,7 +13,9 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
+from cloudmart_common.observed import _parent_context
 from cloudmart_common.settings import CommonSettings
 from cloudmart_common.tracing import (
     _tracer_provider,
@@ -25,6 +27,7 @@ from cloudmart_common.tracing import (
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 PARENT_SPAN_ID = "00f067aa0ba902b7"
+W3C = TraceContextTextMapPropagator()
 INCOMING_TRACEPARENT = f"00-{TRACE_ID}-{PARENT_SPAN_ID}-01"
 
 router = APIRouter()
@@ -275,3 +278,32 @@ def test_spans_reach_the_collector_only_when_tracing_is_enabled(
         assert b"checkout" in body
     else:
         assert collected == []
+
+
+@pytest.mark.parametrize(
+    ("traceparent", "tracestate"),
+    [
+        (INCOMING_TRACEPARENT, None),
+        (f"00-{TRACE_ID}-{PARENT_SPAN_ID}-00", None),
+        (f"00-{TRACE_ID}-{PARENT_SPAN_ID}-01", "vendor=value"),
+        (f"00-{'0' * 32}-{PARENT_SPAN_ID}-01", None),  # invalid: all-zero trace id
+        (f"00-{TRACE_ID.upper()}-{PARENT_SPAN_ID}-01", None),  # not lowercase hex
+        (f"01-{TRACE_ID}-{PARENT_SPAN_ID}-01-future", None),  # a later version
+        ("garbage", None),
+    ],
+)
+def test_the_incoming_traceparent_is_read_as_the_w3c_propagator_reads_it(
+    traceparent: str, tracestate: str | None
+) -> None:
+    carrier = {"traceparent": traceparent} | ({"tracestate": tracestate} if tracestate else {})
+    expected = trace.get_current_span(W3C.extract(carrier)).get_span_context()
+    read = trace.get_current_span(
+        _parent_context(traceparent.encode(), tracestate.encode() if tracestate else None)
+    ).get_span_context()
+    assert (read.trace_id, read.span_id, read.trace_flags, read.is_valid) == (
+        expected.trace_id,
+        expected.span_id,
+        expected.trace_flags,
+        expected.is_valid,
+    )
+    assert read.trace_state == expected.trace_state

@@ -16,8 +16,9 @@ from urllib.parse import quote
 
 import aiohttp
 from fastapi import FastAPI
-from opentelemetry import propagate, trace
+from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
 from yarl import URL
@@ -60,6 +61,7 @@ SAFE_TO_RESEND = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 RELAY_WHOLE_BYTES = 256 * 1024
 
 _tracer = trace.get_tracer("cloudmart.gateway")
+_W3C = TraceContextTextMapPropagator()
 # Where the dispatcher in front (app._proxied) leaves the service it found for the path.
 SERVICE_KEY = "cloudmart.service"
 
@@ -254,7 +256,8 @@ async def _forward(
     # The proxied call is a client span of its own only when the trace is recorded; otherwise
     # the server span's context goes downstream as it is (same trace id, not sampled).
     span = _tracer.start_span(method, kind=SpanKind.CLIENT) if server_span.is_recording() else None
-    propagate.inject(headers, context=trace.set_span_in_context(span) if span else None)
+    # W3C trace context only: the client's `baggage` header, if any, is relayed as it came.
+    _W3C.inject(headers, context=trace.set_span_in_context(span) if span else None)
     last_error = "no instance answered"
     try:
         for instance in pool.candidates()[:2]:  # a second instance when the first cannot connect
