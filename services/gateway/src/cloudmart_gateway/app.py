@@ -81,9 +81,15 @@ def create_app(settings: Settings | None = None) -> FastPathApp:
     return FastPathApp(app, proxied, _proxied)
 
 
+PROXIED_METHODS = frozenset(proxy.METHODS)
+
+
 def _proxied(scope: Scope) -> bool:
     """`/api/<service>/...` goes to the proxy, told which service it found; the rest
-    (probes, metrics, the API and events docs, the web UI) to FastAPI."""
+    (probes, metrics, the API and events docs, the web UI, and methods the proxy does not
+    forward, which FastAPI answers with a 405) to FastAPI."""
+    if scope["method"] not in PROXIED_METHODS:
+        return False
     service = service_for(scope["path"])
     if service is None:
         return False
