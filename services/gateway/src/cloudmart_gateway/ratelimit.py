@@ -17,8 +17,6 @@ Fails open: when Redis is unreachable requests pass (and a warning is logged), b
 refusing every request over a cache outage would turn it into a full outage.
 """
 
-import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -30,6 +28,7 @@ from prometheus_client import Counter
 from redis.asyncio import Redis
 
 from cloudmart_common.errors import TooManyRequestsError
+from cloudmart_common.periodic import running_periodic
 from cloudmart_gateway.routes import LOGIN_PATH, PASSWORD_RESET_PATHS
 from cloudmart_gateway.settings import Settings
 
@@ -216,16 +215,12 @@ class RateLimits:
     async def syncing(self) -> AsyncIterator[None]:
         """Sync every SYNC_SECONDS while the block lasts (the gateway's lifespan)."""
 
-        async def loop() -> None:
-            while True:
-                await asyncio.sleep(SYNC_SECONDS)
-                await self.sync()
+        async def sync_round() -> int:
+            await self.sync()
+            return 0  # nothing to report each round: the sync logs its own failures
 
-        task = asyncio.create_task(loop(), name="rate-limit-sync")
         try:
-            yield
+            async with running_periodic("rate-limit-sync", SYNC_SECONDS, sync_round):
+                yield
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
             await self.sync()  # what was served here still counts for the other replicas
