@@ -7,21 +7,15 @@ ASGI app wrapped in the same ObservedRequests (request id, sampled server span, 
 named by `metrics.ROUTE_KEY`, last-resort 500), and everything else (lifespan, other
 routes, probes, docs) to FastAPI. A fast path that cannot answer a request (a cache miss,
 an odd query) hands it to FastAPI with `fall_through` before sending anything; the FastAPI
-app's own `ObservedOnce` then lets it pass, so the request still has one id, one span and
-one count.
+app's own ObservedRequests sees it is observed already and lets it pass, so the request still
+has one id, one span and one count.
 """
 
 from collections.abc import Callable
 
 from fastapi import FastAPI
 from starlette.datastructures import State
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-from cloudmart_common.observed import ObservedRequests
-from cloudmart_common.problem_details import answer_unhandled
-
-# Marks a request that a fast path's ObservedRequests observes already.
-_FELL_THROUGH = "cloudmart.fell_through"
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 
 class FastPathApp:
@@ -50,34 +44,4 @@ class FastPathApp:
 async def fall_through(app: FastAPI, scope: Scope, receive: Receive, send: Send) -> None:
     """Answer with the FastAPI route instead; called inside the fast path's ObservedRequests,
     before the fast path sent anything."""
-    scope[_FELL_THROUGH] = True
     await app(scope, receive, send)
-
-
-class ObservedOnce:
-    """The FastAPI app's ObservedRequests, which a request that fell through passes by."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-        self._observed = ObservedRequests(app)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if not scope.get(_FELL_THROUGH):
-            await self._observed(scope, receive, send)
-            return
-        started = False
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self.app(scope, receive, tracking_send)
-        except Exception as error:
-            # The last resort answers here, as it would have on the FastAPI app alone: left
-            # to Starlette's outermost middleware, the error would be logged three times.
-            if started:
-                raise  # the fast path's ObservedRequests logs it
-            await answer_unhandled(scope["method"], scope["path"], error)(scope, receive, send)

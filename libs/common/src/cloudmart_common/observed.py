@@ -36,6 +36,8 @@ from cloudmart_common.metrics import (
 from cloudmart_common.problem_details import answer_unhandled, log_unhandled
 from cloudmart_common.request_id import accepted_request_id
 
+# Set in the scope by the outermost ObservedRequests: an inner one lets the request pass.
+OBSERVED_KEY = "cloudmart.observed"
 # Probes and scrapes, every few seconds from every prober: noise in a trace store.
 UNTRACED_PATHS = frozenset({"/health", "/ready", "/metrics"})
 
@@ -61,6 +63,12 @@ class ObservedRequests:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        if scope.get(OBSERVED_KEY):
+            # A fast path's ObservedRequests handed this request to the FastAPI app
+            # (fast_path.fall_through): it has its id, span and count already.
+            await _already_observed(self.app, scope, receive, send)
+            return
+        scope[OBSERVED_KEY] = True
         incoming_id = traceparent = tracestate = None
         for name, value in scope["headers"]:
             if name == _REQUEST_ID:
@@ -128,6 +136,24 @@ class ObservedRequests:
             histogram = self._histograms[(method, route)] = HTTP_DURATION.labels(method, route)
         counter.inc()
         histogram.observe(elapsed)
+
+
+async def _already_observed(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
+    """The last resort only, where FastAPI would otherwise answer (and log the error three
+    times in its outer layers); once the answer has started, the outer layer logs it."""
+    started = False
+
+    async def tracking_send(message: Message) -> None:
+        nonlocal started
+        started = started or message["type"] == "http.response.start"
+        await send(message)
+
+    try:
+        await app(scope, receive, tracking_send)
+    except Exception as error:
+        if started:
+            raise
+        await answer_unhandled(scope["method"], scope["path"], error)(scope, receive, send)
 
 
 def _parent_context(traceparent: bytes, tracestate: bytes | None) -> otel_context.Context:

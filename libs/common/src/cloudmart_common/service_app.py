@@ -9,10 +9,10 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.telemetry import TelemetryConfig
 
-from cloudmart_common.fast_path import ObservedOnce
 from cloudmart_common.jwks import JwksVerifier
 from cloudmart_common.log import configure_logging
 from cloudmart_common.metrics import metrics_router
+from cloudmart_common.observed import ObservedRequests
 from cloudmart_common.openapi_errors import install as document_errors
 from cloudmart_common.problem_details import install_problem_handlers
 from cloudmart_common.readiness import DependencyCheck, run_checks
@@ -85,8 +85,8 @@ def create_service_app(
     # Added first, so innermost of the app's own middleware (a service's CORS or headers
     # wrap it); still outside routing, so a crash is a counted 500 problem carrying the id,
     # and the server span is current in every handler and log line. Once: a request a fast
-    # path observed and handed back (fast_path.fall_through) passes by.
-    app.add_middleware(ObservedOnce)
+    # path observed and handed back (fast_path.fall_through) passes by (observed.OBSERVED_KEY).
+    app.add_middleware(ObservedRequests)
     app.include_router(_health_router)
     app.include_router(metrics_router)
     for router in routers:
