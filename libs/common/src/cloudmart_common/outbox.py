@@ -45,16 +45,22 @@ class OutboxRow(CommonBase):
     )
 
 
-def outbox_row(message: OutboxMessage) -> OutboxRow:
+def outbox_values(message: OutboxMessage) -> dict[str, Any]:
+    """The outbox row's columns for `message`, for a statement that writes it with the
+    business rows (a data-modifying CTE) where the ORM's unit of work is not used."""
     event = checked_event(message.event)
     trace_headers = {
         name: value.decode() for name, value in kafka_headers_with_trace() if value is not None
     }
-    return OutboxRow(
-        topic=message.topic,
-        message_key=message.key,
-        event_id=UUID(str(event["event_id"])),
-        event_type=str(event["event_type"]),
-        payload=dict(event),
-        headers=trace_headers,
-    )
+    return {
+        "topic": message.topic,
+        "message_key": message.key,
+        "event_id": UUID(str(event["event_id"])),
+        "event_type": str(event["event_type"]),
+        "payload": dict(event),
+        "headers": trace_headers,
+    }
+
+
+def outbox_row(message: OutboxMessage) -> OutboxRow:
+    return OutboxRow(**outbox_values(message))

@@ -35,6 +35,7 @@ from cloudmart_common.money import two_places
 from cloudmart_common.outbox import OutboxMessage
 from cloudmart_common.principal import Principal
 from cloudmart_common.unit_of_work import UnitOfWork
+from cloudmart_orders import repository
 from cloudmart_orders.errors import (
     ConcurrentChange,
     OrderNotFound,
@@ -95,6 +96,12 @@ def _event_fields(order: Order) -> dict[str, Any]:
         ],
         "shipping_region": order.shipping_region,
     }
+
+
+def _message(order: Order, status: str, fields: dict[str, Any] | None = None) -> OutboxMessage:
+    """The event announcing that `order` became `status`, keyed by the order."""
+    event = new_event(EVENT_OF_STATUS[status], fields or _event_fields(order))
+    return OutboxMessage(ORDERS_TOPIC, str(order.id), event)
 
 
 def _interrupted() -> UpstreamUnavailable:
@@ -199,27 +206,36 @@ class OrderService:
             for line in body.items
         ]
         total = two_places(sum((i.price * i.quantity for i in items), Decimal(0)))
-        order = Order(
-            user_id=buyer_id,
-            total_amount=total,
-            currency=self._settings.currency,
-            shipping_address=body.shipping_address,
-            shipping_region=body.shipping_region,
-            payment_method=body.payment_method,
-            idempotency_key=key,
-            items=items,
-            history=[],
-        )
-        async with UnitOfWork(self._sessions, after_commit=self._after_commit) as uow:
-            uow.session.add(order)
-            await uow.session.flush()  # the id, for the history and the event
-            self._record(uow, order, None, "pending", f"user:{buyer_id}", None)
+        async with self._statements() as session:
+            order = Order(
+                id=await repository.next_order_id(session),
+                user_id=buyer_id,
+                status="pending",
+                saga_step="created",
+                total_amount=total,
+                currency=self._settings.currency,
+                shipping_address=body.shipping_address,
+                shipping_region=body.shipping_region,
+                payment_method=body.payment_method,
+                payment_id=None,
+                cancel_reason=None,
+                idempotency_key=key,
+                version=1,
+                items=items,
+                history=[],
+            )
+            who = f"user:{buyer_id}"
+            event = _message(order, "pending")
             try:
-                await uow.commit()
+                created_at, written = await repository.insert_order(session, order, who, event)
             except IntegrityError as exc:  # the same key placed concurrently
                 raise ConcurrentChange(
                     "an order with this Idempotency-Key is being placed"
                 ) from exc
+        order.created_at = created_at
+        self._written(order, written, None, "pending", who)
+        if self._after_commit is not None:
+            self._after_commit()
         ORDER_TRANSITIONS.labels("pending").inc()
         return order
 
@@ -255,7 +271,7 @@ class OrderService:
             raise
         if charge.status == "succeeded" and charge.payment_id is not None:
             ORDERS_PLACED.labels("paid").inc()
-            return Checkout(await self._paid(order.id, charge.payment_id, "system:saga"))
+            return Checkout(await self._paid(order, charge.payment_id, "system:saga"))
         if charge.status == "failed":
             detail = charge.decline_detail or "the payment was declined"
             cancelled = await self._release_and_cancel(
@@ -298,7 +314,10 @@ class OrderService:
         if payment is not None and payment["status"] == "pending":
             return None
         if payment is not None and payment["status"] != "failed":
-            return Checkout(await self._paid(order_id, payment["id"], who))
+            order = await self._load(order_id)
+            if order is None:
+                raise OrderNotFound(f"no order {order_id}")
+            return Checkout(await self._paid(order, payment["id"], who))
         if payment is None:  # the charge never reached payments: nothing was taken
             cancelled = await self._release_and_cancel(order_id, "checkout interrupted", who)
             return Checkout(cancelled, _interrupted())
@@ -322,7 +341,9 @@ class OrderService:
             return
         status, paid_by = state
         if status == "pending" or (status == "cancelled" and paid_by is None):
-            await self._paid(order_id, payment_id, f"payment:{payment_id}")
+            order = await self._load(order_id)
+            if order is not None:
+                await self._paid(order, payment_id, f"payment:{payment_id}")
 
     async def on_payment_failed(self, order_id: int, payment_id: int, reason: str) -> None:
         order = await self._load(order_id)
@@ -331,21 +352,32 @@ class OrderService:
                 order_id, f"payment declined: {reason}", f"payment:{payment_id}"
             )
 
-    async def _paid(self, order_id: int, payment_id: int, who: str) -> Order:
-        """pending -> processing; a payment for an order cancelled meanwhile is refunded."""
-        async with UnitOfWork(self._sessions, after_commit=self._after_commit) as uow:
-            order = await self._locked(uow.session, order_id)
-            if order.status == "pending":
-                order.payment_id = payment_id
-                order.saga_step = "done"
-                self._transition(uow, order, "processing", who, None, by_payment=True)
-                await uow.commit()
-                ORDERS_REVENUE.labels(order.currency).inc(float(order.total_amount))
-                return order
-        if order.status == "cancelled" and order.payment_id is None:
-            log.warning("order %s was cancelled before its payment settled: refunding", order_id)
-            await self._up.refund_all(order_id, payment_id)
-        return order
+    async def _paid(self, order: Order, payment_id: int, who: str) -> Order:
+        """pending -> processing; a payment for an order cancelled meanwhile is refunded.
+
+        One statement, conditioned on `pending` (the workflow's only way into `processing`),
+        where a locked read of the order and its writes took five round trips. `order` (as
+        created or read) gives the event its fields, which no status change alters.
+        """
+        fields = _event_fields(order) | {"status": "processing", "payment_id": payment_id}
+        event = _message(order, "processing", fields)
+        async with self._statements() as session:
+            written = await repository.mark_paid(session, order.id, payment_id, who, event)
+        if written is not None:
+            order.status, order.payment_id, order.saga_step = "processing", payment_id, "done"
+            self._written(order, written, "pending", "processing", who)
+            if self._after_commit is not None:
+                self._after_commit()
+            ORDER_TRANSITIONS.labels("processing").inc()
+            ORDERS_REVENUE.labels(order.currency).inc(float(order.total_amount))
+            return order
+        current = await self._load(order.id)
+        if current is None:
+            raise OrderNotFound(f"no order {order.id}")
+        if current.status == "cancelled" and current.payment_id is None:
+            log.warning("order %s was cancelled before its payment settled: refunding", order.id)
+            await self._up.refund_all(order.id, payment_id)
+        return current
 
     # -- cancelling, status changes ------------------------------------------------------
 
@@ -481,11 +513,11 @@ class OrderService:
         who: str,
         reason: str | None,
         *,
-        by_payment: bool = False,
         refunded: bool = False,
     ) -> None:
         previous = order.status
-        check_transition(previous, status, by_payment=by_payment)
+        # Never into `processing`: only a payment moves an order there (`_paid`).
+        check_transition(previous, status)
         order.status = status
         fields = _event_fields(order)
         if status == "processing":
@@ -518,5 +550,21 @@ class OrderService:
                 reason=reason,
             )
         )
-        event = new_event(EVENT_OF_STATUS[status], fields or _event_fields(order))
-        uow.publish(OutboxMessage(ORDERS_TOPIC, str(order.id), event))
+        uow.publish(_message(order, status, fields))
+
+    @staticmethod
+    def _written(
+        order: Order, written: repository.Written, previous: str | None, status: str, who: str
+    ) -> None:
+        """The order as a one-statement write left it (no ORM session saw that write)."""
+        order.version, order.updated_at = written.version, written.updated_at
+        order.history.append(
+            StatusChange(
+                order_id=order.id,
+                from_status=previous,
+                to_status=status,
+                changed_by=who,
+                reason=None,
+                changed_at=written.changed_at,
+            )
+        )

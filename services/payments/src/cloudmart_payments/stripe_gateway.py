@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, TypeVar
 
+import aiohttp
 import stripe
 
 from cloudmart_common.call_policy import CallPolicy, UpstreamUnavailable
@@ -95,7 +96,10 @@ class StripeGateway:
     """The Stripe calls the payments service makes; build one in the lifespan."""
 
     def __init__(self, settings: Settings) -> None:
-        self._http = stripe.HTTPXClient(timeout=settings.stripe_timeout_seconds)
+        # aiohttp, not the SDK's default httpx: a tenth of the CPU per call (ADR 0017).
+        self._http = stripe.AIOHTTPClient(
+            timeout=aiohttp.ClientTimeout(total=settings.stripe_timeout_seconds)
+        )
         self._client = stripe.StripeClient(
             settings.stripe_api_key.get_secret_value(),
             base_addresses={"api": settings.stripe_api_base},
