@@ -4,7 +4,7 @@ import base64
 import binascii
 import json
 from collections.abc import Awaitable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -46,6 +46,8 @@ class Reserved:
     short: list[int] = field(default_factory=list)  # the products without enough stock
     # Some product may have sold out: conservative, a false alarm only costs cached pages.
     may_have_sold_out: bool = False
+    # Some product may have reached the low-stock threshold: its flag is to be checked.
+    may_be_low: bool = False
     # The record written, as `reservation()` would read it back (only when "reserved").
     record: dict[str, Any] | None = None
 
@@ -283,20 +285,26 @@ class ProductTable:
         values = _deserializer_plain(item)
         return values
 
-    async def reserve(self, order_id: str, lines: Sequence[tuple[int, int]]) -> Reserved:
+    async def reserve(
+        self, order_id: str, lines: Sequence[tuple[int, int]], *, low_stock_threshold: int
+    ) -> Reserved:
         """Every line or none; a repeated order id is a "repeat" (the caller compares lines).
 
-        A transaction returns no values, so whether a line sold a product out is asked of
-        DynamoDB itself: first with every line required to leave at least one unit, which is
-        the common sale and proves nothing sold out; only if that fails, again as it must.
+        A transaction returns no values, so where a sale left stock is asked of DynamoDB
+        itself: first with every line required to stay above the low-stock threshold, which
+        is the common sale and proves no product became low or sold out (nothing to read
+        back, no page to drop); failing that, to leave one unit; only then as it must.
         """
-        first = await self._reserve(order_id, lines, floor_after=1)
+        first = await self._reserve(order_id, lines, floor_after=low_stock_threshold + 1)
         if first.outcome != "short":
             return first
-        second = await self._reserve(order_id, lines, floor_after=0)
-        if second.outcome != "reserved":
-            return second
-        return Reserved("reserved", may_have_sold_out=True, record=second.record)
+        second = await self._reserve(order_id, lines, floor_after=1)
+        if second.outcome != "short":
+            return replace(second, may_be_low=second.outcome == "reserved")
+        third = await self._reserve(order_id, lines, floor_after=0)
+        if third.outcome != "reserved":
+            return third
+        return replace(third, may_have_sold_out=True, may_be_low=True)
 
     async def _reserve(
         self, order_id: str, lines: Sequence[tuple[int, int]], *, floor_after: int

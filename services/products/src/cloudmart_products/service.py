@@ -180,7 +180,9 @@ class Catalog:
     async def reserve(self, reservation: ReservationIn) -> tuple[dict[str, Any], bool]:
         """(reservation, created): all lines or none; a repeat for the same order is a no-op."""
         lines = [(line.product_id, line.quantity) for line in reservation.lines]
-        reserved = await self._table.reserve(reservation.order_id, lines)
+        reserved = await self._table.reserve(
+            reservation.order_id, lines, low_stock_threshold=self._threshold
+        )
         if reserved.outcome == "short":
             STOCK_RESERVATIONS.labels("out_of_stock").inc()
             raise OutOfStock(
@@ -199,7 +201,8 @@ class Catalog:
             await self._cache.invalidate(
                 [product for product, _ in lines], listings=reserved.may_have_sold_out
             )
-            await self._after_stock_change([product for product, _ in lines])
+            if reserved.may_be_low:  # else every line stayed above the threshold: no flag moves
+                await self._after_stock_change([product for product, _ in lines])
         return record, created
 
     async def release(self, order_id: str) -> dict[str, Any]:
