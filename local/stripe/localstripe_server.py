@@ -15,6 +15,7 @@ orders, ADR 0017). GPL-3.0: run as a tool, never imported by services.
 
 import logging
 import pickle
+import re
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -23,8 +24,8 @@ from typing import Any
 from aiohttp import web
 from aiohttp.typedefs import Handler
 from localstripe import server
-from localstripe.resources import List, Store, StripeObject, UserError, store
-from localstripe.server import app
+from localstripe.resources import List, PaymentIntent, Store, StripeObject, UserError, store
+from localstripe.server import app, json_response
 
 
 @web.middleware
@@ -37,6 +38,41 @@ async def auth_allowing_publishable_payment_methods(
         if isinstance(key, str) and key.startswith("pk_"):
             return await handler(request)
     return await server.auth_middleware(request, handler)
+
+
+# The one form of Stripe's search query the payments service uses (its reconciler finds the
+# PaymentIntent of a payment by metadata); localstripe has no search at all.
+_METADATA_QUERY = re.compile(r"^metadata\['(\w+)'\]:'([^']*)'$")
+_INTENT_SEARCH = "/v1/payment_intents/search"
+
+
+@web.middleware
+async def payment_intent_search(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """GET /v1/payment_intents/search?query=metadata['key']:'value', as Stripe answers it.
+
+    A middleware, not a route: localstripe's `/v1/payment_intents/{id}` would take it first.
+    """
+    if request.method != "GET" or request.path != _INTENT_SEARCH:
+        return await handler(request)
+    matched = _METADATA_QUERY.match(request.query.get("query", ""))
+    if matched is None:
+        raise UserError(400, "only metadata['key']:'value' queries are supported here")
+    key, value = matched.groups()
+    found = [
+        intent._export()
+        for intent in _BY_TYPE.get(PaymentIntent.object, {}).values()
+        if (getattr(intent, "metadata", None) or {}).get(key) == value
+    ]
+    limit = int(request.query.get("limit", "10"))
+    return json_response(
+        {
+            "object": "search_result",
+            "url": _INTENT_SEARCH,
+            "data": found[:limit],
+            "has_more": len(found) > limit,
+            "next_page": None,
+        }
+    )
 
 
 # Objects by type ("ch", "pi", "re"...: the part of the store key before the colon), each
@@ -103,6 +139,7 @@ def main() -> None:
     _index_the_store()
     position = app.middlewares.index(server.auth_middleware)
     app.middlewares[position] = auth_allowing_publishable_payment_methods
+    app.middlewares.insert(position + 1, payment_intent_search)  # after authentication
     if state_file.exists():
         with state_file.open("rb") as state:
             store.update(pickle.load(state))  # noqa: S301 - our own file, written below

@@ -256,7 +256,7 @@ class PaymentService:
                     _Outcome("failed", None, "resource_missing", "no such payment method"),
                 )
             try:
-                intent = await self._stripe.create_intent(
+                intent = await self._stripe.charge(
                     payment_id=payment.id,
                     amount=payment.amount,
                     currency=payment.currency,
@@ -264,13 +264,18 @@ class PaymentService:
                     customer=customer,
                     metadata={"payment_id": str(payment.id), "order_id": str(payment.order_id)},
                 )
+            except CardDeclined as exc:
+                return await self._settle(
+                    payment.id, _Outcome("failed", None, exc.code, exc.message), exc.intent_id
+                )
             except StripeRefused as exc:  # no such payment method, a card of someone else ...
                 return await self._settle(
                     payment.id, _Outcome("failed", None, exc.code, exc.message)
                 )
-            payment = await self._record_intent(payment.id, intent.id)
-            if payment.status != "pending":
-                return payment
+            outcome = _outcome_of(intent)
+            if outcome is None:  # processing, requires_action: a webhook or the reconciler
+                return await self._record_intent(payment.id, intent.id)
+            return await self._settle(payment.id, outcome, intent.id)
         intent_id = payment.transaction_id
         assert intent_id is not None
         try:
@@ -298,8 +303,13 @@ class PaymentService:
             assert payment is not None
             return payment
 
-    async def _settle(self, payment_id: int, outcome: _Outcome) -> Payment:
-        """Pending -> succeeded/failed with its event, once; later callers get the row as is."""
+    async def _settle(
+        self, payment_id: int, outcome: _Outcome, intent_id: str | None = None
+    ) -> Payment:
+        """Pending -> succeeded/failed with its event, once; later callers get the row as is.
+
+        `intent_id`: the PaymentIntent that settled it, when the row does not hold it yet.
+        """
         settled: dict[str, Any] = {
             "status": outcome.status,
             "failure_code": outcome.failure_code,
@@ -307,6 +317,8 @@ class PaymentService:
         }
         if outcome.charge_id:
             settled["charge_id"] = outcome.charge_id
+        if intent_id is not None:
+            settled["transaction_id"] = intent_id
         async with UnitOfWork(self._sessions, after_commit=self._after_commit) as uow:
             # Settled only from pending, in one conditional UPDATE (the row lock it takes
             # serialises settlements as the locked read did, in one statement instead of two).
@@ -475,22 +487,26 @@ class PaymentService:
         return refund.status != "pending"
 
     async def _reconcile_payment(self, payment: Payment) -> bool:
+        intent: IntentState | None
         if payment.transaction_id is None:
-            # Step 2 never finished: no intent was confirmed, so nothing was charged.
-            outcome: _Outcome | None = _abandoned()
+            # Charged, with a crash before the intent was recorded, or never charged at all.
+            intent = await self._stripe.find_intent(payment.id)
         else:
             intent = await self._stripe.retrieve_intent(payment.transaction_id)
-            if intent.status == "requires_confirmation":
-                # Crashed between steps 2 and 3; the caller has long given up: release it.
-                intent = await self._stripe.cancel_intent(intent.id)
-                outcome = _outcome_of(intent) or _abandoned()
-                if outcome.failure_code == "canceled":
-                    outcome = _abandoned()
-            else:
-                outcome = _outcome_of(intent)
+        outcome: _Outcome | None
+        if intent is None:
+            outcome = _abandoned()  # no intent carries this payment: nothing was charged
+        elif intent.status == "requires_confirmation":
+            # Created unconfirmed and never confirmed; the caller has long given up: release it.
+            intent = await self._stripe.cancel_intent(intent.id)
+            outcome = _outcome_of(intent) or _abandoned()
+            if outcome.failure_code == "canceled":
+                outcome = _abandoned()
+        else:
+            outcome = _outcome_of(intent)
         if outcome is None:
             return False
-        settled = await self._settle(payment.id, outcome)
+        settled = await self._settle(payment.id, outcome, intent.id if intent else None)
         log.warning(
             "reconciled payment %s of order %s: %s", settled.id, settled.order_id, settled.status
         )

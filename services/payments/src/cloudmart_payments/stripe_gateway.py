@@ -25,9 +25,9 @@ UPSTREAM = "stripe"
 class CardDeclined(Exception):
     """The issuer or Stripe's risk rules said no: nothing was charged."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, intent_id: str | None = None) -> None:
         super().__init__(message)
-        self.code, self.message = code, message
+        self.code, self.message, self.intent_id = code, message, intent_id
 
 
 class StripeRefused(Exception):
@@ -115,7 +115,7 @@ class StripeGateway:
     async def aclose(self) -> None:
         await self._http.close_async()  # type: ignore[no-untyped-call]
 
-    async def create_intent(
+    async def charge(
         self,
         *,
         payment_id: int,
@@ -125,25 +125,35 @@ class StripeGateway:
         customer: str | None,
         metadata: Mapping[str, str],
     ) -> IntentState:
-        """An unconfirmed PaymentIntent: nothing is charged until `confirm_intent`."""
+        """A PaymentIntent created and confirmed in one call: charged now, or CardDeclined.
+
+        One Stripe round trip where creating and then confirming took two. The intent
+        carries our payment id in its metadata, so a crash before its id is recorded leaves
+        it findable (`find_intent`).
+        """
         params: dict[str, Any] = {
             "amount": minor_units(amount),
             "currency": currency.lower(),
             "payment_method": payment_method,
             "payment_method_types": ["card"],
+            "confirm": True,
             "metadata": dict(metadata),
         }
         if customer is not None:
             params["customer"] = customer
-        intent = await self._call(
-            lambda: self._client.v1.payment_intents.create_async(
-                params,  # type: ignore[arg-type]
-                {"idempotency_key": f"cloudmart-payment-{payment_id}-intent"},
+        try:
+            intent = await self._call(
+                lambda: self._client.v1.payment_intents.create_async(
+                    params,  # type: ignore[arg-type]
+                    {"idempotency_key": f"cloudmart-payment-{payment_id}-charge"},
+                )
             )
-        )
+        except stripe.CardError as exc:
+            raise _declined(exc) from None
         return IntentState.of(intent)
 
     async def confirm_intent(self, intent_id: str, payment_id: int) -> IntentState:
+        """Confirm an intent created unconfirmed (payments recorded before `charge` existed)."""
         try:
             intent = await self._call(
                 lambda: self._client.v1.payment_intents.confirm_async(
@@ -152,10 +162,17 @@ class StripeGateway:
                 )
             )
         except stripe.CardError as exc:
-            error = exc.error
-            code = (error.decline_code if error else None) or exc.code or "card_declined"
-            raise CardDeclined(code, exc.user_message or str(exc)) from None
+            raise _declined(exc) from None
         return IntentState.of(intent)
+
+    async def find_intent(self, payment_id: int) -> IntentState | None:
+        """The intent `charge` made for our payment, by its metadata (Stripe's search)."""
+        found = await self._call(
+            lambda: self._client.v1.payment_intents.search_async(
+                {"query": f"metadata['payment_id']:'{payment_id}'", "limit": 1}
+            )
+        )
+        return IntentState.of(found.data[0]) if found.data else None
 
     async def retrieve_intent(self, intent_id: str) -> IntentState:
         return IntentState.of(
@@ -255,6 +272,13 @@ def _is_outage(exc: stripe.StripeError) -> bool:
     ):
         return True
     return isinstance(exc, stripe.APIError) or (exc.http_status or 0) >= 500
+
+
+def _declined(exc: stripe.CardError) -> CardDeclined:
+    error = exc.error
+    code = (error.decline_code if error else None) or exc.code or "card_declined"
+    intent = error.payment_intent if error else None
+    return CardDeclined(code, exc.user_message or str(exc), intent.id if intent else None)
 
 
 def _worth_retrying(exc: BaseException) -> bool:

@@ -435,7 +435,7 @@ def _stranded_payment(buyer: Account, intent_id: str | None) -> int:
     return int(rows[0]["id"])
 
 
-def _intent(confirm: bool) -> str:
+def _intent(confirm: bool, payment_id: int | None = None) -> str:
     client = stripe_client()
     params: dict[str, Any] = {
         "amount": 1500,
@@ -443,6 +443,8 @@ def _intent(confirm: bool) -> str:
         "payment_method": card(),
         "payment_method_types": ["card"],
     }
+    if payment_id is not None:  # as the service's charge tags it
+        params["metadata"] = {"payment_id": str(payment_id)}
     intent = client.v1.payment_intents.create(params)  # type: ignore[arg-type]
     if confirm:
         client.v1.payment_intents.confirm(intent.id)
@@ -456,24 +458,32 @@ def test_reconciliation_settles_what_a_crash_left_pending(
     unconfirmed_intent = _intent(confirm=False)
     unconfirmed = _stranded_payment(buyer, unconfirmed_intent)
     charged = _stranded_payment(buyer, _intent(confirm=True))
+    # Charged in one call, then a crash before the intent's id was recorded.
+    charged_unrecorded = _stranded_payment(buyer, None)
+    lost_intent = _intent(confirm=True, payment_id=charged_unrecorded)
 
     response = http.post("/api/payments/reconcile", headers=staff.headers)
 
     assert response.status_code == 200, response.text
-    assert response.json()["settled"] >= 3
+    assert response.json()["settled"] >= 4
     status = {
         row["id"]: (row["status"], row["failure_code"])
         for row in query(
             "payments",
             "SELECT id, status, failure_code FROM payments WHERE id = ANY($1::bigint[])",
-            [never_created, unconfirmed, charged],
+            [never_created, unconfirmed, charged, charged_unrecorded],
         )
     }
     assert status == {
         never_created: ("failed", "abandoned"),
         unconfirmed: ("failed", "abandoned"),
         charged: ("succeeded", None),
+        charged_unrecorded: ("succeeded", None),
     }
+    [recorded] = query(
+        "payments", "SELECT transaction_id FROM payments WHERE id = $1", charged_unrecorded
+    )
+    assert recorded["transaction_id"] == lost_intent
     assert stripe_client().v1.payment_intents.retrieve(unconfirmed_intent).status == "canceled"
     assert [e["event_type"] for e in _outbox(charged)] == ["payment_succeeded"]
     assert http.post("/api/payments/reconcile", headers=buyer.headers).status_code == 403
