@@ -2,15 +2,24 @@
 
 import asyncio
 import json
+import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import InvalidProducerEpoch, OutOfOrderSequenceNumber, UnknownProducerId
 from aiokafka.structs import RecordMetadata
 
 from cloudmart_common.settings import CommonSettings
 
+log = logging.getLogger(__name__)
+
 Headers = Sequence[tuple[str, bytes]]
+
+# After these the idempotent producer can never deliver again: a batch it gave up on (a broker
+# restart outlasting its request timeout) left a gap in its sequence numbers, which the broker
+# refuses for good. Only a new producer, with a new producer id, gets through.
+_FATAL_FOR_PRODUCER = (OutOfOrderSequenceNumber, UnknownProducerId, InvalidProducerEpoch)
 
 
 def encode_value(event: Mapping[str, Any]) -> bytes:
@@ -62,6 +71,12 @@ class EventProducer:
         if producer is not None:
             await producer.stop()
 
+    async def recover_from(self, error: BaseException) -> None:
+        """After a failed delivery: drop a producer that `error` left unable to deliver."""
+        if isinstance(error, _FATAL_FOR_PRODUCER) and self._producer is not None:
+            log.warning("kafka producer replaced after %s", type(error).__name__)
+            await self.stop()
+
     async def enqueue(
         self, topic: str, key: str | None, value: bytes, headers: Headers = ()
     ) -> "asyncio.Future[RecordMetadata]":
@@ -88,4 +103,8 @@ class EventProducer:
         """Publish one event and wait for the broker's ack (at most the delivery timeout)."""
         all_headers = [("event_type", str(event["event_type"]).encode()), *headers]
         future = await self.enqueue(topic, key, encode_value(event), all_headers)
-        return await asyncio.wait_for(future, self.delivery_timeout)
+        try:
+            return await asyncio.wait_for(future, self.delivery_timeout)
+        except Exception as exc:
+            await self.recover_from(exc)
+            raise

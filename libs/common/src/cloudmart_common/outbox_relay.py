@@ -190,6 +190,7 @@ class OutboxRelay:
             log.warning(
                 "outbox: %d of %d events not acked: %s", len(rows) - len(acked), len(rows), error
             )
+            await self._producer.recover_from(error)  # the next pass sends them again
         return acked
 
     @staticmethod

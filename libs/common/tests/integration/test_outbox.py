@@ -8,7 +8,7 @@ from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from aiokafka import ConsumerRecord
+from aiokafka import ConsumerRecord, TopicPartition
 from sqlalchemy import Table, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -125,6 +125,37 @@ async def test_the_relay_publishes_every_event_once_and_keeps_each_aggregates_or
         seen[record.key.decode()].append(json.loads(record.value or b"{}")["event_id"])
         assert dict(record.headers)["event_type"] == b"widget_updated"
     assert seen == written
+
+
+async def test_a_producer_whose_sequence_the_broker_refuses_is_replaced(
+    engine: AsyncEngine,
+    widgets: Table,
+    make_topic: MakeTopic,
+    read_topic: ReadTopic,
+    settings: CommonSettings,
+) -> None:
+    """A batch given up on during a broker restart leaves a gap in the idempotent producer's
+    sequence numbers; the broker then refuses everything it sends (OutOfOrderSequenceNumber).
+    Seen stuck for good before: the relay must make a new producer and deliver."""
+    topic = await make_topic(1)
+    first, *rest = _ids()
+    producer = EventProducer(settings)
+    relay = OutboxRelay(engine, producer, settings, lock_id=random.getrandbits(31))
+    try:
+        await _write(engine, widgets, topic, [first])
+        await _drain(relay)
+        stuck = await producer.start()
+        # The gap a lost batch leaves, made directly: the next sequence number skips one.
+        stuck._txn_manager.increment_sequence_number(TopicPartition(topic, 0), 1)  # type: ignore[union-attr]
+        event_ids = await _write(engine, widgets, topic, rest)
+        assert await relay.publish_pending() == 0  # refused: nothing marked published
+        assert await producer.start() is not stuck  # replaced
+        await _drain(relay)
+    finally:
+        await producer.stop()
+    published = _event_ids(await read_topic(topic))
+    assert all(published[event_id] == 1 for event_id in event_ids)
+    assert await _count(engine, OutboxRow.__table__, published_at=None) == 0
 
 
 async def test_events_written_while_kafka_is_down_are_published_once_when_it_returns(
