@@ -146,7 +146,7 @@ async def test_a_producer_whose_sequence_the_broker_refuses_is_replaced(
         await _drain(relay)
         stuck = await producer.start()
         # The gap a lost batch leaves, made directly: the next sequence number skips one.
-        stuck._txn_manager.increment_sequence_number(TopicPartition(topic, 0), 1)  # type: ignore[union-attr]
+        stuck._txn_manager.increment_sequence_number(TopicPartition(topic, 0), 1)
         event_ids = await _write(engine, widgets, topic, rest)
         assert await relay.publish_pending() == 0  # refused: nothing marked published
         assert await producer.start() is not stuck  # replaced
