@@ -6,18 +6,19 @@ import socket
 import time
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable
+from types import SimpleNamespace
 from typing import Any
 
-import httpx
+import aiohttp
 import pytest
 from fastapi import FastAPI, Request, Response
-from fastapi.responses import StreamingResponse
+from fastapi.responses import RedirectResponse, StreamingResponse
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags, use_span
 from prometheus_client import REGISTRY
 
 from cloudmart_common.call_policy import UpstreamUnavailable
 from cloudmart_common.context import request_id_var
-from cloudmart_common.http_client import ServiceClient
+from cloudmart_common.http_client import ServiceClient, ServiceResponse
 from cloudmart_common.settings import CommonSettings
 
 
@@ -28,6 +29,10 @@ class Upstream:
         self.calls: dict[str, int] = defaultdict(int)
         self.failures_left: dict[str, int] = defaultdict(int)
         self.headers: dict[str, list[dict[str, str]]] = defaultdict(list)
+        # Every header line as sent, repeats included: a dict would hide a duplicate.
+        self.raw_headers: dict[str, list[list[tuple[str, str]]]] = defaultdict(list)
+        self.bodies: dict[str, list[bytes]] = defaultdict(list)
+        self.queries: dict[str, list[list[tuple[str, str]]]] = defaultdict(list)
         self.app = FastAPI()
         methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
         self.app.api_route("/{name}", methods=methods)(self.handle)
@@ -35,6 +40,11 @@ class Upstream:
     async def handle(self, name: str, request: Request) -> Response:
         self.calls[name] += 1
         self.headers[name].append(dict(request.headers))
+        self.raw_headers[name].append(
+            [(key.decode(), value.decode()) for key, value in request.headers.raw]
+        )
+        self.bodies[name].append(await request.body())
+        self.queries[name].append(list(request.query_params.multi_items()))
         if self.failures_left[name] > 0:
             self.failures_left[name] -= 1
             return Response(status_code=503)
@@ -42,7 +52,12 @@ class Upstream:
             case "slow":
                 await asyncio.sleep(2)
             case "trickle":
-                return StreamingResponse(_trickle(), media_type="text/plain")
+                chunks = int(request.query_params.get("chunks", 30))
+                return StreamingResponse(_trickle(chunks), media_type="text/plain")
+            case "latin":
+                return Response("café".encode("latin-1"), media_type="text/plain; charset=latin-1")
+            case "moved":
+                return RedirectResponse("/fine", status_code=307)
             case "missing":
                 return Response(status_code=404)
             case "always-503":
@@ -56,9 +71,9 @@ class Upstream:
         return Response(content=b'{"ok": true}', media_type="application/json")
 
 
-async def _trickle() -> AsyncIterator[bytes]:
-    """An answer that never pauses long enough for a read timeout, and takes 3 s in all."""
-    for _ in range(30):
+async def _trickle(chunks: int) -> AsyncIterator[bytes]:
+    """An answer that never pauses long enough for a read timeout: 0.1 s per chunk (30: 3 s)."""
+    for _ in range(chunks):
         yield b"."
         await asyncio.sleep(0.1)
 
@@ -73,6 +88,21 @@ class HangingUp:
         self.connections += 1
         with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
             await reader.readuntil(b"\r\n\r\n")
+        writer.close()
+
+
+class Garbling:
+    """A server that reads each request and answers something that is not HTTP."""
+
+    def __init__(self) -> None:
+        self.connections = 0
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
+            await reader.readuntil(b"\r\n\r\n")
+            writer.write(b"HTTP/1.1 two hundred OK\r\n\r\n")
+            await writer.drain()
         writer.close()
 
 
@@ -108,6 +138,16 @@ async def hanging_up() -> AsyncIterator[tuple[HangingUp, str]]:
 
 
 @pytest.fixture
+async def garbling() -> AsyncIterator[tuple[Garbling, str]]:
+    server = Garbling()
+    listener = await asyncio.start_server(server.handle, "127.0.0.1", 0)
+    port = listener.sockets[0].getsockname()[1]
+    yield server, f"http://127.0.0.1:{port}"
+    listener.close()
+    await listener.wait_closed()
+
+
+@pytest.fixture
 def refused_url() -> str:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -131,7 +171,7 @@ async def _open_breaker(client: ServiceClient, path: str, failures: int) -> None
             await client.get(path)
 
 
-async def _first_call_through_the_breaker(client: ServiceClient, path: str) -> httpx.Response:
+async def _first_call_through_the_breaker(client: ServiceClient, path: str) -> ServiceResponse:
     """Polls until the breaker lets a call through: it answers, or fails other than open."""
     deadline = time.monotonic() + 5
     while True:
@@ -179,21 +219,44 @@ async def test_a_post_whose_connection_drops_is_not_repeated_but_a_get_is(
 async def test_connection_refused_is_an_outage_and_a_post_is_sent_once(refused_url: str) -> None:
     sent: list[str] = []
 
-    async def record(request: httpx.Request) -> None:
-        sent.append(request.method)
+    async def record(
+        _session: aiohttp.ClientSession,
+        _context: SimpleNamespace,
+        params: aiohttp.TraceRequestStartParams,
+    ) -> None:
+        sent.append(params.method)
 
-    # An injected client, as when a service shares one pool between its upstreams.
-    async with httpx.AsyncClient(event_hooks={"request": [record]}) as shared:
+    tracing = aiohttp.TraceConfig()
+    tracing.on_request_start.append(record)
+    # An injected session, as when a service shares one pool between its upstreams.
+    async with aiohttp.ClientSession(trace_configs=[tracing]) as shared:
         settings = _settings(breaker_failure_threshold=10)
-        async with ServiceClient("payments", refused_url, settings, client=shared) as client:
+        async with ServiceClient("payments", refused_url, settings, session=shared) as client:
             started = time.perf_counter()
-            with pytest.raises(UpstreamUnavailable, match=r"did not answer \(ConnectError\)"):
+            with pytest.raises(
+                UpstreamUnavailable, match=r"did not answer \(ClientConnectorError\)$"
+            ) as raised:
                 await client.post("/charge", json={})
             assert time.perf_counter() - started < 1
             with pytest.raises(UpstreamUnavailable, match="did not answer"):
                 await client.get("/charges/1")
         assert sent == ["POST", "GET", "GET", "GET"]
-        assert not shared.is_closed  # the pool belongs to whoever injected it
+        assert not shared.closed  # the pool belongs to whoever injected it
+        # Neither the address nor the OS's wording reaches the problem document.
+        assert "127.0.0.1" not in raised.value.detail
+
+
+async def test_an_answer_that_is_not_http_is_an_outage_and_a_get_is_retried(
+    garbling: tuple[Garbling, str],
+) -> None:
+    server, base = garbling
+    async with ServiceClient("products", base, _settings(breaker_failure_threshold=10)) as client:
+        with pytest.raises(UpstreamUnavailable, match=r"did not answer \(ClientResponseError\)$"):
+            await client.get("/products/1")
+        assert server.connections == 3
+        with pytest.raises(UpstreamUnavailable, match="did not answer"):
+            await client.post("/charge", json={})
+    assert server.connections == 3 + 1
 
 
 async def test_a_post_with_an_idempotency_key_is_retried_and_carries_the_key(
@@ -317,6 +380,18 @@ async def test_a_timeout_is_an_outage_and_a_get_is_retried(
     assert server.calls["slow"] == 2
 
 
+async def test_a_streamed_answer_is_read_whole_before_it_is_returned(
+    upstream: tuple[Upstream, str],
+) -> None:
+    _, base = upstream
+    settings = _settings(service_call_timeout_seconds=2, service_call_retries=1)
+    async with ServiceClient("products", base, settings) as client:
+        response = await client.get("/trickle", params={"chunks": 5})
+    # Unsized (chunked) and slow, yet complete once returned: the connection is back in the
+    # pool by then, so nothing could be read later.
+    assert (response.status_code, response.content, response.text) == (200, b".....", ".....")
+
+
 async def test_a_trickling_answer_is_cut_at_the_call_deadline(
     upstream: tuple[Upstream, str],
 ) -> None:
@@ -395,3 +470,101 @@ async def test_calls_are_counted_by_outcome(upstream: tuple[Upstream, str]) -> N
     assert [count(outcome) for outcome in outcomes] == [1, 1, 3, 1]
     duration_labels = {"upstream": upstream_name, "method": "GET"}
     assert REGISTRY.get_sample_value("service_call_duration_seconds_count", duration_labels) == 5
+
+
+async def test_headers_are_case_insensitive_and_a_callers_authorization_is_replaced(
+    upstream: tuple[Upstream, str],
+) -> None:
+    server, base = upstream
+    tokens = RotatingTokens()
+    tokens.current = "fresh"
+    sent = {"authorization": "Bearer caller", "idempotency-key": "theirs", "X-Extra": "kept"}
+    async with ServiceClient("users", base, _settings(), token_source=tokens) as client:
+        response = await client.post("/echo", headers=sent, idempotency_key="ours")
+    [raw] = server.raw_headers["echo"]
+    named = [(name.lower(), value) for name, value in raw]
+    assert [value for name, value in named if name == "authorization"] == ["Bearer fresh"]
+    assert [value for name, value in named if name == "idempotency-key"] == ["ours"]
+    assert ("x-extra", "kept") in named
+    assert response.headers["content-type"] == response.headers["Content-Type"]
+    assert response.headers["CONTENT-TYPE"] == "application/json"
+
+
+async def test_query_params_and_a_json_body_are_sent_as_httpx_sent_them(
+    upstream: tuple[Upstream, str],
+) -> None:
+    server, base = upstream
+    params = {"q": "a b&c", "tag": ["x", "y"], "fresh": True, "page": 2, "empty": None}
+    async with ServiceClient("products", base, _settings()) as client:
+        response = await client.post("/echo?kept=1", json={"name": "café", "n": 1}, params=params)
+    assert response.json() == {"ok": True}
+    assert server.queries["echo"] == [
+        [
+            ("kept", "1"),
+            ("q", "a b&c"),
+            ("tag", "x"),
+            ("tag", "y"),
+            ("fresh", "true"),
+            ("page", "2"),
+            ("empty", ""),
+        ]
+    ]
+    # Compact UTF-8, as httpx encoded it.
+    assert server.bodies["echo"] == ['{"name":"café","n":1}'.encode()]
+    assert server.headers["echo"][0]["content-type"] == "application/json"
+
+
+async def test_a_body_that_cannot_be_encoded_is_not_sent_nor_a_breaker_failure(
+    upstream: tuple[Upstream, str],
+) -> None:
+    server, base = upstream
+    settings = _settings(breaker_failure_threshold=1)
+    async with ServiceClient("payments", base, settings) as client:
+        with pytest.raises(ValueError, match="JSON compliant"):
+            await client.post("/charge", json={"amount": float("nan")})
+        assert (await client.get("/fine")).status_code == 200  # the breaker is still closed
+    assert server.calls["charge"] == 0
+
+
+async def test_a_redirect_is_returned_not_followed(upstream: tuple[Upstream, str]) -> None:
+    server, base = upstream
+    async with ServiceClient("products", base, _settings()) as client:
+        response = await client.get("/moved")
+    assert (response.status_code, response.headers["location"]) == (307, "/fine")
+    assert server.calls["fine"] == 0
+
+
+async def test_text_decodes_by_the_declared_charset(upstream: tuple[Upstream, str]) -> None:
+    _, base = upstream
+    async with ServiceClient("products", base, _settings()) as client:
+        response = await client.get("/latin")
+    assert response.headers["content-type"] == "text/plain; charset=latin-1"
+    assert response.text == "café"
+    with pytest.raises(AttributeError):
+        response.status_code = 500  # type: ignore[misc]  # an answer is not edited on its way
+
+
+def test_a_client_built_outside_an_event_loop_works_inside_one(
+    upstream: tuple[Upstream, str],
+) -> None:
+    server, base = upstream
+    client = ServiceClient("products", base, _settings())  # no loop runs here: aiohttp needs one
+
+    async def call() -> int:
+        async with client:
+            return (await client.get("/fine")).status_code
+
+    assert asyncio.run(call()) == 200
+    assert server.calls["fine"] == 1
+
+
+async def test_a_closed_client_refuses_calls_and_its_pool_is_closed(
+    upstream: tuple[Upstream, str],
+) -> None:
+    server, base = upstream
+    client = ServiceClient("products", base, _settings())
+    assert (await client.get("/fine")).status_code == 200
+    await client.aclose()
+    with pytest.raises(RuntimeError, match="closed"):
+        await client.get("/fine")
+    assert server.calls["fine"] == 1
