@@ -6,7 +6,21 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import BigInteger, DateTime, Identity, Index, String, Text, func, text
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    FromClause,
+    Identity,
+    Index,
+    Insert,
+    String,
+    Text,
+    bindparam,
+    func,
+    insert,
+    select,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -64,3 +78,23 @@ def outbox_values(message: OutboxMessage) -> dict[str, Any]:
 
 def outbox_row(message: OutboxMessage) -> OutboxRow:
     return OutboxRow(**outbox_values(message))
+
+
+_EVENT_COLUMNS = ("topic", "message_key", "event_id", "event_type", "payload", "headers")
+
+
+def event_insert(source: FromClause | None = None) -> Insert:
+    """An INSERT of one outbox row whose values are bound parameters (`event_parameters`
+    fills them), for a statement built once that writes business rows and their event
+    together: with `source` (a data-modifying CTE), one row per row of it, so the event is
+    written only if the change it announces was."""
+    table = OutboxRow.__table__
+    values = [bindparam(f"event_{name}", type_=table.c[name].type) for name in _EVENT_COLUMNS]
+    if source is None:
+        return insert(OutboxRow).values(dict(zip(_EVENT_COLUMNS, values, strict=True)))
+    return insert(OutboxRow).from_select(_EVENT_COLUMNS, select(*values).select_from(source))
+
+
+def event_parameters(message: OutboxMessage) -> dict[str, Any]:
+    """The parameters of `event_insert` for `message`."""
+    return {f"event_{name}": value for name, value in outbox_values(message).items()}

@@ -30,13 +30,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cloudmart_common.outbox import OutboxMessage, OutboxRow, outbox_values
+from cloudmart_common.outbox import OutboxMessage, event_insert, event_parameters
 from cloudmart_orders.models import Order, OrderItem, StatusChange
 
-_OUTBOX = OutboxRow.__table__
-_OUTBOX_COLUMNS = ("topic", "message_key", "event_id", "event_type", "payload", "headers")
-# The outbox row of the event, each value a parameter named after its column.
-_EVENT = {name: bindparam(f"event_{name}", type_=_OUTBOX.c[name].type) for name in _OUTBOX_COLUMNS}
 # The columns a new order is written with; the rest are the database's defaults.
 _GIVEN = (
     "id",
@@ -93,7 +89,7 @@ def _insert_order() -> Select[Any]:
         .cte("change")
     )
     return select(created.c.created_at, created.c.updated_at, change.c.changed_at).add_cte(
-        items.cte("items"), insert(OutboxRow).values(_EVENT).cte("event")
+        items.cte("items"), event_insert().cte("event")
     )
 
 
@@ -126,12 +122,8 @@ def _mark_paid() -> Select[Any]:
         .returning(StatusChange.changed_at)
         .cte("change")
     )
-    # The event only with the change it announces: one row per row of `paid`, none if none.
-    event = insert(OutboxRow).from_select(
-        _OUTBOX_COLUMNS, select(*_EVENT.values()).select_from(paid)
-    )
     return select(paid.c.version, paid.c.updated_at, change.c.changed_at).add_cte(
-        event.cte("event")
+        event_insert(paid).cte("event")
     )
 
 
@@ -146,10 +138,6 @@ class Written:
     version: int
     updated_at: datetime
     changed_at: datetime
-
-
-def _event_parameters(event: OutboxMessage) -> dict[str, Any]:
-    return {f"event_{name}": value for name, value in outbox_values(event).items()}
 
 
 async def next_order_id(session: AsyncSession) -> int:
@@ -170,7 +158,7 @@ async def insert_order(
     parameters |= {
         f"line_{name}": [getattr(item, name) for item in order.items] for name, _ in _LINES
     }
-    parameters |= {"order_id": order.id, "who": who} | _event_parameters(event)
+    parameters |= {"order_id": order.id, "who": who} | event_parameters(event)
     written = (await session.execute(_INSERT_ORDER, parameters)).one()
     return written.created_at, Written(order.version, written.updated_at, written.changed_at)
 
@@ -182,7 +170,7 @@ async def mark_paid(
     when the statement takes its row lock; None (nothing written) if it is not."""
     parameters = {"order_id": order_id, "payment_id": payment_id, "who": who}
     written = (
-        await session.execute(_MARK_PAID, parameters | _event_parameters(event))
+        await session.execute(_MARK_PAID, parameters | event_parameters(event))
     ).one_or_none()
     if written is None:
         return None

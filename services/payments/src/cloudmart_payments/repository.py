@@ -1,11 +1,15 @@
 """Queries of the payments service."""
 
+from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, String, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
+from cloudmart_common.outbox import OutboxMessage, event_insert, event_parameters
 from cloudmart_payments.models import Payment, Refund, SavedCard, StripeCustomer
 
 
@@ -115,3 +119,41 @@ async def saved_card_count(session: AsyncSession, user_id: int) -> int:
         select(func.count()).select_from(SavedCard).where(SavedCard.user_id == user_id)
     )
     return int(count or 0)
+
+
+def _settle() -> Select[Any]:
+    settled = (
+        update(Payment)
+        # Settled only from pending: the row lock this takes serialises settlements.
+        .where(Payment.id == bindparam("payment_id"), Payment.status == "pending")
+        .values(
+            status=bindparam("status"),
+            failure_code=bindparam("failure_code"),
+            failure_reason=bindparam("failure_reason"),
+            # Kept when not given.
+            charge_id=func.coalesce(bindparam("charge_id", type_=String), Payment.charge_id),
+            transaction_id=func.coalesce(
+                bindparam("transaction_id", type_=String), Payment.transaction_id
+            ),
+        )
+        .returning(*Payment.__table__.columns)
+        .cte("settled")
+    )
+    return select(aliased(Payment, settled)).add_cte(event_insert(settled).cte("event"))
+
+
+_SETTLE = _settle()
+
+
+async def settle(
+    session: AsyncSession,
+    payment_id: int,
+    outcome: Mapping[str, str | None],
+    event: OutboxMessage,
+) -> Payment | None:
+    """pending -> `outcome["status"]` with its event, in one statement; None (nothing
+    written) if the payment was not pending. `outcome`: status, failure_code,
+    failure_reason, charge_id and transaction_id (None keeps what the row has)."""
+    parameters = {"payment_id": payment_id, **outcome} | event_parameters(event)
+    payment: Payment | None = await session.scalar(_SETTLE, parameters)
+    return payment

@@ -232,7 +232,7 @@ class PaymentService:
                 PAYMENT_FAILURE_PERCENT, f"payment {payment.id} of order {payment.order_id}"
             )
             return await self._settle(
-                payment.id,
+                payment,
                 _Outcome(
                     "failed",
                     None,
@@ -252,7 +252,7 @@ class PaymentService:
                 # Another user's saved card is never charged for this buyer, whether or not
                 # Stripe would refuse it: fails as an unknown payment method does.
                 return await self._settle(
-                    payment.id,
+                    payment,
                     _Outcome("failed", None, "resource_missing", "no such payment method"),
                 )
             try:
@@ -266,27 +266,25 @@ class PaymentService:
                 )
             except CardDeclined as exc:
                 return await self._settle(
-                    payment.id, _Outcome("failed", None, exc.code, exc.message), exc.intent_id
+                    payment, _Outcome("failed", None, exc.code, exc.message), exc.intent_id
                 )
             except StripeRefused as exc:  # no such payment method, a card of someone else ...
-                return await self._settle(
-                    payment.id, _Outcome("failed", None, exc.code, exc.message)
-                )
+                return await self._settle(payment, _Outcome("failed", None, exc.code, exc.message))
             outcome = _outcome_of(intent)
             if outcome is None:  # processing, requires_action: a webhook or the reconciler
                 return await self._record_intent(payment.id, intent.id)
-            return await self._settle(payment.id, outcome, intent.id)
+            return await self._settle(payment, outcome, intent.id)
         intent_id = payment.transaction_id
         assert intent_id is not None
         try:
             intent = await self._stripe.confirm_intent(intent_id, payment.id)
         except CardDeclined as exc:
-            return await self._settle(payment.id, _Outcome("failed", None, exc.code, exc.message))
+            return await self._settle(payment, _Outcome("failed", None, exc.code, exc.message))
         except StripeRefused:
             # Confirmed before (a retry after a lost answer) or cancelled: Stripe's state decides.
             intent = await self._stripe.retrieve_intent(intent_id)
         outcome = _outcome_of(intent)
-        return payment if outcome is None else await self._settle(payment.id, outcome)
+        return payment if outcome is None else await self._settle(payment, outcome)
 
     async def _record_intent(self, payment_id: int, intent_id: str) -> Payment:
         async with self._statements() as session, session.begin():
@@ -304,44 +302,45 @@ class PaymentService:
             return payment
 
     async def _settle(
-        self, payment_id: int, outcome: _Outcome, intent_id: str | None = None
+        self, payment: Payment, outcome: _Outcome, intent_id: str | None = None
     ) -> Payment:
         """Pending -> succeeded/failed with its event, once; later callers get the row as is.
 
-        `intent_id`: the PaymentIntent that settled it, when the row does not hold it yet.
+        One statement (the update conditioned on `pending`, and the event written only with
+        it), where a transaction of an UPDATE and the ORM's flush of the event took four
+        round trips. `payment` (as read or opened) gives the event the fields no settlement
+        changes. `intent_id`: the PaymentIntent that settled it, if the row lacks it.
         """
-        settled: dict[str, Any] = {
+        fields = _payment_fields(payment) | {
             "status": outcome.status,
-            "failure_code": outcome.failure_code,
-            "failure_reason": outcome.failure_reason,
+            "transaction_id": intent_id or payment.transaction_id,
         }
-        if outcome.charge_id:
-            settled["charge_id"] = outcome.charge_id
-        if intent_id is not None:
-            settled["transaction_id"] = intent_id
-        async with UnitOfWork(self._sessions, after_commit=self._after_commit) as uow:
-            # Settled only from pending, in one conditional UPDATE (the row lock it takes
-            # serialises settlements as the locked read did, in one statement instead of two).
-            payment: Payment | None = await uow.session.scalar(
-                update(Payment)
-                .where(Payment.id == payment_id, Payment.status == "pending")
-                .values(**settled)
-                .returning(Payment),
-                execution_options={"populate_existing": True},
+        if outcome.status == "failed":
+            fields |= {
+                "failure_code": outcome.failure_code or "failed",
+                "failure_reason": outcome.failure_reason or "the payment failed",
+            }
+        event = new_event(f"payment_{outcome.status}", fields)
+        async with self._statements() as session:
+            settled = await repository.settle(
+                session,
+                payment.id,
+                {
+                    "status": outcome.status,
+                    "failure_code": outcome.failure_code,
+                    "failure_reason": outcome.failure_reason,
+                    "charge_id": outcome.charge_id or None,
+                    "transaction_id": intent_id,
+                },
+                OutboxMessage(PAYMENTS_TOPIC, str(payment.order_id), event),
             )
-            if payment is None:  # settled before: the row as it is
-                payment = await uow.session.get(Payment, payment_id, populate_existing=True)
-                assert payment is not None
-                return payment
-            fields = _payment_fields(payment)
-            if outcome.status == "failed":
-                fields |= {
-                    "failure_code": outcome.failure_code or "failed",
-                    "failure_reason": outcome.failure_reason or "the payment failed",
-                }
-            event = new_event(f"payment_{outcome.status}", fields)
-            uow.publish(OutboxMessage(PAYMENTS_TOPIC, str(payment.order_id), event))
-            await uow.commit()
+            if settled is None:  # settled before: the row as it is
+                current = await session.get(Payment, payment.id, populate_existing=True)
+                assert current is not None
+                return current
+        payment = settled
+        if self._after_commit is not None:
+            self._after_commit()
         PAYMENT_OUTCOMES.labels(outcome.status).inc()
         # A success is the normal case (counted above, and in the event): logged only when
         # asked, as a JSON log line was a measurable share of a charge's CPU. A failure is news.
@@ -506,7 +505,7 @@ class PaymentService:
             outcome = _outcome_of(intent)
         if outcome is None:
             return False
-        settled = await self._settle(payment.id, outcome, intent.id if intent else None)
+        settled = await self._settle(payment, outcome, intent.id if intent else None)
         log.warning(
             "reconciled payment %s of order %s: %s", settled.id, settled.order_id, settled.status
         )
@@ -519,7 +518,7 @@ class PaymentService:
         outcome = _outcome_of(intent)
         if payment is None or outcome is None or payment.status != "pending":
             return False
-        await self._settle(payment.id, outcome)
+        await self._settle(payment, outcome)
         return True
 
     async def on_refund_event(self, state: RefundState) -> bool:
