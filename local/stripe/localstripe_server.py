@@ -13,6 +13,7 @@ payment cost more than the one before (138 ms of CPU per checkout after a few th
 orders, ADR 0017). GPL-3.0: run as a tool, never imported by services.
 """
 
+import asyncio
 import logging
 import pickle
 import re
@@ -38,6 +39,41 @@ async def auth_allowing_publishable_payment_methods(
         if isinstance(key, str) and key.startswith("pk_"):
             return await handler(request)
     return await server.auth_middleware(request, handler)
+
+
+# Stripe keeps an idempotency key's answer for 24 hours; here, the latest this many keys.
+_IDEMPOTENT_ANSWERS = 10_000
+_answers: dict[tuple[str, str, str], tuple[int, bytes, str]] = {}
+_in_flight: dict[tuple[str, str, str], asyncio.Lock] = {}
+
+
+@web.middleware
+async def idempotent_posts(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """A POST repeated with its Idempotency-Key gets the first answer again, as from Stripe.
+
+    localstripe ignores the header, so a retried `create` with `confirm` (the payments
+    service's charge, retried after a timeout) would charge twice. Concurrent repeats wait
+    for the first (Stripe answers them 409; waiting serves the same purpose here).
+    """
+    key = request.headers.get("Idempotency-Key")
+    if request.method != "POST" or not key:
+        return await handler(request)
+    slot = (request.headers.get("Authorization", ""), request.path, key)
+    lock = _in_flight.setdefault(slot, asyncio.Lock())
+    async with lock:
+        answer = _answers.get(slot)
+        if answer is None:
+            response = await handler(request)
+            if not isinstance(response, web.Response) or response.status >= 500:
+                return response  # not kept: Stripe does not keep server errors either
+            body = response.body if isinstance(response.body, bytes) else b""
+            answer = (response.status, body, response.content_type)
+            _answers[slot] = answer
+            while len(_answers) > _IDEMPOTENT_ANSWERS:
+                _answers.pop(next(iter(_answers)))
+        _in_flight.pop(slot, None)
+    status, body, content_type = answer
+    return web.Response(status=status, body=body, content_type=content_type)
 
 
 # The one form of Stripe's search query the payments service uses (its reconciler finds the
@@ -140,6 +176,7 @@ def main() -> None:
     position = app.middlewares.index(server.auth_middleware)
     app.middlewares[position] = auth_allowing_publishable_payment_methods
     app.middlewares.insert(position + 1, payment_intent_search)  # after authentication
+    app.middlewares.insert(position + 1, idempotent_posts)
     if state_file.exists():
         with state_file.open("rb") as state:
             store.update(pickle.load(state))  # noqa: S301 - our own file, written below

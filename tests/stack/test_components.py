@@ -4,8 +4,10 @@ import json
 import smtplib
 import subprocess
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -101,6 +103,44 @@ def test_stripe_sdk_creates_and_confirms_a_payment_intent_at_localstripe() -> No
     )
     assert intent.status == "succeeded"
     assert client.v1.payment_intents.retrieve(intent.id).amount == 1999
+
+
+def test_localstripe_answers_a_repeated_idempotency_key_with_the_first_answer() -> None:
+    """As Stripe does: a charge retried with its key (after a timeout) is not a second one."""
+    client = stripe_client()
+    params: dict[str, Any] = {
+        "amount": 700,
+        "currency": "usd",
+        "payment_method": "pm_card_visa",
+        "payment_method_types": ["card"],
+        "confirm": True,
+    }
+    key = {"idempotency_key": f"test-{uuid.uuid4().hex}"}
+    with ThreadPoolExecutor(4) as pool:  # concurrent repeats too
+        intents = list(
+            pool.map(lambda _: client.v1.payment_intents.create(params, key), range(4))  # type: ignore[arg-type]
+        )
+    assert len({intent.id for intent in intents}) == 1
+    other = client.v1.payment_intents.create(params, {"idempotency_key": uuid.uuid4().hex})  # type: ignore[arg-type]
+    assert other.id != intents[0].id
+
+
+def test_localstripe_finds_payment_intents_by_metadata() -> None:
+    client = stripe_client()
+    tag = uuid.uuid4().hex
+    params: dict[str, Any] = {
+        "amount": 800,
+        "currency": "usd",
+        "payment_method": "pm_card_visa",
+        "payment_method_types": ["card"],
+        "metadata": {"payment_id": tag},
+    }
+    intent = client.v1.payment_intents.create(params)  # type: ignore[arg-type]
+    found = client.v1.payment_intents.search({"query": f"metadata['payment_id']:'{tag}'"})
+    assert [i.id for i in found.data] == [intent.id]
+    assert client.v1.payment_intents.search({"query": "metadata['payment_id']:'none'"}).data == []
+    with pytest.raises(stripe.InvalidRequestError):
+        client.v1.payment_intents.search({"query": "amount>100"})
 
 
 def test_localstripe_declines_the_decline_test_card() -> None:

@@ -1,17 +1,19 @@
 """The payments domain: charge an order once, refund within what was captured. No FastAPI here.
 
-A charge is three steps, each durable before the next, so a crash anywhere leaves a row the
-reconciler (or a retried request) can finish from Stripe's own state:
+A charge is two durable steps around one Stripe call, so a crash anywhere leaves a row the
+reconciler (or a retried request) can finish from Stripe's own state (ADR 0008):
 
 1. `pending` row committed (one per order: order_id is unique);
-2. an unconfirmed PaymentIntent created (Stripe idempotency key from the row id), its id
-   committed as `transaction_id`; nothing is charged yet;
-3. the intent confirmed; the outcome and its `payment_succeeded` / `payment_failed` event
-   committed together (outbox).
+2. one PaymentIntent created and confirmed (Stripe idempotency key from the row id, the row
+   id in its metadata);
+3. the outcome, the intent's id and the `payment_succeeded` / `payment_failed` event written
+   together, in one statement.
 
-A row still pending after `reconcile_after_seconds` is settled from the intent: no intent or
-an unconfirmed one means nothing was charged (the intent is cancelled, the payment fails);
-a succeeded intent settles it as succeeded. Refunds follow the same pattern.
+A row still pending after `reconcile_after_seconds` is settled from its intent, found by id or,
+when a crash came before the id was recorded, by the metadata: none found means nothing was
+charged (the payment fails, `abandoned`); an intent left unconfirmed (rows from before the
+one-call charge) is cancelled; a succeeded intent settles it as succeeded. Refunds follow the
+same pattern.
 """
 
 import logging
