@@ -42,6 +42,7 @@ async def _consuming(
     group: str,
     max_attempts: int = 3,
     stalled: Callable[[], bool] | None = None,
+    ignored: frozenset[str] = frozenset(),
 ) -> AsyncIterator[EventConsumer]:
     producer = EventProducer(settings)
     consumer = EventConsumer(
@@ -56,6 +57,7 @@ async def _consuming(
         retry_initial_seconds=0.05,
         retry_max_seconds=0.2,
         stalled=stalled,
+        ignored=ignored,
     )
     consumer.start()
     try:
@@ -127,6 +129,31 @@ async def test_a_redelivered_event_id_is_handled_once(
     async with _consuming(settings, redis, topic, dlq, handler, group=group):
         await _eventually(lambda: len(handled) == 2, "both distinct events")
     assert handled == [event["event_id"], later["event_id"]]
+
+
+async def test_ignored_event_types_are_passed_over_without_a_dedupe_claim(
+    settings: CommonSettings, redis: Redis, make_topic: MakeTopic
+) -> None:
+    topic, dlq, group = await make_topic(1), await make_topic(1), f"g-{uuid.uuid4().hex}"
+    skipped = new_event("widget_deleted", {"n": 1})
+    kept = new_event("widget_created", {"n": 2})
+    await _produce(settings, topic, skipped, kept)
+    handled: list[str] = []
+
+    async def handler(consumed: ConsumedEvent) -> None:
+        handled.append(consumed.event_id)
+
+    consuming = _consuming(
+        settings, redis, topic, dlq, handler, group=group, ignored=frozenset({"widget_deleted"})
+    )
+    async with consuming:
+        await _eventually(lambda: handled == [kept["event_id"]], "the event not ignored")
+        deadline = asyncio.get_running_loop().time() + 10
+        while await _committed(settings, group, topic) != 2:  # the ignored one is consumed
+            assert asyncio.get_running_loop().time() < deadline
+            await asyncio.sleep(0.1)
+    assert await redis.exists(f"dedupe:{group}:{skipped['event_id']}") == 0
+    assert await redis.exists(f"dedupe:{group}:{kept['event_id']}") == 1
 
 
 async def test_a_handler_failing_every_attempt_sends_the_event_to_the_dlq_and_moves_on(

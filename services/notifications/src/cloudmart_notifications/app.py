@@ -16,7 +16,7 @@ from cloudmart_common.stores import create_redis
 from cloudmart_notifications.api import router
 from cloudmart_notifications.channels import build_channels, close_channels
 from cloudmart_notifications.dlq import DLQ_MEASURE_SECONDS, DLQ_TOPIC, DlqSize
-from cloudmart_notifications.notifier import GROUP_ID, TOPICS, Notifier
+from cloudmart_notifications.notifier import GROUP_ID, SILENT_EVENTS, TOPICS, Notifier
 from cloudmart_notifications.redrive import DlqReader, Redrive, RedriveStore
 from cloudmart_notifications.redrive_api import router as redrive_router
 from cloudmart_notifications.sent_log import SentLog
@@ -58,6 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             retry_initial_seconds=settings.consumer_retry_initial_seconds,
             retry_max_seconds=settings.consumer_retry_max_seconds,
             stalled=faults.stalls_consumer,
+            ignored=SILENT_EVENTS,
         )
         dlq_size = DlqSize(settings.kafka_bootstrap_servers)
         dlq_reader = DlqReader(settings.kafka_bootstrap_servers)

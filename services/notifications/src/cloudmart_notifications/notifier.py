@@ -100,7 +100,7 @@ class Notifier:
     async def handle(self, consumed: ConsumedEvent) -> None:
         """The consumer's handler. Raises to be retried; PoisonEvent for what never fits."""
         event = consumed.event
-        if consumed.event_type in SILENT_EVENTS:
+        if consumed.event_type in SILENT_EVENTS:  # a record without the event_type header
             return
         spec = TEMPLATE_OF_EVENT.get(consumed.event_type)
         if spec is None:
