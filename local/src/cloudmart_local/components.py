@@ -106,6 +106,11 @@ def _infrastructure() -> list[Component]:
                 # With a heap this small the serial collector's pauses stay short, and it has
                 # none of G1's per-region bookkeeping to keep in memory.
                 "-XX:+UseSerialGC",
+                # The client compiler only. C2 spent 20-40 s of CPU compiling the broker in its
+                # first ~10 minutes after every start (more than the requests it served in that
+                # time); C1 alone compiles it in ~3 s, and the broker's requests cost the same
+                # per order from ~10 minutes on (measured: 4.5 ms per checkout order either way).
+                "-XX:TieredStopAtLevel=1",
                 "-XX:ReservedCodeCacheSize=64m",
                 "-Djava.awt.headless=true",
                 f"-Dlog4j2.configurationFile={ROOT / 'local' / 'kafka' / 'log4j2.properties'}",
@@ -285,6 +290,15 @@ def _jobs() -> list[Component]:
                 "-Xms128m",
                 "-Xmx512m",
                 f"-Djava.io.tmpdir={flink / 'tmp'}",  # MiniCluster leaves jars behind otherwise
+                # The two Pekko actor systems' timer wheels tick every 10 ms by default, 100
+                # wake-ups a second each, idle or not; what they time (RPC timeouts, heartbeats
+                # every 10 s) is fine 100 ms late.
+                "-Dpekko.scheduler.tick-duration=100ms",
+                # The client compiler only: a few dozen events a second need no C2 code, and C2
+                # compiling Flink's runtime took ~38 s of CPU in the first 10 minutes after each
+                # start (C1 alone: ~2 s), most of the job's CPU per order in that time. The
+                # throughput benchmark (bench/flink_throughput.py) runs its own JVM with C2.
+                "-XX:TieredStopAtLevel=1",
                 "-jar",
                 str(TOOLS / "analytics" / "order-analytics.jar"),
                 "--bootstrap",
