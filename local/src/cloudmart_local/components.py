@@ -324,6 +324,18 @@ def _jobs() -> list[Component]:
                 str(FLINK_UI_PORT),
                 "--metrics-port",
                 str(FLINK_METRICS_PORT),
+                # A few orders a second, windows of minutes: the source fetches at most once a
+                # second per reader (not once per event), outputs are flushed and watermarks
+                # emitted once a second (each wakes the tasks, loaded or idle). The job's
+                # defaults (Flink's and Kafka's) stay for the cloud and the throughput bench.
+                "--fetch-max-wait-ms",
+                "1000",
+                "--fetch-min-bytes",
+                "1048576",
+                "--buffer-timeout-ms",
+                "1000",
+                "--watermark-interval-ms",
+                "1000",
             ],
             probe=probes.flink_job,
             url=f"http://127.0.0.1:{FLINK_UI_PORT} (Flink UI)",
