@@ -104,6 +104,17 @@ def _message(order: Order, status: str, fields: dict[str, Any] | None = None) ->
     return OutboxMessage(ORDERS_TOPIC, str(order.id), event)
 
 
+def _change(
+    order: Order, previous: str | None, status: str, who: str, reason: str | None
+) -> StatusChange:
+    """The order's history row for a change of status, appended to its history."""
+    change = StatusChange(
+        order_id=order.id, from_status=previous, to_status=status, changed_by=who, reason=reason
+    )
+    order.history.append(change)
+    return change
+
+
 def _interrupted() -> UpstreamUnavailable:
     return UpstreamUnavailable("orders", "the checkout was interrupted and undone; try again")
 
@@ -234,9 +245,6 @@ class OrderService:
                 ) from exc
         order.created_at = created_at
         self._written(order, written, None, "pending", who)
-        if self._after_commit is not None:
-            self._after_commit()
-        ORDER_TRANSITIONS.labels("pending").inc()
         return order
 
     async def _run_saga(self, order: Order) -> Checkout:
@@ -314,10 +322,7 @@ class OrderService:
         if payment is not None and payment["status"] == "pending":
             return None
         if payment is not None and payment["status"] != "failed":
-            order = await self._load(order_id)
-            if order is None:
-                raise OrderNotFound(f"no order {order_id}")
-            return Checkout(await self._paid(order, payment["id"], who))
+            return Checkout(await self._paid(await self._existing(order_id), payment["id"], who))
         if payment is None:  # the charge never reached payments: nothing was taken
             cancelled = await self._release_and_cancel(order_id, "checkout interrupted", who)
             return Checkout(cancelled, _interrupted())
@@ -366,14 +371,9 @@ class OrderService:
         if written is not None:
             order.status, order.payment_id, order.saga_step = "processing", payment_id, "done"
             self._written(order, written, "pending", "processing", who)
-            if self._after_commit is not None:
-                self._after_commit()
-            ORDER_TRANSITIONS.labels("processing").inc()
             ORDERS_REVENUE.labels(order.currency).inc(float(order.total_amount))
             return order
-        current = await self._load(order.id)
-        if current is None:
-            raise OrderNotFound(f"no order {order.id}")
+        current = await self._existing(order.id)
         if current.status == "cancelled" and current.payment_id is None:
             log.warning("order %s was cancelled before its payment settled: refunding", order.id)
             await self._up.refund_all(order.id, payment_id)
@@ -444,10 +444,7 @@ class OrderService:
                 )
             ).one_or_none()
         if row is None:  # cancelled meanwhile: as it is now
-            current = await self._load(order.id)
-            if current is None:
-                raise OrderNotFound(f"no order {order.id}")
-            return current
+            return await self._existing(order.id)
         order.saga_step, order.version, order.updated_at = step, row.version, row.updated_at
         return order
 
@@ -490,6 +487,12 @@ class OrderService:
     async def _load(self, order_id: int) -> Order | None:
         async with self._statements() as session:
             return await session.get(Order, order_id, options=_WHOLE_ORDER)
+
+    async def _existing(self, order_id: int) -> Order:
+        order = await self._load(order_id)
+        if order is None:
+            raise OrderNotFound(f"no order {order_id}")
+        return order
 
     @staticmethod
     async def _locked(session: AsyncSession, order_id: int) -> Order:
@@ -541,30 +544,21 @@ class OrderService:
         reason: str | None,
         fields: dict[str, Any] | None = None,
     ) -> None:
-        order.history.append(
-            StatusChange(
-                order_id=order.id,
-                from_status=previous,
-                to_status=status,
-                changed_by=who,
-                reason=reason,
-            )
-        )
+        _change(order, previous, status, who, reason)
         uow.publish(_message(order, status, fields))
 
-    @staticmethod
     def _written(
-        order: Order, written: repository.Written, previous: str | None, status: str, who: str
+        self,
+        order: Order,
+        written: repository.Written,
+        previous: str | None,
+        status: str,
+        who: str,
     ) -> None:
-        """The order as a one-statement write left it (no ORM session saw that write)."""
+        """After a one-statement write (which no ORM session saw, nor any unit of work's
+        `after_commit`): the order as the write left it, the relay woken, the change counted."""
         order.version, order.updated_at = written.version, written.updated_at
-        order.history.append(
-            StatusChange(
-                order_id=order.id,
-                from_status=previous,
-                to_status=status,
-                changed_by=who,
-                reason=None,
-                changed_at=written.changed_at,
-            )
-        )
+        _change(order, previous, status, who, None).changed_at = written.changed_at
+        if self._after_commit is not None:
+            self._after_commit()
+        ORDER_TRANSITIONS.labels(status).inc()
