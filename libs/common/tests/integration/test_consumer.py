@@ -86,6 +86,15 @@ async def _committed(settings: CommonSettings, group: str, topic: str) -> int | 
         await consumer.stop()
 
 
+async def _until_committed(
+    settings: CommonSettings, group: str, topic: str, offset: int, within: float = 10
+) -> None:
+    deadline = asyncio.get_running_loop().time() + within
+    while await _committed(settings, group, topic) != offset:
+        assert asyncio.get_running_loop().time() < deadline, f"offset {offset} not committed"
+        await asyncio.sleep(0.1)
+
+
 async def test_offsets_are_committed_only_after_the_handler_finished(
     settings: CommonSettings, redis: Redis, make_topic: MakeTopic
 ) -> None:
@@ -108,10 +117,7 @@ async def test_offsets_are_committed_only_after_the_handler_finished(
     release.set()
     async with _consuming(settings, redis, topic, dlq, handler, group=group):
         await _eventually(lambda: handled == [0, 1, 2], "the rest after a restart")
-        deadline = asyncio.get_running_loop().time() + 10
-        while await _committed(settings, group, topic) != 3:
-            assert asyncio.get_running_loop().time() < deadline
-            await asyncio.sleep(0.1)
+        await _until_committed(settings, group, topic, 3)
 
 
 async def test_a_redelivered_event_id_is_handled_once(
@@ -148,10 +154,7 @@ async def test_ignored_event_types_are_passed_over_without_a_dedupe_claim(
     )
     async with consuming:
         await _eventually(lambda: handled == [kept["event_id"]], "the event not ignored")
-        deadline = asyncio.get_running_loop().time() + 10
-        while await _committed(settings, group, topic) != 2:  # the ignored one is consumed
-            assert asyncio.get_running_loop().time() < deadline
-            await asyncio.sleep(0.1)
+        await _until_committed(settings, group, topic, 2)  # the ignored one is consumed
     assert await redis.exists(f"dedupe:{group}:{skipped['event_id']}") == 0
     assert await redis.exists(f"dedupe:{group}:{kept['event_id']}") == 1
 

@@ -78,31 +78,21 @@ async def _trickle(chunks: int) -> AsyncIterator[bytes]:
         await asyncio.sleep(0.1)
 
 
-class HangingUp:
-    """A server that reads each request and closes the connection without answering."""
+class RawServer:
+    """A server that reads each request, writes `answer` (if any) and closes the connection:
+    without one it hangs up; with one that is not HTTP it garbles."""
 
-    def __init__(self) -> None:
+    def __init__(self, answer: bytes = b"") -> None:
+        self.answer = answer
         self.connections = 0
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
         with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
             await reader.readuntil(b"\r\n\r\n")
-        writer.close()
-
-
-class Garbling:
-    """A server that reads each request and answers something that is not HTTP."""
-
-    def __init__(self) -> None:
-        self.connections = 0
-
-    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.connections += 1
-        with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
-            await reader.readuntil(b"\r\n\r\n")
-            writer.write(b"HTTP/1.1 two hundred OK\r\n\r\n")
-            await writer.drain()
+            if self.answer:
+                writer.write(self.answer)
+                await writer.drain()
         writer.close()
 
 
@@ -127,9 +117,7 @@ def upstream(serve: Callable[[Any], str]) -> tuple[Upstream, str]:
     return server, serve(server.app)
 
 
-@pytest.fixture
-async def hanging_up() -> AsyncIterator[tuple[HangingUp, str]]:
-    server = HangingUp()
+async def _listening(server: RawServer) -> AsyncIterator[tuple[RawServer, str]]:
     listener = await asyncio.start_server(server.handle, "127.0.0.1", 0)
     port = listener.sockets[0].getsockname()[1]
     yield server, f"http://127.0.0.1:{port}"
@@ -138,13 +126,15 @@ async def hanging_up() -> AsyncIterator[tuple[HangingUp, str]]:
 
 
 @pytest.fixture
-async def garbling() -> AsyncIterator[tuple[Garbling, str]]:
-    server = Garbling()
-    listener = await asyncio.start_server(server.handle, "127.0.0.1", 0)
-    port = listener.sockets[0].getsockname()[1]
-    yield server, f"http://127.0.0.1:{port}"
-    listener.close()
-    await listener.wait_closed()
+async def hanging_up() -> AsyncIterator[tuple[RawServer, str]]:
+    async for listening in _listening(RawServer()):
+        yield listening
+
+
+@pytest.fixture
+async def garbling() -> AsyncIterator[tuple[RawServer, str]]:
+    async for listening in _listening(RawServer(b"HTTP/1.1 two hundred OK\r\n\r\n")):
+        yield listening
 
 
 @pytest.fixture
@@ -204,7 +194,7 @@ async def test_a_call_without_an_idempotency_key_is_attempted_once_on_a_503(
 
 
 async def test_a_post_whose_connection_drops_is_not_repeated_but_a_get_is(
-    hanging_up: tuple[HangingUp, str],
+    hanging_up: tuple[RawServer, str],
 ) -> None:
     server, base = hanging_up
     async with ServiceClient("payments", base, _settings(breaker_failure_threshold=10)) as client:
@@ -247,7 +237,7 @@ async def test_connection_refused_is_an_outage_and_a_post_is_sent_once(refused_u
 
 
 async def test_an_answer_that_is_not_http_is_an_outage_and_a_get_is_retried(
-    garbling: tuple[Garbling, str],
+    garbling: tuple[RawServer, str],
 ) -> None:
     server, base = garbling
     async with ServiceClient("products", base, _settings(breaker_failure_threshold=10)) as client:
