@@ -1,11 +1,21 @@
-"""PostgreSQL for the services that own data: naming conventions, sessions, the unit of work."""
+"""PostgreSQL for the services that own data: naming conventions, sessions, the unit of work,
+and statements of the hot path run on the driver itself."""
 
-from typing import Annotated
+import json
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
 
 from pydantic import Field
-from sqlalchemy import MetaData
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy import JSON, MetaData
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.compiler import SQLCompiler
+
+from cloudmart_common.tracing import end_failed_span, sql_span
 
 # A BIGINT primary key as an API takes it: a larger number is a 422, not a database error.
 RowId = Annotated[int, Field(ge=1, le=2**63 - 1)]
@@ -58,3 +68,136 @@ def single_statement_sessions(
     engine = sessions.kw["bind"]
     assert isinstance(engine, AsyncEngine), "a session factory bound to an engine"
     return session_factory(engine.execution_options(isolation_level="AUTOCOMMIT"))
+
+
+class Statement:
+    """A Core statement compiled once for asyncpg, run by `Database` on the driver itself.
+
+    Through a session, or even a Core connection, every execution computes the statement's
+    cache key, looks it up, runs the ORM's or the engine's event and result machinery and, for
+    a session, builds and tears down a unit of work: more CPU than asyncpg spends on the
+    statement, and a third of the orders and payments services' CPU per checkout (ADR 0017).
+    Statements stay built with SQLAlchemy, so the models remain the one source of names.
+
+    Parameters are bound by name; JSON ones are serialised here (the pool's connections carry
+    SQLAlchemy's codecs: JSON goes in as text and comes out decoded).
+    """
+
+    def __init__(self, statement: ClauseElement) -> None:
+        compiled = statement.compile(dialect=_DIALECT)
+        assert isinstance(compiled, SQLCompiler)
+        self.sql = compiled.string
+        self._names = tuple(compiled.positiontup or ())
+        binds = {compiled.bind_names[bind]: bind for bind in compiled.bind_names}
+        # Literals the statement was built with (`status == "pending"`) travel as parameters.
+        self._fixed = {
+            name: bind.effective_value for name, bind in binds.items() if not bind.required
+        }
+        self._json = frozenset(name for name, bind in binds.items() if isinstance(bind.type, JSON))
+
+    def arguments(self, parameters: Mapping[str, Any]) -> list[Any]:
+        """The positional arguments for `parameters`; a KeyError names one left unbound."""
+        values = []
+        for name in self._names:
+            value = parameters[name] if name in parameters else self._fixed[name]
+            if name in self._json and value is not None:
+                value = json.dumps(value, separators=(",", ":"))
+            values.append(value)
+        return values
+
+
+_DIALECT = asyncpg_dialect(paramstyle="numeric_dollar")  # type: ignore[no-untyped-call]
+
+
+class Database:
+    """Runs `Statement`s on asyncpg, on connections of the engine's own pool.
+
+    Each statement commits on its own (no BEGIN): only for work that is one statement. Errors
+    come out as SQLAlchemy's (IntegrityError, OperationalError with `connection_invalidated`),
+    so callers and the problem handlers treat them as they treat the session's; a connection
+    that broke is invalidated, not handed to the next caller. A statement inside a recorded
+    trace gets its client span, as through the engine.
+    """
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._dialect = engine.sync_engine.dialect
+        self._name = engine.url.database
+
+    async def fetch(self, statement: Statement, parameters: Mapping[str, Any] = {}) -> list[Any]:
+        async with self.connection() as connection:
+            return await connection.fetch(statement, parameters)
+
+    async def fetchrow(self, statement: Statement, parameters: Mapping[str, Any] = {}) -> Any:
+        """The first row (an asyncpg Record, by column name or position), None if none."""
+        async with self.connection() as connection:
+            return await connection.fetchrow(statement, parameters)
+
+    async def fetchval(self, statement: Statement, parameters: Mapping[str, Any] = {}) -> Any:
+        async with self.connection() as connection:
+            return await connection.fetchval(statement, parameters)
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator["DriverConnection"]:
+        """One pooled connection for several statements in a row (each still on its own)."""
+        async with self._engine.connect() as connection:
+            yield DriverConnection(connection, await connection.get_raw_connection(), self)
+
+    async def _failed(
+        self, connection: AsyncConnection, adapter: Any, statement: Statement, error: Exception
+    ) -> Exception:
+        try:
+            adapter.dbapi_connection._handle_exception(error)  # asyncpg's class -> DB-API's
+        except Exception as translated:
+            error = translated
+        dbapi_error = self._dialect.loaded_dbapi.Error
+        broken = self._dialect.is_disconnect(error, adapter.dbapi_connection, None) or (  # type: ignore[arg-type]
+            isinstance(error, OSError | TimeoutError) and not isinstance(error, dbapi_error)
+        )
+        if broken:
+            await connection.invalidate()
+        if not isinstance(error, dbapi_error):
+            return error
+        return sa_exc.DBAPIError.instance(
+            statement.sql,
+            None,
+            error,
+            dbapi_error,
+            connection_invalidated=broken,
+            dialect=self._dialect,
+        )
+
+
+class DriverConnection:
+    """A pooled connection's asyncpg side, lent by `Database.connection`."""
+
+    def __init__(self, connection: AsyncConnection, adapter: Any, database: Database) -> None:
+        self._connection = connection
+        self._adapter = adapter
+        self._driver = adapter.driver_connection
+        self._database = database
+
+    async def fetch(self, statement: Statement, parameters: Mapping[str, Any] = {}) -> list[Any]:
+        return list(await self._run("fetch", statement, parameters))
+
+    async def fetchrow(self, statement: Statement, parameters: Mapping[str, Any] = {}) -> Any:
+        return await self._run("fetchrow", statement, parameters)
+
+    async def fetchval(self, statement: Statement, parameters: Mapping[str, Any] = {}) -> Any:
+        return await self._run("fetchval", statement, parameters)
+
+    async def _run(self, method: str, statement: Statement, parameters: Mapping[str, Any]) -> Any:
+        arguments: Sequence[Any] = statement.arguments(parameters)
+        span = sql_span(self._database._name, statement.sql)
+        try:
+            result = await getattr(self._driver, method)(statement.sql, *arguments)
+        except Exception as error:
+            if span is not None:
+                end_failed_span(span, error)
+            failure = await self._database._failed(
+                self._connection, self._adapter, statement, error
+            )
+            raise failure from error
+        if span is not None:
+            span.end()
+        return result

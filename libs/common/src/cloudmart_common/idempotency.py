@@ -11,12 +11,11 @@ from typing import Annotated, Any
 
 from fastapi import Header
 from fastapi.responses import JSONResponse
-from sqlalchemy import DateTime, Integer, String, delete, func, select, update
+from sqlalchemy import DateTime, Float, Integer, String, bindparam, delete, func, select, update
 from sqlalchemy.dialects.postgresql import JSONB, insert
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
-from cloudmart_common.db import CommonBase, single_statement_sessions
+from cloudmart_common.db import CommonBase, Database, Statement
 from cloudmart_common.errors import ConflictError, DomainError, UnprocessableError, status_for
 from cloudmart_common.problem_details import PROBLEM_JSON, domain_problem_body
 
@@ -90,16 +89,11 @@ class IdempotencyStore:
     """
 
     def __init__(
-        self,
-        sessions: async_sessionmaker[AsyncSession],
-        *,
-        wait_seconds: float = 10.0,
-        lock_seconds: float = 60.0,
-        single_statements: bool = False,
+        self, database: Database, *, wait_seconds: float = 10.0, lock_seconds: float = 60.0
     ) -> None:
-        # Every step here is one statement (the take-over runs only if the insert did not):
-        # with `single_statements` none gets a BEGIN/COMMIT of its own (db.py says when not).
-        self._sessions = single_statement_sessions(sessions) if single_statements else sessions
+        # Every step is one statement on the driver (db.Database): the take-over runs only if
+        # the insert did not claim, and neither needs the other's transaction.
+        self._database = database
         self._wait_seconds = wait_seconds
         self._lock_seconds = lock_seconds
 
@@ -117,51 +111,28 @@ class IdempotencyStore:
         while True:
             if await self._claim(scope, key, fingerprint):
                 return await self._run(scope, key, operation), False
-            record = await self._get(scope, key)
+            record = await self._database.fetchrow(_READ, {"scope": scope, "key": key})
             if record is None:
                 continue  # the claim was dropped between our two reads: try to claim again
-            if record.request_hash != fingerprint:
+            if record["request_hash"] != fingerprint:
                 raise KeyReusedWithOtherRequest(
                     "this Idempotency-Key was already used with a different request"
                 )
-            if record.response_status is not None:
-                return StoredResponse(record.response_status, record.response_body), True
+            if record["response_status"] is not None:
+                return StoredResponse(record["response_status"], record["response_body"]), True
             if time.monotonic() > deadline:
                 raise RequestInProgress("a request with this Idempotency-Key is still running")
             await asyncio.sleep(0.05)
 
     async def _claim(self, scope: str, key: str, fingerprint: str) -> bool:
-        async with self._sessions() as session, session.begin():
-            inserted = await session.scalar(
-                insert(IdempotencyRecord)
-                .values(scope=scope, key=key, request_hash=fingerprint)
-                .on_conflict_do_nothing()
-                .returning(IdempotencyRecord.key)
-            )
-            if inserted is not None:
+        claim = {"scope": scope, "key": key, "request_hash": fingerprint}
+        async with self._database.connection() as connection:
+            if await connection.fetchval(_CLAIM, claim) is not None:
                 return True
-            taken_over = await session.scalar(
-                update(IdempotencyRecord)
-                .where(
-                    IdempotencyRecord.scope == scope,
-                    IdempotencyRecord.key == key,
-                    IdempotencyRecord.request_hash == fingerprint,
-                    IdempotencyRecord.response_status.is_(None),
-                    IdempotencyRecord.locked_at
-                    < func.now() - func.make_interval(0, 0, 0, 0, 0, 0, self._lock_seconds),
-                )
-                .values(locked_at=func.now())
-                .returning(IdempotencyRecord.key)
+            taken_over = await connection.fetchval(
+                _TAKE_OVER, claim | {"lock_seconds": self._lock_seconds}
             )
             return taken_over is not None
-
-    async def _get(self, scope: str, key: str) -> IdempotencyRecord | None:
-        async with self._sessions() as session:
-            return await session.scalar(
-                select(IdempotencyRecord).where(
-                    IdempotencyRecord.scope == scope, IdempotencyRecord.key == key
-                )
-            )
 
     async def _run(
         self, scope: str, key: str, operation: Callable[[], Awaitable[StoredResponse]]
@@ -169,21 +140,51 @@ class IdempotencyStore:
         try:
             response = await operation()
         except BaseException:
-            async with self._sessions() as session, session.begin():
-                await session.execute(
-                    delete(IdempotencyRecord).where(
-                        IdempotencyRecord.scope == scope, IdempotencyRecord.key == key
-                    )
-                )
+            await self._database.fetch(_DROP, {"scope": scope, "key": key})
             raise
-        async with self._sessions() as session, session.begin():
-            await session.execute(
-                update(IdempotencyRecord)
-                .where(IdempotencyRecord.scope == scope, IdempotencyRecord.key == key)
-                .values(
-                    response_status=response.status_code,
-                    response_body=response.body,
-                    locked_at=None,
-                )
-            )
+        await self._database.fetch(
+            _FINISH,
+            {
+                "scope": scope,
+                "key": key,
+                "response_status": response.status_code,
+                "response_body": response.body,
+            },
+        )
         return response
+
+
+_RECORD = IdempotencyRecord.__table__.c
+_THIS_KEY = (_RECORD.scope == bindparam("scope"), _RECORD.key == bindparam("key"))
+_CLAIM = Statement(
+    insert(IdempotencyRecord)
+    .values(scope=bindparam("scope"), key=bindparam("key"), request_hash=bindparam("request_hash"))
+    .on_conflict_do_nothing()
+    .returning(_RECORD.key)
+)
+# A claim whose holder crashed (locked longer than `lock_seconds`), for the same request.
+_TAKE_OVER = Statement(
+    update(IdempotencyRecord)
+    .where(
+        *_THIS_KEY,
+        _RECORD.request_hash == bindparam("request_hash"),
+        _RECORD.response_status.is_(None),
+        _RECORD.locked_at
+        < func.now() - func.make_interval(0, 0, 0, 0, 0, 0, bindparam("lock_seconds", type_=Float)),
+    )
+    .values(locked_at=func.now())
+    .returning(_RECORD.key)
+)
+_READ = Statement(
+    select(_RECORD.request_hash, _RECORD.response_status, _RECORD.response_body).where(*_THIS_KEY)
+)
+_DROP = Statement(delete(IdempotencyRecord).where(*_THIS_KEY))
+_FINISH = Statement(
+    update(IdempotencyRecord)
+    .where(*_THIS_KEY)
+    .values(
+        response_status=bindparam("response_status"),
+        response_body=bindparam("response_body", type_=JSONB),
+        locked_at=None,
+    )
+)

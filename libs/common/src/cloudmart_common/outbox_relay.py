@@ -5,13 +5,14 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from typing import Any
 
 from opentelemetry import trace
 from prometheus_client import Counter, Gauge
-from sqlalchemy import func, select, text, update
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy import ARRAY, BigInteger, any_, bindparam, func, literal, select, text, update
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from cloudmart_common.db import session_factory
+from cloudmart_common.db import Database, Statement
 from cloudmart_common.kafka_producer import EventProducer, encode_value
 from cloudmart_common.outbox import OutboxRow
 from cloudmart_common.periodic import running_periodic
@@ -35,6 +36,33 @@ BACKLOG_INTERVAL_SECONDS = 5.0
 RELAY_LOCK_ID = 0x0C10_0D0B
 RETENTION = "7 days"  # published rows are kept this long for inspection, then deleted
 
+_TRY_LOCK = Statement(select(func.pg_try_advisory_lock(bindparam("lock_id", type_=BigInteger))))
+_UNLOCK = Statement(select(func.pg_advisory_unlock(bindparam("lock_id", type_=BigInteger))))
+_PROBE = Statement(select(literal(1)))
+_PENDING = Statement(
+    select(
+        OutboxRow.id,
+        OutboxRow.topic,
+        OutboxRow.message_key,
+        OutboxRow.event_type,
+        OutboxRow.payload,
+        OutboxRow.headers,
+    )
+    .where(OutboxRow.published_at.is_(None))
+    .order_by(OutboxRow.id)
+    .limit(bindparam("limit"))
+)
+_MARK_PUBLISHED = Statement(
+    update(OutboxRow)
+    .where(OutboxRow.id == any_(bindparam("ids", type_=ARRAY(BigInteger))))
+    .values(published_at=func.now())
+)
+_DELETE_OLD = Statement(
+    text("DELETE FROM outbox WHERE published_at < now() - CAST(:age AS interval)").bindparams(
+        age=RETENTION
+    )
+)
+
 
 class OutboxRelay:
     """Run `start()` in a service's lifespan; `wake()` after a commit to publish at once."""
@@ -46,16 +74,13 @@ class OutboxRelay:
         settings: CommonSettings,
         *,
         lock_id: int = RELAY_LOCK_ID,
-        single_statements: bool = False,
     ) -> None:
-        # A pass is a read of pending rows, then one UPDATE marking those acked, and the
-        # leader's probe is one SELECT: with `single_statements` none gets a BEGIN/COMMIT of
-        # its own, two round trips each per pass (db.py says when not to).
-        self._engine = (
-            engine.execution_options(isolation_level="AUTOCOMMIT") if single_statements else engine
-        )
+        # A pass is the leader's probe, a read of pending rows, then one UPDATE marking those
+        # acked: each one statement on the driver (db.Database), none needing a transaction,
+        # since the advisory lock makes this the only writer of `published_at`.
+        self._engine = engine
+        self._database = Database(engine)
         self._lock_id = lock_id
-        self._sessions = session_factory(self._engine)
         self._producer = producer
         self._settings = settings
         self._wake = asyncio.Event()
@@ -90,9 +115,8 @@ class OutboxRelay:
                 backoff = min(backoff * 2, 5.0)
 
     async def _lead(self) -> None:
-        async with self._engine.connect() as lock:
-            locked = await lock.scalar(select(func.pg_try_advisory_lock(self._lock_id)))
-            await lock.commit()
+        async with self._database.connection() as lock:
+            locked = await lock.fetchval(_TRY_LOCK, {"lock_id": self._lock_id})
             if not locked:
                 await asyncio.sleep(self._settings.outbox_poll_interval_seconds)
                 return
@@ -100,12 +124,9 @@ class OutboxRelay:
             try:
                 passes = 0
                 while True:
-                    # The lock lives in this session: if it died, so did the leadership.
-                    await lock.execute(text("SELECT 1"))
-                    # Ended at once: left open, the probe's transaction would stay "idle in
-                    # transaction" for the leader's lifetime and hold back vacuum of the outbox.
-                    # The advisory lock belongs to the session, not the transaction.
-                    await lock.commit()
+                    # The lock lives in this session: if it died, so did the leadership. (No
+                    # transaction is left open: one would hold back vacuum of the outbox.)
+                    await lock.fetchval(_PROBE)
                     published = await self.publish_pending()
                     passes += 1
                     if passes % 1000 == 1:
@@ -115,7 +136,7 @@ class OutboxRelay:
             finally:
                 OUTBOX_LEADER.set(0)
                 with contextlib.suppress(Exception):
-                    await lock.execute(select(func.pg_advisory_unlock(self._lock_id)))
+                    await lock.fetchval(_UNLOCK, {"lock_id": self._lock_id})
 
     async def _idle(self) -> None:
         with contextlib.suppress(TimeoutError):
@@ -124,48 +145,42 @@ class OutboxRelay:
 
     async def publish_pending(self) -> int:
         """One pass: publish up to a batch of pending rows; return how many were marked sent."""
-        async with self._sessions() as session, session.begin():
-            rows = (
-                await session.scalars(
-                    select(OutboxRow)
-                    .where(OutboxRow.published_at.is_(None))
-                    .order_by(OutboxRow.id)
-                    .limit(self._settings.outbox_batch_size)
-                )
-            ).all()
+        async with self._database.connection() as connection:
+            rows = await connection.fetch(_PENDING, {"limit": self._settings.outbox_batch_size})
             if not rows:
                 return 0
             acked = await self._send(rows)
-            await self._mark_published(session, [row.id for row in acked])
+            if acked:
+                await connection.fetch(_MARK_PUBLISHED, {"ids": [row["id"] for row in acked]})
         for row in acked:
-            OUTBOX_PUBLISHED.labels(row.topic).inc()
+            OUTBOX_PUBLISHED.labels(row["topic"]).inc()
         return len(acked)
 
-    async def _send(self, rows: Sequence[OutboxRow]) -> list[OutboxRow]:
+    async def _send(self, rows: Sequence[Any]) -> list[Any]:
         """Send in id order; return the rows acked, stopping each aggregate at its first failure."""
         futures: list[asyncio.Future[object]] = []
         error: BaseException | None = None
         for row in rows:
             # The writer's trace goes on through a producer span; consumers continue from it.
             writer = context_from_kafka_headers(
-                [(name, value.encode()) for name, value in row.headers.items()]
+                [(name, value.encode()) for name, value in row["headers"].items()]
             )
             with tracer.start_as_current_span(
-                f"publish {row.topic}",
+                f"publish {row['topic']}",
                 context=writer,
                 kind=trace.SpanKind.PRODUCER,
                 attributes={
                     "messaging.system": "kafka",
-                    "messaging.destination.name": row.topic,
-                    "messaging.kafka.message.key": row.message_key,
-                    "cloudmart.event_type": row.event_type,
+                    "messaging.destination.name": row["topic"],
+                    "messaging.kafka.message.key": row["message_key"],
+                    "cloudmart.event_type": row["event_type"],
                 },
             ):
-                headers = [("event_type", row.event_type.encode()), *kafka_headers_with_trace()]
+                headers = [("event_type", row["event_type"].encode()), *kafka_headers_with_trace()]
                 try:
                     futures.append(
                         await self._producer.enqueue(
-                            row.topic, row.message_key, encode_value(row.payload), headers
+                            row["topic"], row["message_key"], encode_value(row["payload"]), headers
                         )
                     )
                 except Exception as exc:
@@ -175,10 +190,10 @@ class OutboxRelay:
         # producer's retries, and sending it again would duplicate it. The producer settles every
         # future itself, with an ack or with an error once its request timeout is spent.
         results = await asyncio.gather(*futures, return_exceptions=True)
-        acked: list[OutboxRow] = []
+        acked: list[Any] = []
         blocked: set[tuple[str, str]] = set()
         for row, result in zip(rows, results, strict=False):
-            aggregate = (row.topic, row.message_key)
+            aggregate = (row["topic"], row["message_key"])
             if isinstance(result, BaseException) or aggregate in blocked:
                 # Later events of this aggregate wait, so consumers never see them out of order.
                 blocked.add(aggregate)
@@ -192,13 +207,6 @@ class OutboxRelay:
             )
             await self._producer.recover_from(error)  # the next pass sends them again
         return acked
-
-    @staticmethod
-    async def _mark_published(session: AsyncSession, ids: list[int]) -> None:
-        if ids:
-            await session.execute(
-                update(OutboxRow).where(OutboxRow.id.in_(ids)).values(published_at=func.now())
-            )
 
     async def measure_backlog(self) -> int:
         """Set the backlog gauges; every replica measures, leader or not (alerts take the max)."""
@@ -216,12 +224,7 @@ class OutboxRelay:
         return 0
 
     async def _delete_old(self) -> None:
-        async with self._sessions() as session, session.begin():
-            await session.execute(
-                text(
-                    "DELETE FROM outbox WHERE published_at < now() - CAST(:age AS interval)"
-                ).bindparams(age=RETENTION)
-            )
+        await self._database.fetch(_DELETE_OLD)
 
 
 @asynccontextmanager
@@ -230,7 +233,7 @@ async def running_relay(
 ) -> AsyncIterator[OutboxRelay]:
     """Mount the relay in a service's lifespan; its `wake` is the unit of work's after_commit."""
     producer = EventProducer(settings)
-    relay = OutboxRelay(engine, producer, settings, single_statements=True)
+    relay = OutboxRelay(engine, producer, settings)
     relay.start()
     try:
         async with running_periodic(

@@ -101,7 +101,9 @@ def from_state(name: str) -> Callable[[Request], Any]:
     Payments = Annotated[PaymentService, Depends(from_state("payments"))]
     """
 
-    def dependency(request: Request) -> Any:
+    # A coroutine: FastAPI runs a plain function in its thread pool, a thread hand-off per
+    # request for an attribute read (ADR 0017).
+    async def dependency(request: Request) -> Any:
         return getattr(request.app.state, name)
 
     return dependency

@@ -211,6 +211,22 @@ def _instrument_redis() -> None:
 _SQL_SPAN = "cloudmart_span"
 
 
+def sql_span(database: str | None, statement: str) -> trace.Span | None:
+    """A started client span for one SQL statement inside a recorded trace; None outside one."""
+    if not trace.get_current_span().is_recording():
+        return None
+    operation = statement.lstrip().split(None, 1)[0].upper() if statement else "SQL"
+    return tracer.start_span(
+        f"{operation} {database}",
+        kind=SpanKind.CLIENT,
+        attributes={
+            "db.system": "postgresql",
+            "db.name": database or "",
+            "db.statement": statement[:2000],
+        },
+    )
+
+
 def instrument_engine(engine: AsyncEngine) -> None:
     """A client span per SQL statement (the statement without its parameters)."""
     sync_engine = engine.sync_engine
@@ -218,19 +234,9 @@ def instrument_engine(engine: AsyncEngine) -> None:
 
     @event.listens_for(sync_engine, "before_cursor_execute")
     def started(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if not trace.get_current_span().is_recording():
-            return
-        operation = statement.lstrip().split(None, 1)[0].upper() if statement else "SQL"
-        span = tracer.start_span(
-            f"{operation} {database}",
-            kind=SpanKind.CLIENT,
-            attributes={
-                "db.system": "postgresql",
-                "db.name": database or "",
-                "db.statement": statement[:2000],
-            },
-        )
-        _conn.info[_SQL_SPAN] = span
+        span = sql_span(database, statement)
+        if span is not None:
+            _conn.info[_SQL_SPAN] = span
 
     @event.listens_for(sync_engine, "after_cursor_execute")
     def finished(_conn: Any, *_: Any) -> None:
@@ -242,9 +248,13 @@ def instrument_engine(engine: AsyncEngine) -> None:
     def failed(context: Any) -> None:
         span = context.connection.info.pop(_SQL_SPAN, None) if context.connection else None
         if span is not None:
-            span.record_exception(context.original_exception)
-            span.set_status(Status(StatusCode.ERROR, type(context.original_exception).__name__))
-            span.end()
+            end_failed_span(span, context.original_exception)
+
+
+def end_failed_span(span: trace.Span, error: BaseException) -> None:
+    span.record_exception(error)
+    span.set_status(Status(StatusCode.ERROR, type(error).__name__))
+    span.end()
 
 
 def instrument_aws_client(client: Any) -> None:

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import Table, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from cloudmart_common.db import session_factory
+from cloudmart_common.db import Database, session_factory
 from cloudmart_common.idempotency import (
     IdempotencyStore,
     KeyReusedWithOtherRequest,
@@ -21,7 +21,7 @@ async def test_twenty_concurrent_identical_requests_create_one_result(
     engine: AsyncEngine, widgets: Table
 ) -> None:
     sessions = session_factory(engine)
-    store = IdempotencyStore(sessions)
+    store = IdempotencyStore(Database(engine))
     name = f"widget-{uuid.uuid4()}"
     body = {"name": name, "quantity": 2}
     runs = 0
@@ -53,7 +53,7 @@ async def test_twenty_concurrent_identical_requests_create_one_result(
 
 
 async def test_the_same_key_with_another_body_is_refused(engine: AsyncEngine) -> None:
-    store = IdempotencyStore(session_factory(engine))
+    store = IdempotencyStore(Database(engine))
 
     async def operation() -> StoredResponse:
         return StoredResponse(201, {"ok": True})
@@ -65,7 +65,7 @@ async def test_the_same_key_with_another_body_is_refused(engine: AsyncEngine) ->
 
 
 async def test_a_key_is_scoped_to_its_caller(engine: AsyncEngine) -> None:
-    store = IdempotencyStore(session_factory(engine))
+    store = IdempotencyStore(Database(engine))
     calls: list[str] = []
 
     def operation_for(user: str) -> Callable[[], Awaitable[StoredResponse]]:
@@ -86,7 +86,7 @@ async def test_a_key_is_scoped_to_its_caller(engine: AsyncEngine) -> None:
 
 
 async def test_a_failed_operation_releases_the_key_for_a_retry(engine: AsyncEngine) -> None:
-    store = IdempotencyStore(session_factory(engine))
+    store = IdempotencyStore(Database(engine))
     attempts = 0
 
     async def flaky() -> StoredResponse:

@@ -5,7 +5,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from cloudmart_common.db import session_factory
+from cloudmart_common.db import Database, session_factory
 from cloudmart_common.http_client import ServiceClient
 from cloudmart_common.idempotency import IdempotencyStore
 from cloudmart_common.kafka_consumer import DedupeStore, EventConsumer
@@ -33,18 +33,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redis = create_redis(settings)
         dlq_producer = EventProducer(settings)
         sessions = session_factory(engine)
+        database = Database(engine)
         token = app.state.service_token
         upstreams = Upstreams(
             users=ServiceClient("users", settings.users_url, settings, token_source=token),
             products=ServiceClient("products", settings.products_url, settings, token_source=token),
             payments=ServiceClient("payments", settings.payments_url, settings, token_source=token),
         )
-        app.state.idempotency = IdempotencyStore(sessions, single_statements=True)
+        app.state.idempotency = IdempotencyStore(database)
         try:
             # Kafka is not critical: the outbox keeps events until the broker is back, and
             # payment outcomes also come back synchronously. Redis only dedupes the consumer.
             async with running_relay(engine, settings) as relay:
-                orders = OrderService(sessions, upstreams, settings, after_commit=relay.wake)
+                orders = OrderService(
+                    sessions, database, upstreams, settings, after_commit=relay.wake
+                )
                 app.state.orders = orders
                 consumer = EventConsumer(
                     settings,

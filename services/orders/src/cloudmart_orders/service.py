@@ -22,13 +22,13 @@ from decimal import Decimal
 from typing import Any
 
 from prometheus_client import Counter
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import joinedload
 
 from cloudmart_common.call_policy import UpstreamUnavailable
-from cloudmart_common.db import single_statement_sessions
+from cloudmart_common.db import Database, single_statement_sessions
 from cloudmart_common.errors import BadRequestError, DomainError, UnprocessableError
 from cloudmart_common.events import new_event
 from cloudmart_common.money import two_places
@@ -123,12 +123,15 @@ class OrderService:
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
+        database: Database,
         upstreams: Upstreams,
         settings: Settings,
         *,
         after_commit: Callable[[], None] | None = None,
     ) -> None:
         self._sessions = sessions
+        # The checkout's statements, each one on its own, on the driver (db.Statement).
+        self._database = database
         # Reads and one-statement writes: no BEGIN/COMMIT round trips around them.
         self._statements = single_statement_sessions(sessions)
         self._up = upstreams
@@ -176,7 +179,7 @@ class OrderService:
         if len(body.items) > self._settings.max_order_lines:
             limit = self._settings.max_order_lines
             raise UnprocessableError(f"at most {limit} lines per order", field="items")
-        earlier = await self._live_order_with_key(buyer_id, key)
+        earlier, order_id = await repository.earlier_or_next_id(self._database, buyer_id, key)
         if earlier is not None:
             return await self.recover(earlier)
         # Independent reads: one round trip's wait instead of two, before anything is written.
@@ -190,22 +193,11 @@ class OrderService:
             if isinstance(outcome, BaseException):
                 raise outcome
         assert isinstance(priced, dict)
-        order = await self._create(buyer_id, body, key, priced)
+        order = await self._create(order_id, buyer_id, body, key, priced)
         return await self._run_saga(order)
 
-    async def _live_order_with_key(self, buyer_id: int, key: str) -> int | None:
-        # The id only: loading the entity would also load its items and history, for nothing.
-        async with self._statements() as session:
-            return await session.scalar(
-                select(Order.id).where(
-                    Order.user_id == buyer_id,
-                    Order.idempotency_key == key,
-                    Order.status != "cancelled",
-                )
-            )
-
     async def _create(
-        self, buyer_id: int, body: OrderIn, key: str, priced: dict[int, Any]
+        self, order_id: int, buyer_id: int, body: OrderIn, key: str, priced: dict[int, Any]
     ) -> Order:
         items = [
             OrderItem(
@@ -217,32 +209,29 @@ class OrderService:
             for line in body.items
         ]
         total = two_places(sum((i.price * i.quantity for i in items), Decimal(0)))
-        async with self._statements() as session:
-            order = Order(
-                id=await repository.next_order_id(session),
-                user_id=buyer_id,
-                status="pending",
-                saga_step="created",
-                total_amount=total,
-                currency=self._settings.currency,
-                shipping_address=body.shipping_address,
-                shipping_region=body.shipping_region,
-                payment_method=body.payment_method,
-                payment_id=None,
-                cancel_reason=None,
-                idempotency_key=key,
-                version=1,
-                items=items,
-                history=[],
-            )
-            who = f"user:{buyer_id}"
-            event = _message(order, "pending")
-            try:
-                created_at, written = await repository.insert_order(session, order, who, event)
-            except IntegrityError as exc:  # the same key placed concurrently
-                raise ConcurrentChange(
-                    "an order with this Idempotency-Key is being placed"
-                ) from exc
+        order = Order(
+            id=order_id,
+            user_id=buyer_id,
+            status="pending",
+            saga_step="created",
+            total_amount=total,
+            currency=self._settings.currency,
+            shipping_address=body.shipping_address,
+            shipping_region=body.shipping_region,
+            payment_method=body.payment_method,
+            payment_id=None,
+            cancel_reason=None,
+            idempotency_key=key,
+            version=1,
+            items=items,
+            history=[],
+        )
+        who = f"user:{buyer_id}"
+        event = _message(order, "pending")
+        try:
+            created_at, written = await repository.insert_order(self._database, order, who, event)
+        except IntegrityError as exc:  # the same key placed concurrently
+            raise ConcurrentChange("an order with this Idempotency-Key is being placed") from exc
         order.created_at = created_at
         self._written(order, written, None, "pending", who)
         return order
@@ -335,12 +324,7 @@ class OrderService:
     async def on_payment_succeeded(self, order_id: int, payment_id: int) -> None:
         # The saga has nearly always settled the order already (the event arrives after the
         # charge's answer): two columns tell, where loading and locking the order did not.
-        async with self._statements() as session:
-            state = (
-                await session.execute(
-                    select(Order.status, Order.payment_id).where(Order.id == order_id)
-                )
-            ).one_or_none()
+        state = await repository.payment_state(self._database, order_id)
         if state is None:
             log.info("payment %s is for an order this service does not have", payment_id)
             return
@@ -366,8 +350,7 @@ class OrderService:
         """
         fields = _event_fields(order) | {"status": "processing", "payment_id": payment_id}
         event = _message(order, "processing", fields)
-        async with self._statements() as session:
-            written = await repository.mark_paid(session, order.id, payment_id, who, event)
+        written = await repository.mark_paid(self._database, order.id, payment_id, who, event)
         if written is not None:
             order.status, order.payment_id, order.saga_step = "processing", payment_id, "done"
             self._written(order, written, "pending", "processing", who)
@@ -431,21 +414,11 @@ class OrderService:
 
         One UPDATE, where locking and reading the order back took three statements.
         """
-        async with self._statements() as session, session.begin():
-            row = (
-                await session.execute(
-                    update(Order)
-                    .where(Order.id == order.id, Order.status == "pending")
-                    # The optimistic-lock version moves as the ORM would move it, so a writer
-                    # holding an older read of the order still fails.
-                    .values(saga_step=step, version=Order.version + 1)
-                    .returning(Order.version, Order.updated_at)
-                    .execution_options(synchronize_session=False)
-                )
-            ).one_or_none()
+        row = await repository.advance(self._database, order.id, step)
         if row is None:  # cancelled meanwhile: as it is now
             return await self._existing(order.id)
-        order.saga_step, order.version, order.updated_at = step, row.version, row.updated_at
+        order.saga_step = step
+        order.version, order.updated_at = row
         return order
 
     # -- recovery ------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from cloudmart_common.db import session_factory
+from cloudmart_common.db import Database, session_factory
 from cloudmart_common.fault_flags import close_fault_flags, open_fault_flags
 from cloudmart_common.idempotency import IdempotencyStore
 from cloudmart_common.outbox_relay import running_relay
@@ -27,15 +27,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = create_database_engine(settings)
         gateway = StripeGateway(settings)
         sessions = session_factory(engine)
+        database = Database(engine)
         app.state.stripe = gateway
-        app.state.idempotency = IdempotencyStore(sessions, single_statements=True)
+        app.state.idempotency = IdempotencyStore(database)
         faults = open_fault_flags(settings)
         try:
             # Kafka is not critical: the outbox keeps events until the broker is back. Nor is
             # Stripe a readiness check: its outage is answered per request (503, breaker).
             async with running_relay(engine, settings) as relay:
                 payments = PaymentService(
-                    sessions, gateway, settings, after_commit=relay.wake, faults=faults
+                    sessions, database, gateway, settings, after_commit=relay.wake, faults=faults
                 )
                 app.state.payments = payments
                 async with running_periodic(

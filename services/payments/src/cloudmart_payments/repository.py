@@ -6,9 +6,10 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Select, String, bindparam, func, select, update
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
+from cloudmart_common.db import Database, Statement
 from cloudmart_common.outbox import OutboxMessage, event_insert, event_parameters
 from cloudmart_payments.models import Payment, Refund, SavedCard, StripeCustomer
 
@@ -121,6 +122,35 @@ async def saved_card_count(session: AsyncSession, user_id: int) -> int:
     return int(count or 0)
 
 
+_COLUMNS = tuple(column.key for column in Payment.__table__.columns)
+
+
+def _payment(row: Any) -> Payment:
+    """A payment row the driver returned, as the entity (detached, like a closed session's)."""
+    return Payment(**{name: row[name] for name in _COLUMNS})
+
+
+def _open() -> Select[Any]:
+    opened = (
+        insert(Payment)
+        .values(
+            {
+                name: bindparam(name, type_=Payment.__table__.c[name].type)
+                for name in ("order_id", "user_id", "amount", "currency", "payment_method")
+            }
+        )
+        .on_conflict_do_nothing(index_elements=[Payment.order_id])
+        .returning(*Payment.__table__.columns)
+        .cte("opened")
+    )
+    return (
+        select(*opened.c, SavedCard.user_id.label("card_owner"), StripeCustomer.customer_id)
+        .select_from(opened)
+        .outerjoin(SavedCard, SavedCard.id == opened.c.payment_method)
+        .outerjoin(StripeCustomer, StripeCustomer.user_id == SavedCard.user_id)
+    )
+
+
 def _settle() -> Select[Any]:
     settled = (
         update(Payment)
@@ -139,14 +169,29 @@ def _settle() -> Select[Any]:
         .returning(*Payment.__table__.columns)
         .cte("settled")
     )
-    return select(aliased(Payment, settled)).add_cte(event_insert(settled).cte("event"))
+    return select(*settled.c).add_cte(event_insert(settled).cte("event"))
 
 
-_SETTLE = _settle()
+_OPEN = Statement(_open())
+_SETTLE = Statement(_settle())
+
+
+async def open_payment(
+    database: Database, fields: Mapping[str, Any]
+) -> tuple[Payment, tuple[int | None, str | None]] | None:
+    """A new pending payment with `fields` (order_id, user_id, amount, currency,
+    payment_method) and its charge target (as `charge_target`), in one statement; None (and
+    nothing written) if the order already has a payment."""
+    row = await database.fetchrow(_OPEN, fields)
+    if row is None:
+        return None
+    payment = _payment(row)
+    owner = row["card_owner"]
+    return payment, (owner, row["customer_id"] if owner == payment.user_id else None)
 
 
 async def settle(
-    session: AsyncSession,
+    database: Database,
     payment_id: int,
     outcome: Mapping[str, str | None],
     event: OutboxMessage,
@@ -155,5 +200,5 @@ async def settle(
     written) if the payment was not pending. `outcome`: status, failure_code,
     failure_reason, charge_id and transaction_id (None keeps what the row has)."""
     parameters = {"payment_id": payment_id, **outcome} | event_parameters(event)
-    payment: Payment | None = await session.scalar(_SETTLE, parameters)
-    return payment
+    row = await database.fetchrow(_SETTLE, parameters)
+    return None if row is None else _payment(row)

@@ -28,7 +28,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cloudmart_common.call_policy import UpstreamUnavailable
-from cloudmart_common.db import single_statement_sessions
+from cloudmart_common.db import Database, single_statement_sessions
 from cloudmart_common.events import new_event
 from cloudmart_common.fault_flags import (
     NO_FAULTS,
@@ -131,6 +131,7 @@ class PaymentService:
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
+        database: Database,
         stripe: StripeGateway,
         settings: Settings,
         *,
@@ -140,6 +141,8 @@ class PaymentService:
         self._sessions = sessions
         # Reads and one-statement writes: no BEGIN/COMMIT round trips around them.
         self._statements = single_statement_sessions(sessions)
+        # The charge's statements, on the driver (db.Statement).
+        self._database = database
         self._stripe = stripe
         self._settings = settings
         self._after_commit = after_commit
@@ -194,26 +197,20 @@ class PaymentService:
 
     async def _open(self, data: ProcessIn) -> tuple[Payment, tuple[int | None, str | None] | None]:
         """The order's payment, and whom its card belongs to when it is still to be charged
-        (read in the same session: one session less per charge). Each statement stands alone:
-        the row is durable once inserted, and the reads need no snapshot shared with it."""
-        async with self._statements() as session, session.begin():
-            payment: Payment | None = await session.scalar(
-                insert(Payment)
-                .values(
-                    order_id=data.order_id,
-                    user_id=data.user_id,
-                    amount=data.amount,
-                    currency=data.currency,
-                    payment_method=data.payment_method,
-                )
-                .on_conflict_do_nothing(index_elements=[Payment.order_id])
-                .returning(Payment)
-            )
-            if payment is not None:
-                target = await repository.charge_target(
-                    session, payment.payment_method, payment.user_id
-                )
-                return payment, target
+        (one statement for both). A payment the order already has is read after."""
+        opened = await repository.open_payment(
+            self._database,
+            {
+                "order_id": data.order_id,
+                "user_id": data.user_id,
+                "amount": data.amount,
+                "currency": data.currency,
+                "payment_method": data.payment_method,
+            },
+        )
+        if opened is not None:
+            return opened
+        async with self._statements() as session:
             existing = await repository.payment_by_order(session, data.order_id)
         assert existing is not None, "the insert conflicted on this order's payment"
         asked = (data.user_id, data.amount, data.currency, data.payment_method)
@@ -323,23 +320,23 @@ class PaymentService:
                 "failure_reason": outcome.failure_reason or "the payment failed",
             }
         event = new_event(f"payment_{outcome.status}", fields)
-        async with self._statements() as session:
-            settled = await repository.settle(
-                session,
-                payment.id,
-                {
-                    "status": outcome.status,
-                    "failure_code": outcome.failure_code,
-                    "failure_reason": outcome.failure_reason,
-                    "charge_id": outcome.charge_id or None,
-                    "transaction_id": intent_id,
-                },
-                OutboxMessage(PAYMENTS_TOPIC, str(payment.order_id), event),
-            )
-            if settled is None:  # settled before: the row as it is
-                current = await session.get(Payment, payment.id, populate_existing=True)
-                assert current is not None
-                return current
+        settled = await repository.settle(
+            self._database,
+            payment.id,
+            {
+                "status": outcome.status,
+                "failure_code": outcome.failure_code,
+                "failure_reason": outcome.failure_reason,
+                "charge_id": outcome.charge_id or None,
+                "transaction_id": intent_id,
+            },
+            OutboxMessage(PAYMENTS_TOPIC, str(payment.order_id), event),
+        )
+        if settled is None:  # settled before: the row as it is
+            async with self._statements() as session:
+                current = await session.get(Payment, payment.id)
+            assert current is not None
+            return current
         payment = settled
         if self._after_commit is not None:
             self._after_commit()
