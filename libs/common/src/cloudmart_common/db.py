@@ -141,7 +141,12 @@ class Database:
     async def connection(self) -> AsyncIterator["DriverConnection"]:
         """One pooled connection for several statements in a row (each still on its own)."""
         async with self._engine.connect() as connection:
-            yield DriverConnection(connection, await connection.get_raw_connection(), self)
+            adapter = await connection.get_raw_connection()
+            # Statements here would join it, and the pool's rollback on check-in undo them.
+            assert getattr(adapter.dbapi_connection, "_transaction", None) is None, (
+                "open transaction"
+            )
+            yield DriverConnection(connection, adapter, self)
 
     async def _failed(
         self, connection: AsyncConnection, adapter: Any, statement: Statement, error: Exception

@@ -62,6 +62,9 @@ async def engine() -> AsyncIterator[AsyncEngine]:
         cursor = connection.cursor()
         cursor.execute(f'SET search_path TO "{schema}"')
         cursor.close()
+        # Committed here: statements run on the driver (db.Database) take no transaction that
+        # would commit it later, and the pool's rollback on check-in would undo it.
+        connection.commit()
 
     async with scoped.begin() as connection:
         await connection.run_sync(CommonBase.metadata.create_all)
