@@ -12,11 +12,16 @@ Runs in its own venv (local/dynamodb/requirements.txt). Why a wrapper around mot
   serialised, a cancelled transaction can instead put back just the items it touched: we
   snapshot those and hand moto its tables uncopied. moto also keeps every copy in
   `instances_tracked` (only its dashboard reads it): we empty those lists after each request.
+- werkzeug's development server closes every connection after one request (and waits up to
+  10 ms for stray request bytes before it does): each DynamoDB call was a new TCP connection
+  and a new thread here, and a connect in the products service. `KeepAliveRequestHandler`
+  answers HTTP/1.1 with the connection kept open.
 - moto keeps nothing across restarts, so the tables are created again at every start from the
   same schema files the services and Terraform read.
 """
 
 import copy
+import io
 import json
 import logging
 import sys
@@ -61,6 +66,64 @@ class SerialiseDynamoDB:
                     close()
                 for model in model_data["dynamodb"].values():
                     model.instances_tracked = []  # type: ignore[attr-defined]
+
+
+class KeepAliveRequestHandler(MotoRequestHandler):
+    """moto's request handler, answering a request with a body of known length on a kept-open
+    HTTP/1.1 connection; anything else (a chunked upload, `Expect: 100-continue`) goes
+    werkzeug's own way, which closes the connection after it."""
+
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body are two writes
+
+    def run_wsgi(self) -> None:
+        if "Transfer-Encoding" in self.headers or "Expect" in self.headers:
+            self.close_connection = True
+            super().run_wsgi()
+            return
+        length = int(self.headers.get("Content-Length") or 0)
+        # The whole body is read before the app runs: an unread rest would be taken for the
+        # next request line.
+        body = self.rfile.read(length) if length else b""
+        environ = self.make_environ()
+        environ["wsgi.input"] = io.BytesIO(body)
+        answer: list[Any] = []
+        written: list[bytes] = []
+
+        def start_response(status: str, headers: list[tuple[str, str]], _exc: Any = None) -> Any:
+            answer[:] = [status, headers]
+            return written.append
+
+        try:
+            result = self.server.app(environ, start_response)
+            try:
+                data = b"".join([*written, *result])
+            finally:
+                close = getattr(result, "close", None)
+                if close is not None:
+                    close()
+        except Exception:
+            logging.getLogger(__name__).exception("request failed")
+            self.close_connection = True
+            self.send_error(500)
+            return
+        status, headers = answer
+        code, _, reason = status.partition(" ")
+        self.send_response(int(code), reason)
+        given_length = False
+        for name, value in headers:
+            if name.lower() == "connection":
+                continue
+            given_length = given_length or name.lower() == "content-length"
+            self.send_header(name, value)
+        if not given_length:
+            self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        if self.command != "HEAD" and data:
+            self.wfile.write(data)
+
+    def log_request(self, code: Any = "-", size: Any = "-") -> None:
+        pass  # one line per request otherwise (werkzeug's logger is at WARNING anyway)
 
 
 class _TablesUncopied:
@@ -146,7 +209,7 @@ def main() -> None:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # else one log line per request
     _copy_only_touched_items_in_transactions()
     app = SerialiseDynamoDB(DomainDispatcherApplication(create_backend_app))
-    server = make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler)
+    server = make_server(host, port, app, threaded=True, request_handler=KeepAliveRequestHandler)
     serving = threading.Thread(target=server.serve_forever, name="moto", daemon=True)
     serving.start()
     create_tables(f"http://{host}:{port}", schema_files)
