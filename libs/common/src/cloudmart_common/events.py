@@ -2,15 +2,15 @@
 
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import cache
 from importlib import resources
 from typing import Any
 
-from jsonschema import Draft202012Validator, FormatChecker
-from jsonschema.exceptions import ValidationError
+import fastjsonschema
+from fastjsonschema import JsonSchemaValueException
 
 from cloudmart_common.errors import UnprocessableError
 
@@ -67,13 +67,21 @@ def checked_event(event: Mapping[str, Any]) -> dict[str, Any]:
     return dict(event) if isinstance(event, ValidatedEvent) else validate_event(event)
 
 
+Validator = Callable[[Any], Any]
+
+
 @cache
-def _validator(schema_file: str) -> Draft202012Validator | None:
+def _validator(schema_file: str) -> Validator | None:
+    """The schema compiled to a Python function (fastjsonschema): jsonschema's interpreter
+    walked the schema for every event, a measurable share of a checkout's CPU in each service
+    that produces or consumes it (ADR 0017). The schemas use the draft-07 subset of 2020-12,
+    which the compiler implements; its formats (date-time, email, uuid) are checked."""
     schema_path = resources.files(SCHEMA_PACKAGE).joinpath(schema_file)
     if not schema_path.is_file():
         return None
     schema = json.loads(schema_path.read_text())
-    return Draft202012Validator(schema, format_checker=FormatChecker())
+    schema.pop("$schema", None)  # 2020-12's URI: compiled with draft-07 semantics
+    return fastjsonschema.compile(schema)
 
 
 def schema_file_for(event_type: str) -> str:
@@ -98,8 +106,9 @@ def validate_event(event: Mapping[str, Any], *, require_schema: bool = False) ->
     return dict(event)
 
 
-def _check(validator: Draft202012Validator, event: Mapping[str, Any], what: str) -> None:
-    error: ValidationError | None = next(iter(validator.iter_errors(event)), None)
-    if error is not None:
-        where = "/".join(str(part) for part in error.absolute_path) or "(root)"
-        raise InvalidEvent(f"{what}: {where}: {error.message}")
+def _check(validator: Validator, event: Mapping[str, Any], what: str) -> None:
+    try:
+        validator(event)
+    except JsonSchemaValueException as error:
+        where = "/".join(str(part) for part in error.path[1:]) or "(root)"
+        raise InvalidEvent(f"{what}: {where}: {error.message}") from None

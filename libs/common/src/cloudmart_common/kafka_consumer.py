@@ -139,11 +139,15 @@ class EventConsumer:
         retry_max_seconds: float = 30.0,
         stalled: Callable[[], bool] | None = None,
         ignored: frozenset[str] = frozenset(),
+        already_handled: Callable[[bytes | None, bytes | None], bool] | None = None,
     ) -> None:
         self._settings = settings
         # Event types the handler does nothing with, told by the record's `event_type` header:
         # passed over before parsing, validation and the two dedupe round trips.
         self._ignored = frozenset(name.encode() for name in ignored)
+        # (event_type header, key) of a record whose handling would change nothing, such as
+        # an outcome this very process applied already: passed over the same way.
+        self._already_handled = already_handled
         self._topics = topics
         self._group_id = group_id
         self._handler = handler
@@ -268,8 +272,12 @@ class EventConsumer:
 
     async def _process(self, record: ConsumerRecord[bytes, bytes]) -> None:
         headers = {name: value for name, value in (record.headers or ())}
-        if headers.get("event_type") in self._ignored:
+        event_type = headers.get("event_type")
+        if event_type in self._ignored:
             EVENTS_HANDLED.labels(self._group_id, record.topic, "ignored").inc()
+            return
+        if self._already_handled is not None and self._already_handled(event_type, record.key):
+            EVENTS_HANDLED.labels(self._group_id, record.topic, "already_handled").inc()
             return
         try:
             event = validate_event(json.loads(record.value or b""))

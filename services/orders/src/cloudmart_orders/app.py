@@ -16,7 +16,7 @@ from cloudmart_common.readiness import DependencyCheck, kafka_check, postgres_ch
 from cloudmart_common.service_app import create_service_app
 from cloudmart_common.stores import create_database_engine, create_redis
 from cloudmart_orders.api import router
-from cloudmart_orders.consumer import GROUP_ID, TOPICS, payment_handler
+from cloudmart_orders.consumer import GROUP_ID, IGNORED, TOPICS, already_handled, payment_handler
 from cloudmart_orders.service import OrderService
 from cloudmart_orders.settings import Settings
 from cloudmart_orders.upstreams import Upstreams
@@ -54,6 +54,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     topics=TOPICS,
                     group_id=GROUP_ID,
                     handler=payment_handler(orders),
+                    ignored=IGNORED,
+                    already_handled=already_handled(orders),
                     dedupe=DedupeStore(redis, GROUP_ID),
                     dlq_producer=dlq_producer,
                     dlq_topic=DLQ_TOPIC,

@@ -119,6 +119,9 @@ def _interrupted() -> UpstreamUnavailable:
     return UpstreamUnavailable("orders", "the checkout was interrupted and undone; try again")
 
 
+PAID_HERE_KEPT = 4096
+
+
 class OrderService:
     def __init__(
         self,
@@ -138,6 +141,9 @@ class OrderService:
         self._settings = settings
         self._after_commit = after_commit
         self.checkouts = asyncio.Semaphore(settings.max_concurrent_checkouts)
+        # Orders this process moved to `processing` (keys as on the `payments` topic), the
+        # latest few thousand: their payment_succeeded needs no look at the database.
+        self._paid_here: dict[bytes, None] = {}
 
     # -- reads ---------------------------------------------------------------------------
 
@@ -352,6 +358,7 @@ class OrderService:
         event = _message(order, "processing", fields)
         written = await repository.mark_paid(self._database, order.id, payment_id, who, event)
         if written is not None:
+            self._note_paid(order.id)
             order.status, order.payment_id, order.saga_step = "processing", payment_id, "done"
             self._written(order, written, "pending", "processing", who)
             ORDERS_REVENUE.labels(order.currency).inc(float(order.total_amount))
@@ -361,6 +368,16 @@ class OrderService:
             log.warning("order %s was cancelled before its payment settled: refunding", order.id)
             await self._up.refund_all(order.id, payment_id)
         return current
+
+    def paid_here(self, key: bytes) -> bool:
+        """Whether this process marked the order (its id as a record key) paid: from then on
+        its payment's success changes nothing (a later cancel keeps the payment id)."""
+        return key in self._paid_here
+
+    def _note_paid(self, order_id: int) -> None:
+        self._paid_here[str(order_id).encode()] = None
+        if len(self._paid_here) > PAID_HERE_KEPT:
+            del self._paid_here[next(iter(self._paid_here))]  # the oldest
 
     # -- cancelling, status changes ------------------------------------------------------
 
