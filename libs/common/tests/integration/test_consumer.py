@@ -43,6 +43,7 @@ async def _consuming(
     max_attempts: int = 3,
     stalled: Callable[[], bool] | None = None,
     ignored: frozenset[str] = frozenset(),
+    already_handled: Callable[[bytes | None, bytes | None], bool] | None = None,
 ) -> AsyncIterator[EventConsumer]:
     producer = EventProducer(settings)
     consumer = EventConsumer(
@@ -58,6 +59,7 @@ async def _consuming(
         retry_max_seconds=0.2,
         stalled=stalled,
         ignored=ignored,
+        already_handled=already_handled,
     )
     consumer.start()
     try:
@@ -157,6 +159,39 @@ async def test_ignored_event_types_are_passed_over_without_a_dedupe_claim(
         await _until_committed(settings, group, topic, 2)  # the ignored one is consumed
     assert await redis.exists(f"dedupe:{group}:{skipped['event_id']}") == 0
     assert await redis.exists(f"dedupe:{group}:{kept['event_id']}") == 1
+
+
+async def test_records_already_handled_are_passed_over_by_type_and_key(
+    settings: CommonSettings, redis: Redis, make_topic: MakeTopic
+) -> None:
+    topic, dlq, group = await make_topic(1), await make_topic(1), f"g-{uuid.uuid4().hex}"
+    done = new_event("widget_created", {"n": 1})
+    todo = new_event("widget_created", {"n": 2})
+    other_type = new_event("widget_deleted", {"n": 3})
+    producer = EventProducer(settings)
+    try:
+        await producer.send(topic, "41", done)
+        await producer.send(topic, "42", todo)
+        await producer.send(topic, "41", other_type)
+    finally:
+        await producer.stop()
+    handled: list[str] = []
+
+    async def handler(consumed: ConsumedEvent) -> None:
+        handled.append(consumed.event_id)
+
+    def applied_here(event_type: bytes | None, key: bytes | None) -> bool:
+        return event_type == b"widget_created" and key == b"41"
+
+    consuming = _consuming(
+        settings, redis, topic, dlq, handler, group=group, already_handled=applied_here
+    )
+    async with consuming:
+        await _eventually(
+            lambda: handled == [todo["event_id"], other_type["event_id"]], "the two others"
+        )
+        await _until_committed(settings, group, topic, 3)  # the one passed over is consumed
+    assert await redis.exists(f"dedupe:{group}:{done['event_id']}") == 0
 
 
 async def test_a_handler_failing_every_attempt_sends_the_event_to_the_dlq_and_moves_on(
