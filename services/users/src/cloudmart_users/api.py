@@ -19,6 +19,7 @@ from cloudmart_users.dependencies import (
     Resets,
     ServiceClients,
     Sessions,
+    Statements,
     Tokens,
     UsersSettings,
 )
@@ -229,6 +230,6 @@ async def change_password(
 
 
 @internal.get("/{user_id}", response_model=UserStatusOut)
-async def user_status(user_id: UserId, caller: ServiceCaller, db: DbSession) -> User:
+async def user_status(user_id: UserId, caller: ServiceCaller, database: Statements) -> User:
     """For the order saga (is the buyer active?) and notifications (how to reach them)."""
-    return await service.get_user(db, user_id)
+    return await service.user_status(database, user_id)

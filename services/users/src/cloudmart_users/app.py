@@ -5,7 +5,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from cloudmart_common.db import session_factory, single_statement_sessions
+from cloudmart_common.db import Database, session_factory, single_statement_sessions
 from cloudmart_common.outbox_relay import running_relay
 from cloudmart_common.readiness import DependencyCheck, postgres_check, redis_check
 from cloudmart_common.service_app import create_service_app
@@ -31,6 +31,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # What routes read through DbSession: each a single SELECT, so no BEGIN/ROLLBACK
         # round trips around it (and no transaction held open while a login hashes).
         app.state.read_sessions = single_statement_sessions(app.state.sessions)
+        # The hot path's statements (another service asking for a user), on the driver.
+        app.state.database = Database(engine)
         app.state.session_store = SessionStore(redis, settings.refresh_token_seconds)
         app.state.reset_tokens = ResetTokens(redis, settings.password_reset_seconds)
         app.state.key_ring = key_ring

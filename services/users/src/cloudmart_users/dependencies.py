@@ -6,6 +6,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from cloudmart_common.db import Database
 from cloudmart_common.outbox_relay import OutboxRelay
 from cloudmart_common.service_app import from_state
 from cloudmart_users.keys import KeyRing
@@ -24,6 +25,7 @@ async def _session(request: Request) -> AsyncIterator[AsyncSession]:
 
 Sessions = Annotated[async_sessionmaker[AsyncSession], Depends(from_state("sessions"))]
 DbSession = Annotated[AsyncSession, Depends(_session)]
+Statements = Annotated[Database, Depends(from_state("database"))]
 RefreshSessions = Annotated[SessionStore, Depends(from_state("session_store"))]
 Resets = Annotated[ResetTokens, Depends(from_state("reset_tokens"))]
 Tokens = Annotated[TokenIssuer, Depends(from_state("token_issuer"))]

@@ -11,6 +11,7 @@ from pathlib import Path
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from cloudmart_common.db import Database
 from cloudmart_common.events import new_event
 from cloudmart_common.outbox import OutboxMessage
 from cloudmart_common.principal import Principal
@@ -83,7 +84,14 @@ def visible_user_id(principal: Principal, user_id: int) -> int:
 
 
 async def get_user(session: AsyncSession, user_id: int) -> User:
-    user = await repository.get(session, user_id)
+    return _found(await repository.get(session, user_id), user_id)
+
+
+async def user_status(database: Database, user_id: int) -> User:
+    return _found(await repository.live_user(database, user_id), user_id)
+
+
+def _found(user: User | None, user_id: int) -> User:
     if user is None:
         raise UserNotFound(f"no user {user_id}")
     return user
