@@ -9,10 +9,10 @@ from typing import Any
 
 from opentelemetry import trace
 from prometheus_client import Counter, Gauge
-from sqlalchemy import ARRAY, BigInteger, any_, bindparam, func, literal, select, text, update
+from sqlalchemy import ARRAY, BigInteger, any_, bindparam, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from cloudmart_common.db import Database, Statement
+from cloudmart_common.db import Database, DriverConnection, Statement
 from cloudmart_common.kafka_producer import EventProducer, encode_value
 from cloudmart_common.outbox import OutboxRow
 from cloudmart_common.periodic import running_periodic
@@ -38,7 +38,6 @@ RETENTION = "7 days"  # published rows are kept this long for inspection, then d
 
 _TRY_LOCK = Statement(select(func.pg_try_advisory_lock(bindparam("lock_id", type_=BigInteger))))
 _UNLOCK = Statement(select(func.pg_advisory_unlock(bindparam("lock_id", type_=BigInteger))))
-_PROBE = Statement(select(literal(1)))
 _PENDING = Statement(
     select(
         OutboxRow.id,
@@ -124,10 +123,10 @@ class OutboxRelay:
             try:
                 passes = 0
                 while True:
-                    # The lock lives in this session: if it died, so did the leadership. (No
-                    # transaction is left open: one would hold back vacuum of the outbox.)
-                    await lock.fetchval(_PROBE)
-                    published = await self.publish_pending()
+                    # On the lock's own session: if it died, so did the leadership, and this
+                    # fails before anything is sent. (Each statement commits on its own: an
+                    # open transaction would hold back vacuum of the outbox.)
+                    published = await self.publish_pending(lock)
                     passes += 1
                     if passes % 1000 == 1:
                         await self._delete_old()
@@ -143,15 +142,17 @@ class OutboxRelay:
             await asyncio.wait_for(self._wake.wait(), self._settings.outbox_poll_interval_seconds)
         self._wake.clear()
 
-    async def publish_pending(self) -> int:
+    async def publish_pending(self, connection: DriverConnection | None = None) -> int:
         """One pass: publish up to a batch of pending rows; return how many were marked sent."""
-        async with self._database.connection() as connection:
-            rows = await connection.fetch(_PENDING, {"limit": self._settings.outbox_batch_size})
-            if not rows:
-                return 0
-            acked = await self._send(rows)
-            if acked:
-                await connection.fetch(_MARK_PUBLISHED, {"ids": [row["id"] for row in acked]})
+        if connection is None:
+            async with self._database.connection() as connection:
+                return await self.publish_pending(connection)
+        rows = await connection.fetch(_PENDING, {"limit": self._settings.outbox_batch_size})
+        if not rows:
+            return 0
+        acked = await self._send(rows)
+        if acked:
+            await connection.fetch(_MARK_PUBLISHED, {"ids": [row["id"] for row in acked]})
         for row in acked:
             OUTBOX_PUBLISHED.labels(row["topic"]).inc()
         return len(acked)

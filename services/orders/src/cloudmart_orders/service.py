@@ -15,6 +15,7 @@ for an order cancelled meanwhile is refunded, never kept.
 
 import asyncio
 import logging
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -143,7 +144,7 @@ class OrderService:
         self.checkouts = asyncio.Semaphore(settings.max_concurrent_checkouts)
         # Orders this process moved to `processing` (keys as on the `payments` topic), the
         # latest few thousand: their payment_succeeded needs no look at the database.
-        self._paid_here: dict[bytes, None] = {}
+        self._paid_here: OrderedDict[bytes, None] = OrderedDict()
 
     # -- reads ---------------------------------------------------------------------------
 
@@ -377,7 +378,8 @@ class OrderService:
     def _note_paid(self, order_id: int) -> None:
         self._paid_here[str(order_id).encode()] = None
         if len(self._paid_here) > PAID_HERE_KEPT:
-            del self._paid_here[next(iter(self._paid_here))]  # the oldest
+            # The oldest. (A plain dict's first key is found by skipping every deleted slot.)
+            self._paid_here.popitem(last=False)
 
     # -- cancelling, status changes ------------------------------------------------------
 
