@@ -10,10 +10,11 @@ from pydantic import Field
 from sqlalchemy import JSON, MetaData
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.util import greenlet_spawn
 
 from cloudmart_common.tracing import end_failed_span, sql_span
 
@@ -120,8 +121,9 @@ class Database:
     """
 
     def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
+        self._pool = engine.sync_engine.pool
         self._dialect = engine.sync_engine.dialect
+        self._dbapi_error = self._dialect.loaded_dbapi.Error
         self._name = engine.url.database
 
     async def fetch(self, statement: Statement, parameters: Mapping[str, Any] = {}) -> list[Any]:
@@ -139,35 +141,43 @@ class Database:
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator["DriverConnection"]:
-        """One pooled connection for several statements in a row (each still on its own)."""
-        async with self._engine.connect() as connection:
-            adapter = await connection.get_raw_connection()
-            # Statements here would join it, and the pool's rollback on check-in undo them.
-            assert getattr(adapter.dbapi_connection, "_transaction", None) is None, (
-                "open transaction"
-            )
-            yield DriverConnection(connection, adapter, self)
+        """One pooled connection for several statements in a row (each still on its own).
 
-    async def _failed(
-        self, connection: AsyncConnection, adapter: Any, statement: Statement, error: Exception
-    ) -> Exception:
+        Straight from the pool: an engine Connection around it (made, started, closed per
+        use) cost as much CPU as the statement it lent the connection for.
+        """
         try:
-            adapter.dbapi_connection._handle_exception(error)  # asyncpg's class -> DB-API's
+            pooled = await greenlet_spawn(self._pool.connect)  # runs the checkout hooks
+        except self._dbapi_error as error:  # as Engine.connect reports it
+            raise sa_exc.DBAPIError.instance(
+                None, None, error, self._dbapi_error, dialect=self._dialect
+            ) from error
+        try:
+            # Statements here would join it, and the pool's rollback on check-in undo them.
+            adapter = pooled.dbapi_connection
+            assert getattr(adapter, "_transaction", None) is None, "open transaction"
+            yield DriverConnection(pooled, self)
+        finally:
+            await greenlet_spawn(pooled.close)  # back to the pool, unless invalidated
+
+    async def _failed(self, pooled: Any, statement: Statement, error: Exception) -> Exception:
+        adapter = pooled.dbapi_connection
+        try:
+            adapter._handle_exception(error)  # asyncpg's class -> DB-API's
         except Exception as translated:
             error = translated
-        dbapi_error = self._dialect.loaded_dbapi.Error
-        broken = self._dialect.is_disconnect(error, adapter.dbapi_connection, None) or (  # type: ignore[arg-type]
-            isinstance(error, OSError | TimeoutError) and not isinstance(error, dbapi_error)
+        broken = self._dialect.is_disconnect(error, adapter, None) or (  # type: ignore[arg-type]
+            isinstance(error, OSError | TimeoutError) and not isinstance(error, self._dbapi_error)
         )
         if broken:
-            await connection.invalidate()
-        if not isinstance(error, dbapi_error):
+            await greenlet_spawn(pooled.invalidate, error)
+        if not isinstance(error, self._dbapi_error):
             return error
         return sa_exc.DBAPIError.instance(
             statement.sql,
             None,
             error,
-            dbapi_error,
+            self._dbapi_error,
             connection_invalidated=broken,
             dialect=self._dialect,
         )
@@ -176,10 +186,9 @@ class Database:
 class DriverConnection:
     """A pooled connection's asyncpg side, lent by `Database.connection`."""
 
-    def __init__(self, connection: AsyncConnection, adapter: Any, database: Database) -> None:
-        self._connection = connection
-        self._adapter = adapter
-        self._driver = adapter.driver_connection
+    def __init__(self, pooled: Any, database: Database) -> None:
+        self._pooled = pooled
+        self._driver = pooled.dbapi_connection.driver_connection
         self._database = database
 
     async def fetch(self, statement: Statement, parameters: Mapping[str, Any] = {}) -> list[Any]:
@@ -199,9 +208,7 @@ class DriverConnection:
         except Exception as error:
             if span is not None:
                 end_failed_span(span, error)
-            failure = await self._database._failed(
-                self._connection, self._adapter, statement, error
-            )
+            failure = await self._database._failed(self._pooled, statement, error)
             raise failure from error
         if span is not None:
             span.end()

@@ -12,6 +12,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from cloudmart_common.db import Database, Statement
+from cloudmart_common.problem_details import _is_dependency_outage
 from cloudmart_common.settings import CommonSettings, DatabaseSettings, local_database_url
 from cloudmart_common.stores import create_database_engine
 
@@ -84,3 +85,14 @@ async def test_a_connection_that_broke_is_invalidated_not_reused() -> None:
 class CommonSettingsWithDatabase(CommonSettings, DatabaseSettings):
     service_name: str = "common-tests"
     database_url: SecretStr = local_database_url("orders")
+
+
+async def test_a_database_that_cannot_be_reached_is_an_outage_not_a_bug() -> None:
+    # Nothing listens on port 1: the problem handlers must answer 503, as for the engine.
+    engine = create_async_engine("postgresql+asyncpg://nobody:x@127.0.0.1:1/nothing")
+    try:
+        with pytest.raises(Exception) as refused:  # noqa: PT011 - the class is what is checked
+            await Database(engine).fetchval(Statement(select(literal(1))))
+        assert _is_dependency_outage(refused.value)
+    finally:
+        await engine.dispose()
