@@ -56,7 +56,7 @@ class Upstreams:
     async def price(self, product_ids: list[int]) -> dict[int, PricedProduct]:
         """Today's name and price of each product, read concurrently."""
         responses = await asyncio.gather(
-            *(self.products.get(f"/api/products/{product_id}") for product_id in product_ids)
+            *(self.products.get(f"/api/products/{product_id}/price") for product_id in product_ids)
         )
         missing = [
             pid for pid, r in zip(product_ids, responses, strict=True) if r.status_code == 404

@@ -11,6 +11,7 @@ from cloudmart_products.schemas import (
     CategoriesOut,
     Category,
     CategoryCount,
+    PriceOut,
     ProductIn,
     ProductOut,
     ProductPage,
@@ -83,6 +84,13 @@ async def by_sku(sku: str, request: Request) -> ProductOut:
 @router.get("/{product_id}", response_model=ProductOut)
 async def get_product(product_id: int, request: Request) -> Response:
     return _json(await _catalog(request).product_json(product_id))
+
+
+@router.get("/{product_id}/price", response_model=PriceOut)
+async def get_price(product_id: int, request: Request) -> Response:
+    """The product's name and price, as a checkout prices an order: cached apart from the
+    stock, so it stays cached through sales."""
+    return _json(await _catalog(request).price_json(product_id))
 
 
 @router.post(

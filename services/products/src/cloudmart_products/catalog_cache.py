@@ -38,6 +38,9 @@ log = logging.getLogger(__name__)
 
 ITEM_PREFIX = "product:"
 LEASE_PREFIX = "product-fill:"
+# A product's name and price alone, which is what a checkout prices an order with: a sale
+# leaves it cached (it drops the product's whole entry, stock included), an edit drops both.
+PRICE_PREFIX = "product-price:"
 PAGE_PREFIX = "product-page:"
 GENERATION_KEY = "product-catalog:generation"
 # A fill later than this is simply not written: the lease has expired, so the fill fails
@@ -51,6 +54,8 @@ CACHE_ONLY_PAUSE_SECONDS = 1.0
 _ITEM_HIT = CACHE_LOOKUPS.labels("product", "hit")
 _ITEM_MISS = CACHE_LOOKUPS.labels("product", "miss")
 _ITEM_ERROR = CACHE_LOOKUPS.labels("product", "error")
+_PRICE_HIT = CACHE_LOOKUPS.labels("product-price", "hit")
+_PRICE_MISS = CACHE_LOOKUPS.labels("product-price", "miss")
 _PAGE_HIT = CACHE_LOOKUPS.labels("product-page", "hit")
 _PAGE_MISS = CACHE_LOOKUPS.labels("product-page", "miss")
 _PAGE_ERROR = CACHE_LOOKUPS.labels("product-page", "error")
@@ -115,13 +120,14 @@ return reply
 """
 )
 
-# ARGV: token, ttl seconds, then (id, JSON) pairs. A product is written only while this
-# reader's lease stands: a write's invalidation has deleted it otherwise.
+# ARGV: token, ttl seconds, then (id, JSON, price JSON) triples. A product is written only
+# while this reader's lease stands: a write's invalidation has deleted it otherwise.
 _FILL = """
-for i = 3, #ARGV, 2 do
+for i = 3, #ARGV, 3 do
   local lease = '$LEASE' .. ARGV[i]
   if redis.call('GET', lease) == ARGV[1] then
     redis.call('SET', '$ITEM' .. ARGV[i], ARGV[i + 1], 'EX', ARGV[2])
+    redis.call('SET', '$PRICE' .. ARGV[i], ARGV[i + 2], 'EX', ARGV[2])
     redis.call('DEL', lease)
   end
 end
@@ -148,6 +154,7 @@ def _with_keys(script: str) -> str:
         ("$GENERATION", GENERATION_KEY),
         ("$PAGE", PAGE_PREFIX),
         ("$ITEM", ITEM_PREFIX),
+        ("$PRICE", PRICE_PREFIX),
         ("$LEASE_MS", str(LEASE_MILLISECONDS)),
         ("$LEASE", LEASE_PREFIX),
     ]:
@@ -193,10 +200,14 @@ class CachedPage:
     body: bytes | None = None  # the page's JSON, when it and all its products are cached
 
 
-async def invalidate(redis: "Redis", product_ids: Iterable[int], *, listings: bool) -> None:
-    """After a write to DynamoDB, never before: drops the products' entries and leases, and
-    with `listings` bumps the generation. If Redis is down, the TTLs bound the staleness."""
-    keys = [f"{prefix}{product_id}" for product_id in product_ids for prefix in _ENTRY_PREFIXES]
+async def invalidate(
+    redis: "Redis", product_ids: Iterable[int], *, listings: bool, stock_only: bool = False
+) -> None:
+    """After a write to DynamoDB, never before: drops the products' entries and leases (and
+    their prices, unless the write changed `stock_only`), and with `listings` bumps the
+    generation. If Redis is down, the TTLs bound the staleness."""
+    prefixes = _STOCK_PREFIXES if stock_only else _ENTRY_PREFIXES
+    keys = [f"{prefix}{product_id}" for product_id in product_ids for prefix in prefixes]
     if not keys and not listings:
         return
     try:
@@ -208,7 +219,8 @@ async def invalidate(redis: "Redis", product_ids: Iterable[int], *, listings: bo
         GENERATION_BUMPS.inc()
 
 
-_ENTRY_PREFIXES = (ITEM_PREFIX, LEASE_PREFIX)
+_STOCK_PREFIXES = (ITEM_PREFIX, LEASE_PREFIX)
+_ENTRY_PREFIXES = (*_STOCK_PREFIXES, PRICE_PREFIX)
 
 
 async def forget_catalog(redis: "Redis") -> None:
@@ -262,6 +274,21 @@ class CatalogCache:
         if value is None:
             return None
         _ITEM_HIT.inc()
+        return cast(bytes, value)
+
+    async def cached_price(self, product_id: int) -> bytes | None:
+        """The product's price JSON if cached, else None (as `cached_product`)."""
+        if time.monotonic() < self._cache_only_paused_until:
+            return None
+        try:
+            value = await self._redis.get(f"{PRICE_PREFIX}{product_id}")
+        except RedisError:
+            self._pause_cache_only_reads()
+            return None
+        if value is None:
+            _PRICE_MISS.inc()
+            return None
+        _PRICE_HIT.inc()
         return cast(bytes, value)
 
     async def cached_page(self, digest: str) -> bytes | None:
@@ -325,18 +352,25 @@ class CatalogCache:
         except RedisError as exc:
             log.warning("catalog page not cached: %s", exc)
 
-    async def fill(self, token: str, products: Mapping[int, bytes]) -> None:
-        """Caches products loaded after `items`/`page` leased them, unless a write came since."""
+    async def fill(self, token: str, products: Mapping[int, tuple[bytes, bytes]]) -> None:
+        """Caches products loaded after `items`/`page` leased them, unless a write came since:
+        each product's (JSON, price JSON)."""
         if not products:
             return
-        pairs = [part for item in products.items() for part in item]
+        triples = [
+            part
+            for product_id, (item, price) in products.items()
+            for part in (product_id, item, price)
+        ]
         try:
-            await self._fill(args=[token, self._item_ttl, *pairs])
+            await self._fill(args=[token, self._item_ttl, *triples])
         except RedisError as exc:
             log.warning("catalog cache not filled: %s", exc)
 
-    async def invalidate(self, product_ids: Iterable[int], *, listings: bool) -> None:
-        await invalidate(self._redis, product_ids, listings=listings)
+    async def invalidate(
+        self, product_ids: Iterable[int], *, listings: bool, stock_only: bool = False
+    ) -> None:
+        await invalidate(self._redis, product_ids, listings=listings, stock_only=stock_only)
 
     @staticmethod
     def _items(ids: Sequence[int], values: Sequence[bytes | None], token: str) -> CachedItems:

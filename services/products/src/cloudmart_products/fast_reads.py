@@ -1,4 +1,4 @@
-"""The catalog's two hot reads, a cached product and a cached list page, as raw ASGI.
+"""The catalog's hot reads, a cached product, its price and a list page, as raw ASGI.
 
 FastAPI's layers cost a cached read twice what the read itself does (ADR 0017). These reads
 are answered here instead, from the cache as it stores them, with the bytes and headers the
@@ -30,7 +30,9 @@ from cloudmart_products.service import Catalog
 
 LIST_ROUTE = "/api/products"
 PRODUCT_ROUTE = "/api/products/{product_id}"
+PRICE_ROUTE = "/api/products/{product_id}/price"
 _PRODUCT_PREFIX = "/api/products/"
+_PRICE_SUFFIX = "/price"
 # Ids of up to 18 digits fit an int64; longer ones (never issued) go to the route.
 _MAX_ID_DIGITS = 18
 _CATEGORY = re.compile(CATEGORY_PATTERN)
@@ -42,15 +44,21 @@ ListQuery = tuple[Filters, int, str | None]
 
 
 def claims(scope: Scope) -> bool:
-    """A GET of the list, or of one product by id without a query."""
+    """A GET of the list, or of one product or its price by id without a query."""
     if scope["method"] != "GET" or scope.get("root_path"):
         return False
     path: str = scope["path"]
     return path == LIST_ROUTE or (
         path.startswith(_PRODUCT_PREFIX)
         and not scope["query_string"]
-        and _product_id(path[len(_PRODUCT_PREFIX) :]) is not None
+        and _product_id(_id_part(path)) is not None
     )
+
+
+def _id_part(path: str) -> str:
+    """The id of /api/products/{id} or of /api/products/{id}/price."""
+    rest = path[len(_PRODUCT_PREFIX) :]
+    return rest[: -len(_PRICE_SUFFIX)] if rest.endswith(_PRICE_SUFFIX) else rest
 
 
 class FastReads:
@@ -68,9 +76,14 @@ class FastReads:
             query = _list_query(scope["query_string"])
             if query is not None:
                 body = await catalog.cached_page_json(*query)
+        elif path.endswith(_PRICE_SUFFIX):
+            route = PRICE_ROUTE
+            product_id = _product_id(_id_part(path))
+            if product_id is not None:
+                body = await catalog.cached_price_json(product_id)
         else:
             route = PRODUCT_ROUTE
-            product_id = _product_id(path[len(_PRODUCT_PREFIX) :])
+            product_id = _product_id(_id_part(path))
             if product_id is not None:
                 body = await catalog.cached_product_json(product_id)
         if body is None:

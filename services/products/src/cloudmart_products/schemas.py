@@ -68,6 +68,14 @@ class ProductOut(BaseModel):
     updated_at: datetime
 
 
+class PriceOut(BaseModel):
+    """What a checkout prices an order line with."""
+
+    id: int
+    name: str
+    price: Money
+
+
 class ProductPage(BaseModel):
     items: list[ProductOut]
     next_cursor: str | None

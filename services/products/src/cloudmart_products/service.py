@@ -2,7 +2,7 @@
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from prometheus_client import Counter
@@ -21,6 +21,7 @@ from cloudmart_products.errors import (
 )
 from cloudmart_products.repository import Filters, ProductTable
 from cloudmart_products.schemas import (
+    PriceOut,
     ProductIn,
     ProductOut,
     ProductUpdate,
@@ -71,6 +72,29 @@ class Catalog:
             raise ProductNotFound(f"no product {product_id}")
         return product
 
+    async def price_json(self, product_id: int) -> bytes:
+        """The product's name and price as PriceOut's JSON; cached apart from its stock, so a
+        sale leaves it cached."""
+        self._check_catalog_up(f"price of product {product_id}")
+        price = await self._cache.cached_price(product_id)
+        if price is not None:
+            return price
+        cached = await self._cache.product(product_id)
+        if cached is not None and product_id in cached.found:
+            # Not cached from here: without the lease a fill holds, an edit landing meanwhile
+            # could be overwritten by this older copy.
+            return _price_json(json.loads(cached.found[product_id]))
+        product = (await self._load([product_id], cached, prices=True)).get(product_id)
+        if product is None:
+            raise ProductNotFound(f"no product {product_id}")
+        return product
+
+    async def cached_price_json(self, product_id: int) -> bytes | None:
+        """`price_json`'s answer when the cache holds it and the catalog is up, else None."""
+        if self._faults.product_catalog_failure():
+            return None
+        return await self._cache.cached_price(product_id)
+
     async def cached_product_json(self, product_id: int) -> bytes | None:
         """`product_json`'s answer when the cache holds it and the catalog is up; None:
         `product_json` decides (loads, refuses, or says not found)."""
@@ -110,7 +134,7 @@ class Catalog:
         return b'{"items":[%b],"next_cursor":%b}' % (items, json.dumps(next_cursor).encode())
 
     async def _load(
-        self, product_ids: Sequence[int], cached: CachedItems | None
+        self, product_ids: Sequence[int], cached: CachedItems | None, *, prices: bool = False
     ) -> dict[int, bytes]:
         """The products' public JSON from DynamoDB (one batch read), cached for the next read.
 
@@ -123,12 +147,15 @@ class Catalog:
         else:
             products = await self._table.get_many(product_ids)
         loaded = {
-            product_id: ProductOut.model_validate(product).model_dump_json().encode()
+            product_id: (
+                ProductOut.model_validate(product).model_dump_json().encode(),
+                _price_json(product),
+            )
             for product_id, product in products.items()
         }
         if cached is not None:
             await self._cache.fill(cached.token, loaded)
-        return loaded
+        return {product_id: both[1 if prices else 0] for product_id, both in loaded.items()}
 
     async def category_counts(self) -> dict[str, int]:
         self._check_catalog_up("categories")
@@ -172,7 +199,7 @@ class Catalog:
             if await self._table.get(product_id) is None:
                 raise ProductNotFound(f"no product {product_id}")
             raise OutOfStock(f"stock of product {product_id} cannot go below zero")
-        await self._cache.invalidate([product_id], listings=changed.crossed_zero)
+        await self._cache.invalidate([product_id], listings=changed.crossed_zero, stock_only=True)
         log.info("stock of product %s changed: %s", product_id, change.reason)
         await self._after_stock_change([product_id])
         return changed.product
@@ -199,7 +226,9 @@ class Catalog:
         if created:
             # Only these products' entries: a sale that leaves stock keeps every page.
             await self._cache.invalidate(
-                [product for product, _ in lines], listings=reserved.may_have_sold_out
+                [product for product, _ in lines],
+                listings=reserved.may_have_sold_out,
+                stock_only=True,
             )
             if reserved.may_be_low:  # else every line stayed above the threshold: no flag moves
                 await self._after_stock_change([product for product, _ in lines])
@@ -213,7 +242,9 @@ class Catalog:
         if back_in_stock is not None:
             STOCK_RESERVATIONS.labels("released").inc()
             await self._cache.invalidate(
-                [product for product, _ in record["lines"]], listings=back_in_stock
+                [product for product, _ in record["lines"]],
+                listings=back_in_stock,
+                stock_only=True,
             )
             # Stock only went up: at most a flag to clear, never a new alert.
             await self._after_stock_change([p for p, _ in record["lines"]], may_alert=False)
@@ -265,3 +296,7 @@ def _page_digest(filters: Filters, limit: int, cursor: str | None) -> str:
         in_stock=filters.in_stock,
         text=filters.text,
     )
+
+
+def _price_json(product: Mapping[str, Any]) -> bytes:
+    return PriceOut.model_validate(product).model_dump_json().encode()

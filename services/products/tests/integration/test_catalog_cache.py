@@ -1,9 +1,11 @@
 """Cached product lists: every write is on the very next list read; a cached read costs no
 DynamoDB call; a sale keeps the pages; a load that raced a write is never cached."""
 
+import json
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, cast
 
 import httpx
@@ -13,8 +15,9 @@ from redis.asyncio import Redis
 from cloudmart_common.kafka_producer import EventProducer
 from cloudmart_local.layout import REDIS_PORT
 from cloudmart_products.catalog_cache import GENERATION_KEY, CatalogCache, page_digest
+from cloudmart_products.errors import ProductNotFound
 from cloudmart_products.repository import Filters, ProductTable
-from cloudmart_products.schemas import ReservationIn, ReservationLine, StockChange
+from cloudmart_products.schemas import ProductUpdate, ReservationIn, ReservationLine, StockChange
 from cloudmart_products.service import Catalog
 from cloudmart_products.settings import Settings
 from cloudmart_products.table import dynamodb_client
@@ -248,6 +251,49 @@ async def test_a_sale_reloads_only_the_sold_product_and_keeps_the_pages(
     assert [item["id"] for item in page["items"]] == [unsold]
 
 
+async def test_a_price_stays_cached_through_sales_and_an_edit_is_on_its_next_read(
+    http: httpx.Client, admin: dict[str, str], category: str, in_process: InProcess
+) -> None:
+    product = _new_product(http, admin, category)
+    product_id = product["id"]
+    catalog, calls = in_process.catalog, in_process.dynamodb_calls
+    first = json.loads(await catalog.price_json(product_id))
+    assert first == {"id": product_id, "name": product["name"], "price": 19.99}
+    assert await catalog.cached_price_json(product_id) is not None
+
+    await catalog.reserve(
+        ReservationIn(
+            order_id=f"cache-{uuid.uuid4().hex[:12]}",
+            lines=[ReservationLine(product_id=product_id, quantity=1)],
+        )
+    )
+    calls.clear()
+    assert json.loads(await catalog.price_json(product_id)) == first
+    assert calls == [], "a sale leaves the price cached"
+    assert json.loads(await catalog.product_json(product_id))["stock_quantity"] == 9
+
+    await catalog.update(product_id, ProductUpdate(name="Repriced Lamp", price=Decimal("25")))
+    assert await catalog.cached_price_json(product_id) is None
+    assert json.loads(await catalog.price_json(product_id))["price"] == 25
+    await catalog.delete(product_id)
+    with pytest.raises(ProductNotFound):
+        await catalog.price_json(product_id)
+
+
+def test_the_price_route_answers_from_the_cache_and_says_when_there_is_no_product(
+    http: httpx.Client, admin: dict[str, str], category: str
+) -> None:
+    product = _new_product(http, admin, category)
+    for _ in range(2):  # filled, then the fast path's cached answer
+        response = http.get(f"/api/products/{product['id']}/price")
+        assert response.status_code == 200, response.text
+        assert response.json() == {"id": product["id"], "name": product["name"], "price": 19.99}
+    http.delete(f"/api/products/{product['id']}", headers=admin).raise_for_status()
+    gone = http.get(f"/api/products/{product['id']}/price")
+    assert gone.status_code == 404
+    assert gone.headers["content-type"].startswith("application/problem+json")
+
+
 async def test_a_product_loaded_before_a_write_is_not_cached_after_it(
     http: httpx.Client, admin: dict[str, str], category: str, in_process: InProcess
 ) -> None:
@@ -257,15 +303,19 @@ async def test_a_product_loaded_before_a_write_is_not_cached_after_it(
     assert missed is not None
     assert missed.found == {}
     await cache.invalidate([product_id], listings=True)  # ...a write lands meanwhile...
-    await cache.fill(missed.token, {product_id: b'{"name": "the old copy"}'})  # ...it fills
+    old = (b'{"name": "the old copy"}', b'{"name": "the old copy"}')
+    await cache.fill(missed.token, {product_id: old})  # ...it fills
     again = await cache.items([product_id])
     assert again is not None
     assert again.found == {}, "the old copy must not be served"
+    assert await cache.cached_price(product_id) is None, "nor its price"
 
-    await cache.fill(again.token, {product_id: b'{"name": "the new copy"}'})
+    new = (b'{"name": "the new copy"}', b'{"name": "the new copy"}')
+    await cache.fill(again.token, {product_id: new})
     filled = await cache.items([product_id])
     assert filled is not None
     assert filled.found == {product_id: b'{"name": "the new copy"}'}
+    assert await cache.cached_price(product_id) == b'{"name": "the new copy"}'
 
 
 async def test_a_page_listed_before_a_write_is_never_served_after_it(
