@@ -77,6 +77,8 @@ EXPOSE 8080
 # slim has no curl: the interpreter is there anyway. urlopen raises on anything but 2xx.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8080/health', timeout=2)"]
+# Keep-alive 75 s: longer than the ALB's 60 s idle timeout and the callers' pools, or the
+# server's close races a client's next request (ADR 0017).
 # sh only expands the module name, then `exec` makes uvicorn PID 1: it gets SIGTERM directly
 # and drains for up to 10 s (terminationGracePeriodSeconds must be longer).
-CMD ["sh", "-c", "exec uvicorn --factory \"cloudmart_${SERVICE}.app:create_app\" --host 0.0.0.0 --port 8080 --no-access-log --no-server-header --timeout-graceful-shutdown 10"]
+CMD ["sh", "-c", "exec uvicorn --factory \"cloudmart_${SERVICE}.app:create_app\" --host 0.0.0.0 --port 8080 --no-access-log --no-server-header --timeout-graceful-shutdown 10 --timeout-keep-alive 75"]

@@ -48,7 +48,7 @@ COMPOSE_FILE = ROOT / "docker-compose.yml"
 CONTAINER_PORT = 8080
 UVICORN = (
     "uvicorn --factory cloudmart_${SERVICE}.app:create_app --host 0.0.0.0 --port 8080 "
-    "--no-access-log --no-server-header --timeout-graceful-shutdown 10"
+    "--no-access-log --no-server-header --timeout-graceful-shutdown 10 --timeout-keep-alive 75"
 )
 # What the local stack sets that compose leaves out on purpose: a host path for span files.
 NOT_IN_COMPOSE = {"TRACE_FILE"}

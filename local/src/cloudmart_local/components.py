@@ -239,6 +239,9 @@ def _flagd() -> Component:
     )
 
 
+KEEP_ALIVE_SECONDS = 75
+
+
 def _services() -> list[Component]:
     return [
         Component(
@@ -255,6 +258,11 @@ def _services() -> list[Component]:
                 "--no-server-header",  # what we run on is nobody's business
                 "--timeout-graceful-shutdown",
                 "10",
+                # Longer than any client keeps an idle connection (the gateway's pool 30 s, an
+                # ALB 60 s): a server closing first races the client's next request on it, and
+                # that request (a POST included) fails unanswered.
+                "--timeout-keep-alive",
+                str(KEEP_ALIVE_SECONDS),
             ],
             probe=probes.service(port),
             url=f"http://127.0.0.1:{port}",

@@ -1,11 +1,13 @@
 """The event envelope: built with every required field, validated against JSON Schema."""
 
+import json
 import uuid
 from decimal import Decimal
+from importlib import resources
 
 import pytest
 
-from cloudmart_common.events import InvalidEvent, new_event, validate_event
+from cloudmart_common.events import SCHEMA_PACKAGE, InvalidEvent, new_event, validate_event
 
 
 def test_a_new_event_carries_the_envelope_and_its_payload_at_the_top_level() -> None:
@@ -44,3 +46,35 @@ def test_producers_can_require_a_schema_for_their_event_type() -> None:
     event = new_event("no_schema_for_this", {"x": 1})
     with pytest.raises(InvalidEvent, match="no JSON Schema"):
         validate_event(event, require_schema=True)
+
+
+# Keywords that mean the same in draft-07, which the compiled validators implement, and in
+# 2020-12, which the schemas declare. A schema using another (prefixItems, $defs,
+# unevaluatedProperties, ...) would be checked wrongly or not at all.
+_SHARED_KEYWORDS = {
+    "$schema", "$id", "title", "description", "type", "properties", "required", "const",
+    "enum", "minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum", "minLength",
+    "maxLength", "pattern", "format", "items", "minItems", "maxItems", "additionalProperties",
+}  # fmt: skip
+
+
+def _keywords(schema: object) -> set[str]:
+    if isinstance(schema, list):
+        return set().union(*(_keywords(part) for part in schema))
+    if not isinstance(schema, dict):
+        return set()
+    found = set(schema)
+    for keyword, value in schema.items():
+        if keyword == "properties":  # its keys are field names, its values schemas
+            found |= set().union(*(_keywords(part) for part in value.values()))
+        elif isinstance(value, dict | list):
+            found |= _keywords(value)
+    return found
+
+
+def test_the_event_schemas_use_only_keywords_draft_07_reads_the_same() -> None:
+    schemas = resources.files(SCHEMA_PACKAGE)
+    for schema_file in schemas.iterdir():
+        if schema_file.name.endswith(".schema.json"):
+            unsupported = _keywords(json.loads(schema_file.read_text())) - _SHARED_KEYWORDS
+            assert not unsupported, f"{schema_file.name}: {sorted(unsupported)}"
