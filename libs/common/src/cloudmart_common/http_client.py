@@ -35,8 +35,9 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 RETRYABLE_STATUSES = frozenset({502, 503, 504})
 CONNECT_TIMEOUT_SECONDS = 2.0  # inside a cluster a connect takes milliseconds, or never happens
 POOL_SIZE = 100  # connections per client, busy and idle together
-# Under uvicorn's 5 s keep-alive: a connection the upstream is about to close is never reused
-# (a POST sent on one would fail, and may not be repeated).
+# Under the services' 75 s keep-alive (uvicorn's own 5 s until ADR 0017): a connection the
+# upstream is about to close is never reused (a POST sent on one would fail, and may not be
+# repeated).
 KEEPALIVE_SECONDS = 4.0
 
 # The network or the upstream's process failed, not the request: worth a retry when that is
