@@ -50,15 +50,18 @@ class IntentState:
 
     @classmethod
     def of(cls, intent: stripe.PaymentIntent) -> "IntentState":
-        # Optional fields may be absent altogether (localstripe leaves some out), and the
-        # charge is an id from Stripe but the charge object itself from localstripe.
-        fields = intent.to_dict()
+        return cls.from_fields(intent.to_dict())
+
+    @classmethod
+    def from_fields(cls, fields: Mapping[str, Any]) -> "IntentState":
+        """From the intent's JSON. Optional fields may be absent altogether (localstripe leaves
+        some out), and the charge is an id from Stripe but the charge object from localstripe."""
         charge = fields.get("latest_charge")
         charge_id = charge.get("id") if isinstance(charge, dict) else charge
         error = fields.get("last_payment_error") or {}
         return cls(
-            id=intent.id,
-            status=intent.status,
+            id=fields["id"],
+            status=fields["status"],
             charge_id=charge_id,
             failure_code=error.get("decline_code") or error.get("code"),
             failure_message=error.get("message"),
@@ -142,15 +145,20 @@ class StripeGateway:
         if customer is not None:
             params["customer"] = customer
         try:
-            intent = await self._call(
-                lambda: self._client.v1.payment_intents.create_async(
-                    params,  # type: ignore[arg-type]
-                    {"idempotency_key": f"cloudmart-payment-{payment_id}-charge"},
+            # The raw request: the typed call turns the answer into nested StripeObjects (and
+            # IntentState.of back into a dict) for the four fields kept, 0.3 ms of the
+            # service's 5 per order. Errors are raised as by the typed call (CardError...).
+            answer = await self._call(
+                lambda: self._client.raw_request_async(
+                    "post",
+                    "/v1/payment_intents",
+                    **params,
+                    idempotency_key=f"cloudmart-payment-{payment_id}-charge",
                 )
             )
         except stripe.CardError as exc:
             raise _declined(exc) from None
-        return IntentState.of(intent)
+        return IntentState.from_fields(answer.data)
 
     async def confirm_intent(self, intent_id: str, payment_id: int) -> IntentState:
         """Confirm an intent created unconfirmed (payments recorded before `charge` existed)."""
