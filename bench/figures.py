@@ -6,8 +6,10 @@ treat them alike.
 """
 
 import csv
+import os
 import re
 import subprocess
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -124,6 +126,7 @@ def locust(
     row: str = "Aggregated",
     unit: str = "requests",
     spawn_seconds: int = 5,
+    environment: Mapping[str, str] | None = None,
 ) -> Figure:
     """A Locust scenario of bench/locustfile.py, headless; the figure of one row of its stats.
 
@@ -155,6 +158,7 @@ def locust(
         ],
         check=False,  # locust exits 1 when any request failed: the figure shows the failures
         capture_output=True,
+        env=os.environ | dict(environment or {}),
         timeout=spawn_seconds + seconds + 120,
     )
     return locust_row(name, Path(f"{prefix}_stats.csv"), row, unit, users, seconds)
