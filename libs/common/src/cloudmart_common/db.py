@@ -4,7 +4,8 @@ and statements of the hot path run on the driver itself."""
 import json
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
-from typing import Annotated, Any
+from functools import cache
+from typing import Annotated, Any, TypeVar
 
 from pydantic import Field
 from sqlalchemy import JSON, MetaData
@@ -108,6 +109,19 @@ class Statement:
 
 
 _DIALECT = asyncpg_dialect(paramstyle="numeric_dollar")  # type: ignore[no-untyped-call]
+
+Entity = TypeVar("Entity", bound=DeclarativeBase)
+
+
+def detached(model: type[Entity], row: Any) -> Entity:
+    """A row of `model`'s table that `Database` returned, as the entity (detached, like one a
+    closed session left): every column of the table must be in the row."""
+    return model(**{name: row[name] for name in _column_keys(model)})
+
+
+@cache
+def _column_keys(model: type[DeclarativeBase]) -> tuple[str, ...]:
+    return tuple(column.key for column in model.__table__.columns)
 
 
 class Database:

@@ -74,9 +74,9 @@ class OutboxRelay:
         *,
         lock_id: int = RELAY_LOCK_ID,
     ) -> None:
-        # A pass is the leader's probe, a read of pending rows, then one UPDATE marking those
-        # acked: each one statement on the driver (db.Database), none needing a transaction,
-        # since the advisory lock makes this the only writer of `published_at`.
+        # A pass is a read of pending rows, then one UPDATE marking those acked, on the lock's
+        # own session: each one statement on the driver (db.Database), none needing a
+        # transaction, since the advisory lock makes this the only writer of `published_at`.
         self._engine = engine
         self._database = Database(engine)
         self._lock_id = lock_id

@@ -9,7 +9,7 @@ from sqlalchemy import Select, String, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cloudmart_common.db import Database, Statement
+from cloudmart_common.db import Database, Statement, detached
 from cloudmart_common.outbox import OutboxMessage, event_insert, event_parameters
 from cloudmart_payments.models import Payment, Refund, SavedCard, StripeCustomer
 
@@ -122,14 +122,6 @@ async def saved_card_count(session: AsyncSession, user_id: int) -> int:
     return int(count or 0)
 
 
-_COLUMNS = tuple(column.key for column in Payment.__table__.columns)
-
-
-def _payment(row: Any) -> Payment:
-    """A payment row the driver returned, as the entity (detached, like a closed session's)."""
-    return Payment(**{name: row[name] for name in _COLUMNS})
-
-
 def _open() -> Select[Any]:
     opened = (
         insert(Payment)
@@ -185,7 +177,7 @@ async def open_payment(
     row = await database.fetchrow(_OPEN, fields)
     if row is None:
         return None
-    payment = _payment(row)
+    payment = detached(Payment, row)
     owner = row["card_owner"]
     return payment, (owner, row["customer_id"] if owner == payment.user_id else None)
 
@@ -201,4 +193,4 @@ async def settle(
     failure_reason, charge_id and transaction_id (None keeps what the row has)."""
     parameters = {"payment_id": payment_id, **outcome} | event_parameters(event)
     row = await database.fetchrow(_SETTLE, parameters)
-    return None if row is None else _payment(row)
+    return None if row is None else detached(Payment, row)

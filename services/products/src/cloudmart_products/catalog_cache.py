@@ -264,31 +264,27 @@ class CatalogCache:
     async def cached_product(self, product_id: int) -> bytes | None:
         """The product's JSON if cached, else None, leasing nothing and logging nothing: the
         caller then reads through `product`, which leases, counts the miss and logs errors."""
-        if time.monotonic() < self._cache_only_paused_until:
-            return None
-        try:
-            value = await self._redis.get(f"{ITEM_PREFIX}{product_id}")
-        except RedisError:
-            self._pause_cache_only_reads()
-            return None
-        if value is None:
-            return None
-        _ITEM_HIT.inc()
-        return cast(bytes, value)
+        return await self._cached(f"{ITEM_PREFIX}{product_id}", _ITEM_HIT)
 
     async def cached_price(self, product_id: int) -> bytes | None:
-        """The product's price JSON if cached, else None (as `cached_product`)."""
+        """The product's price JSON if cached, else None (as `cached_product`; the miss is
+        counted here, as the caller's read through `product` counts the product's)."""
+        return await self._cached(f"{PRICE_PREFIX}{product_id}", _PRICE_HIT, _PRICE_MISS)
+
+    async def _cached(self, key: str, hit: Counter, miss: Counter | None = None) -> bytes | None:
+        """A cache-only GET: None on a miss, or while Redis is failing (reads pause a moment)."""
         if time.monotonic() < self._cache_only_paused_until:
             return None
         try:
-            value = await self._redis.get(f"{PRICE_PREFIX}{product_id}")
+            value = await self._redis.get(key)
         except RedisError:
             self._pause_cache_only_reads()
             return None
         if value is None:
-            _PRICE_MISS.inc()
+            if miss is not None:
+                miss.inc()
             return None
-        _PRICE_HIT.inc()
+        hit.inc()
         return cast(bytes, value)
 
     async def cached_page(self, digest: str) -> bytes | None:

@@ -3,10 +3,9 @@
 from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cloudmart_common.db import Database, Statement
+from cloudmart_common.db import Database, Statement, detached
 from cloudmart_users.models import User
 
-_COLUMNS = tuple(column.key for column in User.__table__.columns)
 _LIVE_USER = Statement(
     select(*User.__table__.columns).where(
         User.id == bindparam("user_id"), User.deleted_at.is_(None)
@@ -21,7 +20,7 @@ async def get(session: AsyncSession, user_id: int) -> User | None:
 async def live_user(database: Database, user_id: int) -> User | None:
     """`get` for the hot path (other services asking), on the driver: a detached entity."""
     row = await database.fetchrow(_LIVE_USER, {"user_id": user_id})
-    return None if row is None else User(**{name: row[name] for name in _COLUMNS})
+    return None if row is None else detached(User, row)
 
 
 async def get_by_username(session: AsyncSession, username: str) -> User | None:
