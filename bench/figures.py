@@ -127,11 +127,14 @@ def locust(
     unit: str = "requests",
     spawn_seconds: int = 5,
     environment: Mapping[str, str] | None = None,
+    settle_seconds: int = 0,
 ) -> Figure:
     """A Locust scenario of bench/locustfile.py, headless; the figure of one row of its stats.
 
     Users arrive over `spawn_seconds`; the statistics restart once all are running, so the
-    figure is the steady state of `seconds`, not the arrival (registrations, logins).
+    figure is the steady state of `seconds`, not the arrival (registrations, logins). With
+    `settle_seconds`, the locustfile itself restarts them later, when the arrivals' backlog has
+    drained, and ends the run `seconds` after that; `settle_seconds` bounds the wait.
     """
     prefix = RESULTS / f"locust-{name.replace(' ', '-').replace('/', '')}"
     subprocess.run(
@@ -146,7 +149,7 @@ def locust(
             "-r",
             str(max(1, users // spawn_seconds)),
             "-t",
-            f"{spawn_seconds + seconds}s",
+            f"{spawn_seconds + settle_seconds + seconds}s",
             "--reset-stats",
             "--stop-timeout",
             "10",
@@ -158,8 +161,10 @@ def locust(
         ],
         check=False,  # locust exits 1 when any request failed: the figure shows the failures
         capture_output=True,
-        env=os.environ | dict(environment or {}),
-        timeout=spawn_seconds + seconds + 120,
+        env=os.environ
+        | dict(environment or {})
+        | ({"CLOUDMART_BENCH_STEADY_SECONDS": str(seconds)} if settle_seconds else {}),
+        timeout=spawn_seconds + settle_seconds + seconds + 120,
     )
     return locust_row(name, Path(f"{prefix}_stats.csv"), row, unit, users, seconds)
 

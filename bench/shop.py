@@ -53,9 +53,14 @@ _CARD_FORM = {
 }
 
 
+# One client for every card: `httpx.post` builds a client, and with it an SSL context (~20 ms
+# of CPU), per call. That was 70 % of the Locust process's CPU, taken from the stack it loads.
+_stripe = httpx.Client(base_url=STRIPE, timeout=30)
+
+
 def payment_method() -> str:
     """A fresh localstripe PaymentMethod id (pm_...) for one order."""
-    response = httpx.post(f"{STRIPE}/v1/payment_methods", data=_CARD_FORM, timeout=30)
+    response = _stripe.post("/v1/payment_methods", data=_CARD_FORM)
     response.raise_for_status()
     method: str = response.json()["id"]
     return method
