@@ -6,12 +6,13 @@ upstream is retried, paused and measured the same way whatever SDK reaches it.
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
+from types import TracebackType
 
 from prometheus_client import Counter, Gauge
 from purgatory import AsyncCircuitBreakerFactory, ContextChanged, Event
 from purgatory.domain.model import OpenedState
+from purgatory.service._async.circuitbreaker import AsyncCircuitBreaker
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
 from cloudmart_common.errors import ServiceUnavailableError
@@ -75,6 +76,7 @@ class CallPolicy:
             exclude=[asyncio.CancelledError],
         )
         self._breakers.add_listener(_on_breaker_change)
+        self._breaker_of_upstream: AsyncCircuitBreaker | None = None
         CIRCUIT_BREAKER_OPEN.labels(upstream).set(0)
 
     def retrying(
@@ -89,22 +91,52 @@ class CallPolicy:
             reraise=True,
         )
 
-    @asynccontextmanager
-    async def breaker(self, method: str) -> AsyncIterator[None]:
+    def breaker(self, method: str) -> "_Attempt":
         """One attempt, counted by the breaker; UpstreamUnavailable while it is open."""
-        breaker = await self._breakers.get_breaker(self.upstream)
+        return _Attempt(self, method)
+
+    async def _breaker(self) -> AsyncCircuitBreaker:
+        # purgatory's in-memory store hands out the one live state object of the circuit, so
+        # the breaker over it is looked up once, not through a unit of work per attempt.
+        if self._breaker_of_upstream is None:
+            self._breaker_of_upstream = await self._breakers.get_breaker(self.upstream)
+        return self._breaker_of_upstream
+
+
+class _Attempt:
+    """`CallPolicy.breaker`'s block, as a class: the gateway enters one per proxied request,
+    and a generator-based context manager cost as much as the breaker itself."""
+
+    __slots__ = ("_breaker", "_method", "_policy")
+
+    def __init__(self, policy: CallPolicy, method: str) -> None:
+        self._policy = policy
+        self._method = method
+        self._breaker: AsyncCircuitBreaker | None = None
+
+    async def __aenter__(self) -> None:
+        breaker = await self._policy._breaker()
         try:
-            async with breaker:
-                yield
+            await breaker.__aenter__()
         except OpenedState as exc:
             # purgatory raises the same instance for the whole open period, and each raise
             # would lengthen its traceback (and keep every frame on it alive).
             exc.__traceback__ = None
-            SERVICE_CALLS.labels(self.upstream, method, "breaker_open").inc()
+            upstream = self._policy.upstream
+            SERVICE_CALLS.labels(upstream, self._method, "breaker_open").inc()
             raise UpstreamUnavailable(
-                self.upstream,
-                f"{self.upstream} is failing; calls to it are paused (circuit open)",
+                upstream, f"{upstream} is failing; calls to it are paused (circuit open)"
             ) from None
+        self._breaker = breaker
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        assert self._breaker is not None  # entered
+        await self._breaker.__aexit__(exc_type, exc, tb)
 
 
 def _on_breaker_change(upstream: str, kind: str, event: Event) -> None:

@@ -37,8 +37,16 @@ LOGIN_PATH = "/api/users/login"
 PASSWORD_RESET_PATHS = frozenset({"/api/users/password-reset", "/api/users/password-reset/confirm"})
 
 
+# Per method, its public patterns as one alternation: one match per request, not one per route.
+_PUBLIC_BY_METHOD: dict[str, re.Pattern[str]] = {
+    method: re.compile("|".join(f"(?:{p.pattern})" for m, p in PUBLIC_ROUTES if m == method))
+    for method in {m for m, _ in PUBLIC_ROUTES}
+}
+
+
 def is_public(method: str, path: str) -> bool:
-    return any(m == method and pattern.match(path) for m, pattern in PUBLIC_ROUTES)
+    pattern = _PUBLIC_BY_METHOD.get(method)
+    return pattern is not None and pattern.match(path) is not None
 
 
 def is_admin_only(path: str) -> bool:

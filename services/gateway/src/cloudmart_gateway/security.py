@@ -38,6 +38,7 @@ class SecurityHeadersMiddleware:
             "Content-Security-Policy": content_security_policy(stripe_api_base),
         }
         self.headers = [(name.lower().encode(), value.encode()) for name, value in headers.items()]
+        self.names = frozenset(name for name, _value in self.headers)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -47,9 +48,18 @@ class SecurityHeadersMiddleware:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 # Not the services' business to tell the world what they run on.
-                headers = [h for h in message.get("headers", ()) if h[0] != b"server"]
-                present = {name for name, _value in headers}
-                headers.extend(h for h in self.headers if h[0] not in present)
+                headers = []
+                present = []
+                for header in message.get("headers", ()):
+                    name = header[0]
+                    if name == b"server":
+                        continue
+                    headers.append(header)
+                    if name in self.names:
+                        present.append(name)
+                headers.extend(
+                    [h for h in self.headers if h[0] not in present] if present else self.headers
+                )
                 message["headers"] = headers
             await send(message)
 
