@@ -1,6 +1,7 @@
 """Composition root of the products service: clients opened in the lifespan, routes mounted,
 the hot reads in front."""
 
+import asyncio
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
@@ -14,8 +15,9 @@ from cloudmart_common.readiness import DependencyCheck, kafka_check, redis_check
 from cloudmart_common.service_app import create_service_app
 from cloudmart_common.stores import create_redis
 from cloudmart_common.tracing import instrument_aws_client
+from cloudmart_common.tracked_copies import TrackedCopies
 from cloudmart_products.api import internal, router
-from cloudmart_products.catalog_cache import CatalogCache
+from cloudmart_products.catalog_cache import COPIED_PREFIXES, CatalogCache
 from cloudmart_products.fast_reads import FastReads, claims
 from cloudmart_products.repository import ProductTable
 from cloudmart_products.service import Catalog
@@ -31,6 +33,8 @@ def create_app(settings: Settings | None = None) -> FastPathApp:
         redis = create_redis(settings)
         producer = EventProducer(settings)
         faults = open_fault_flags(settings)
+        copies = TrackedCopies(settings.redis_url, COPIED_PREFIXES)
+        tracking = asyncio.create_task(copies.run(), name="catalog-copies")
         try:
             async with dynamodb_client(settings) as dynamodb:
                 instrument_aws_client(dynamodb)
@@ -39,7 +43,10 @@ def create_app(settings: Settings | None = None) -> FastPathApp:
                 app.state.catalog = Catalog(
                     table,
                     CatalogCache(
-                        redis, settings.product_cache_seconds, settings.product_page_cache_seconds
+                        redis,
+                        settings.product_cache_seconds,
+                        settings.product_page_cache_seconds,
+                        copies,
                     ),
                     producer,
                     settings.low_stock_threshold,
@@ -55,6 +62,7 @@ def create_app(settings: Settings | None = None) -> FastPathApp:
                     kafka_check(settings.kafka_bootstrap_servers, critical=False),
                 ]
         finally:
+            tracking.cancel()
             close_fault_flags(faults)
             await producer.stop()
             await redis.aclose()

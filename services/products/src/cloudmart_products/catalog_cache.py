@@ -33,6 +33,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from cloudmart_common.cache import CACHE_LOOKUPS
+from cloudmart_common.tracked_copies import TrackedCopies
 
 log = logging.getLogger(__name__)
 
@@ -233,9 +234,20 @@ async def forget_catalog(redis: "Redis") -> None:
     await invalidate(redis, [], listings=True)
 
 
+# The entries a process may keep copies of (`TrackedCopies`): what cache-only reads GET.
+COPIED_PREFIXES = (ITEM_PREFIX, PRICE_PREFIX)
+
+
 class CatalogCache:
-    def __init__(self, redis: "Redis", item_ttl_seconds: int, page_ttl_seconds: int) -> None:
+    def __init__(
+        self,
+        redis: "Redis",
+        item_ttl_seconds: int,
+        page_ttl_seconds: int,
+        copies: TrackedCopies | None = None,
+    ) -> None:
         self._redis = redis
+        self._copies = copies
         self._item_ttl = str(item_ttl_seconds)
         self._page_ttl = page_ttl_seconds
         self._read = redis.register_script(_with_keys(_READ))
@@ -273,19 +285,29 @@ class CatalogCache:
 
     async def _cached(self, key: str, hit: Counter, miss: Counter | None = None) -> bytes | None:
         """A cache-only GET: None on a miss, or while Redis is failing (reads pause a moment)."""
+        copies = self._copies
+        if copies is not None:
+            value = copies.get(key)
+            if value is not None:
+                hit.inc()
+                return value
         if time.monotonic() < self._cache_only_paused_until:
             return None
+        token = copies.begin(key) if copies is not None else None
         try:
-            value = await self._redis.get(key)
+            # The client does not decode replies: a value is bytes.
+            value = cast(bytes | None, await self._redis.get(key))
         except RedisError:
             self._pause_cache_only_reads()
             return None
+        if copies is not None:
+            copies.offer(key, token, value)
         if value is None:
             if miss is not None:
                 miss.inc()
             return None
         hit.inc()
-        return cast(bytes, value)
+        return value
 
     async def cached_page(self, digest: str) -> bytes | None:
         """The page's whole JSON if it and all its products are cached, else None, leasing
@@ -366,7 +388,16 @@ class CatalogCache:
     async def invalidate(
         self, product_ids: Iterable[int], *, listings: bool, stock_only: bool = False
     ) -> None:
-        await invalidate(self._redis, product_ids, listings=listings, stock_only=stock_only)
+        product_ids = list(product_ids)
+        try:
+            await invalidate(self._redis, product_ids, listings=listings, stock_only=stock_only)
+        finally:
+            # After Redis has the change: a GET in flight before it is not kept either.
+            if self._copies is not None:
+                prefixes = (ITEM_PREFIX,) if stock_only else COPIED_PREFIXES
+                self._copies.drop(
+                    f"{p}{product_id}" for product_id in product_ids for p in prefixes
+                )
 
     @staticmethod
     def _items(ids: Sequence[int], values: Sequence[bytes | None], token: str) -> CachedItems:

@@ -8,9 +8,10 @@ write elsewhere invalidates between a warm-up and the read that follows it.
 """
 
 import json
+import time
 import uuid
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pytest
@@ -262,7 +263,7 @@ def test_a_sampled_traceparent_gives_one_server_span_named_after_the_route(
     service: TestClient, category: str, spans: InMemorySpanExporter
 ) -> None:
     product_id = _product_id(service, category)
-    service.get(f"/api/products/{product_id}")  # cached now
+    service.get(f"/api/products/{product_id}")  # cached in Redis now
     for path, route in [
         (f"/api/products/{product_id}", PRODUCT_ROUTE),  # answered by the fast path
         ("/api/products?limit=0", LIST_ROUTE),  # handed to the route
@@ -275,8 +276,30 @@ def test_a_sampled_traceparent_gives_one_server_span_named_after_the_route(
         assert server.attributes is not None
         assert server.attributes["http.route"] == route
         if route == PRODUCT_ROUTE:  # the cache read, inside the server span
-            [client] = [s for s in traced if s.kind == SpanKind.CLIENT]
-            assert (client.name, client.parent and client.parent.span_id) == (
-                "GET",
-                server.context.span_id,
-            )
+            # A GET of Redis, or none at all when the process already holds a copy.
+            for client in [s for s in traced if s.kind == SpanKind.CLIENT]:
+                assert (client.name, client.parent and client.parent.span_id) == (
+                    "GET",
+                    server.context.span_id,
+                )
+
+
+def test_a_product_read_twice_is_answered_from_the_process_s_copy_without_redis(
+    service: TestClient, category: str, spans: InMemorySpanExporter
+) -> None:
+    product_id = _product_id(service, category)
+    copies = cast(FastPathApp, service.app).state.catalog._cache._copies
+    deadline = time.monotonic() + 5
+    while not copies.live:
+        assert time.monotonic() < deadline, "the tracking connection never came up"
+        time.sleep(0.01)
+    first = service.get(f"/api/products/{product_id}")  # cached in Redis, copied here
+    second = service.get(f"/api/products/{product_id}")  # copied here, if not already
+    trace_id = uuid.uuid4().hex
+    third = service.get(
+        f"/api/products/{product_id}",
+        headers={"traceparent": f"00-{trace_id}-00f067aa0ba902b7-01"},
+    )
+    assert first.content == second.content == third.content
+    traced = [s for s in spans.get_finished_spans() if f"{s.context.trace_id:032x}" == trace_id]
+    assert [s.kind for s in traced] == [SpanKind.SERVER], "no call to Redis"
