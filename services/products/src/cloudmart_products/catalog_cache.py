@@ -5,8 +5,10 @@ page's ids and next cursor; `product-catalog:generation` the number every write 
 change which products a listing holds (create, update, delete, import, stock crossing zero)
 bumps, so pages cached before it are never reached again. A sale only drops the entries of
 the products it sold, and a page takes its products from their entries, so its stock is the
-product page's. A product read is one GET; a page read is one Lua script (generation, page,
-MGET of its products); a Redis failure costs a DynamoDB read, never an error. The catalog
+product page's. A product read is one GET, or none when the process holds a copy of the
+entry (`TrackedCopies`, invalidated by Redis itself); a page read is one Lua script
+(generation, page, MGET of its products); a Redis failure costs a DynamoDB read, never an
+error. The catalog
 import invalidates through `invalidate` here, never with keys of its own.
 
 The race of a fill with a write is closed, not shortened. A page is stored under the
