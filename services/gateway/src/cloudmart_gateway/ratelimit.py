@@ -83,7 +83,12 @@ class Verdict:
         }
 
     def raw_headers(self) -> list[tuple[bytes, bytes]]:
-        return [(name.lower().encode(), value.encode()) for name, value in self.headers().items()]
+        reset_in = max(0, round(self.reset_at - time.time()))
+        return [
+            (b"ratelimit-limit", str(self.limit.amount).encode()),
+            (b"ratelimit-remaining", str(max(self.remaining, 0)).encode()),
+            (b"ratelimit-reset", str(reset_in).encode()),
+        ]
 
 
 class RateLimited(TooManyRequestsError):

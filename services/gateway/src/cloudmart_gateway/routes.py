@@ -49,8 +49,11 @@ def is_public(method: str, path: str) -> bool:
     return pattern is not None and pattern.match(path) is not None
 
 
+_ADMIN_ONLY = re.compile("|".join(f"(?:{p.pattern})" for p in ADMIN_ONLY_ROUTES))
+
+
 def is_admin_only(path: str) -> bool:
-    return any(pattern.match(path) for pattern in ADMIN_ONLY_ROUTES)
+    return _ADMIN_ONLY.match(path) is not None
 
 
 def service_for(path: str) -> str | None:

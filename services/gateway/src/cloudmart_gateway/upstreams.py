@@ -45,8 +45,11 @@ class UpstreamPool:
 
     def candidates(self) -> list[Instance]:
         """Healthy instances in round-robin order, then the quarantined (better than none)."""
-        start = next(self._turn) % len(self._instances)
-        ordered = self._instances[start:] + self._instances[:start]
+        instances = self._instances
+        if len(instances) == 1:  # one instance (the local stack, a Service's ClusterIP)
+            return instances
+        start = next(self._turn) % len(instances)
+        ordered = instances[start:] + instances[:start]
         now = time.monotonic()
         return [i for i in ordered if i.bad_until <= now] + [
             i for i in ordered if i.bad_until > now

@@ -241,7 +241,9 @@ def test_cors_for_the_web_origin_and_security_headers(http: httpx.Client) -> Non
     assert plain.headers["X-Content-Type-Options"] == "nosniff"
     assert plain.headers["X-Frame-Options"] == "DENY"
     assert "server" not in plain.headers
-    assert "RateLimit-Limit" in plain.headers
+    assert plain.headers["RateLimit-Limit"].isdigit()
+    assert plain.headers["RateLimit-Remaining"].isdigit()
+    assert plain.headers["RateLimit-Reset"].isdigit()
 
 
 def test_one_openapi_document_for_the_public_api(http: httpx.Client) -> None:
