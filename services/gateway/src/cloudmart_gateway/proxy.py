@@ -271,7 +271,6 @@ async def _forward(
                         headers=headers,
                         data=body or None,
                         allow_redirects=False,
-                        skip_auto_headers=NO_AUTO_HEADERS,
                     )
                     if upstream.status >= 500:
                         raise _FailedAnswer(upstream)
@@ -360,5 +359,7 @@ def new_session(settings: Settings) -> aiohttp.ClientSession:
         connector=connector,
         timeout=timeout,
         auto_decompress=False,  # bodies are relayed as the upstream encoded them
+        # Once for the session: per request, aiohttp builds a set of them on every call.
+        skip_auto_headers=NO_AUTO_HEADERS,
         cookie_jar=aiohttp.DummyCookieJar(),  # one jar for every client would mix their cookies
     )
