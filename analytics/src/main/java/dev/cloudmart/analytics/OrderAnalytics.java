@@ -23,12 +23,15 @@ import org.apache.flink.streaming.api.windowing.assigners.TumblingEventTimeWindo
 import org.apache.flink.streaming.api.windowing.windows.TimeWindow;
 import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /** The pipeline of DESIGN.md: order events -> tumbling event-time windows -> JSON results. */
 public final class OrderAnalytics {
     static final ObjectMapper MAPPER = new ObjectMapper();
+    private static final Logger LOG = LoggerFactory.getLogger(OrderAnalytics.class);
     /** Events older than the watermark allows: counted and reported, never silently dropped. */
-    public static final OutputTag<OrderEvent> LATE = new OutputTag<>("late-events", Types.POJO(OrderEvent.class));
+    public static final OutputTag<Partial> LATE = new OutputTag<>("late-events", Partial.TYPE);
 
     private OrderAnalytics() {}
 
@@ -44,17 +47,35 @@ public final class OrderAnalytics {
         SingleOutputStreamOperator<String> windows =
                 events.filter(e -> e.eventType.startsWith("order_"))
                         .name("order-events")
+                        .uid("order-events")
+                        .transform("pre-aggregate", Partial.TYPE, new PreAggregate(window))
+                        .uid("pre-aggregate")
                         .windowAll(TumblingEventTimeWindows.of(window))
                         .sideOutputLateData(LATE)
-                        .aggregate(new Accumulate(), new Emit(window, topN), WindowAcc.TYPE, WindowAcc.TYPE, Types.STRING)
-                        .name("window-aggregate");
+                        .aggregate(new MergePartials(), new Emit(window, topN), WindowAcc.TYPE, WindowAcc.TYPE, Types.STRING)
+                        .name("window-aggregate")
+                        .uid("window-aggregate");
         DataStream<String> withAnomalies =
                 windows.keyBy(json -> "all", Types.STRING)
                         .process(new AnomalyDetector(rule), Types.STRING)
-                        .name("anomaly-detection");
+                        .name("anomaly-detection")
+                        .uid("anomaly-detection");
         DataStream<String> late =
-                windows.getSideOutput(LATE).map(OrderAnalytics::lateRecord, Types.STRING).name("late-events");
+                windows.getSideOutput(LATE).flatMap(OrderAnalytics::lateRecords, Types.STRING)
+                        .name("late-events")
+                        .uid("late-events");
         return withAnomalies.union(late);
+    }
+
+    /** A late event's record. Only single events can be late (see PreAggregate); a window's
+     * aggregate arriving late would be a fault of this job, and is logged rather than lost silently. */
+    static void lateRecords(Partial partial, Collector<String> out) throws Exception {
+        if (partial.event != null) {
+            out.collect(lateRecord(partial.event));
+        } else {
+            LOG.error("a window's aggregate arrived after the window closed ({} orders from {})",
+                    partial.acc.orders, Instant.ofEpochMilli(partial.windowStart));
+        }
     }
 
     static String lateRecord(OrderEvent event) throws Exception {
@@ -143,6 +164,31 @@ public final class OrderAnalytics {
             b.buyerOrders.forEach((k, v) -> a.buyerOrders.merge(k, v, Long::sum));
             b.hourOrders.forEach((k, v) -> a.hourOrders.merge(k, v, Long::sum));
             return a;
+        }
+    }
+
+    /** Merges the source subtasks' aggregates of a window, and the single events sent after them. */
+    public static class MergePartials implements AggregateFunction<Partial, WindowAcc, WindowAcc> {
+        private static final Accumulate ADD = new Accumulate();
+
+        @Override
+        public WindowAcc createAccumulator() {
+            return new WindowAcc();
+        }
+
+        @Override
+        public WindowAcc add(Partial partial, WindowAcc acc) {
+            return partial.event != null ? ADD.add(partial.event, acc) : ADD.merge(acc, partial.acc);
+        }
+
+        @Override
+        public WindowAcc getResult(WindowAcc acc) {
+            return acc;
+        }
+
+        @Override
+        public WindowAcc merge(WindowAcc a, WindowAcc b) {
+            return ADD.merge(a, b);
         }
     }
 

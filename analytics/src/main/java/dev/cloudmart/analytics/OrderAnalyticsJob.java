@@ -34,7 +34,7 @@ import org.apache.kafka.clients.producer.ProducerRecord;
  * --bootstrap 127.0.0.1:19092  --input orders  --output analytics-results  --group order-analytics
  * --window-seconds 300  --out-of-orderness-seconds 10  --idle-seconds 30  --top-n 5
  * --checkpoint-dir .cloudmart/data/flink/checkpoints  --checkpoint-ms 60000  --restore-from PATH
- * --resume-latest true (restore from the newest checkpoint under --checkpoint-dir)
+ * --resume-latest true (restore from the newest checkpoint under --checkpoint-dir/STATE_LAYOUT)
  * --lake-dir .cloudmart/data/lake  --parallelism 4  --delivery exactly-once|at-least-once
  * --txn-timeout-ms 900000  --web-ui-port 18081  --metrics-port 19249 (Prometheus; 0: off)
  * --fetch-max-wait-ms 500  --fetch-min-bytes 1  --watermark-interval-ms 200
@@ -43,6 +43,14 @@ import org.apache.kafka.clients.producer.ProducerRecord;
  * </pre>
  */
 public final class OrderAnalyticsJob {
+    /**
+     * Checkpoints go to this sub-directory of --checkpoint-dir. A change of the job graph that
+     * state cannot be mapped across (Flink refuses such a restore) takes a new name, so that a
+     * job resuming its latest checkpoint starts afresh instead of failing at every start:
+     * layout-2 added the per-source pre-aggregation and explicit operator ids (ADR 0012).
+     */
+    static final String STATE_LAYOUT = "layout-2";
+
     private OrderAnalyticsJob() {}
 
     public static void main(String[] args) throws Exception {
@@ -64,12 +72,13 @@ public final class OrderAnalyticsJob {
         conf.set(PipelineOptions.AUTO_WATERMARK_INTERVAL,
                 Duration.ofMillis(Long.parseLong(options.getOrDefault("watermark-interval-ms", "200"))));
         conf.set(CheckpointingOptions.CHECKPOINT_STORAGE, "filesystem");
-        conf.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, uri(options.getOrDefault("checkpoint-dir", "checkpoints")));
+        String checkpoints = options.getOrDefault("checkpoint-dir", "checkpoints") + "/" + STATE_LAYOUT;
+        conf.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, uri(checkpoints));
         // Kept when the job is cancelled or stopped, so a restart can resume from the last one.
         conf.setString("execution.checkpointing.externalized-checkpoint-retention", "RETAIN_ON_CANCELLATION");
         String restoreFrom = options.get("restore-from");
         if (restoreFrom == null && Boolean.parseBoolean(options.getOrDefault("resume-latest", "false"))) {
-            restoreFrom = latestCheckpoint(new File(options.getOrDefault("checkpoint-dir", "checkpoints")));
+            restoreFrom = latestCheckpoint(new File(checkpoints));
         }
         if (restoreFrom != null) {
             // Window state and source offsets come back: nothing lost, nothing counted twice.
@@ -121,7 +130,8 @@ public final class OrderAnalyticsJob {
                 OrderAnalytics.watermarks(
                         Duration.ofSeconds(Long.parseLong(options.getOrDefault("out-of-orderness-seconds", "10"))),
                         Duration.ofSeconds(Long.parseLong(options.getOrDefault("idle-seconds", "30")))),
-                "orders-kafka");
+                "orders-kafka")
+                .uid("orders-kafka");
 
         DataStream<String> results = OrderAnalytics.analytics(
                 events, window, Integer.parseInt(options.getOrDefault("top-n", "5")), AnomalyRule.defaults());
@@ -136,7 +146,7 @@ public final class OrderAnalyticsJob {
                 // The broker refuses a transaction timeout above its own maximum (15 min).
                 .setProperty("transaction.timeout.ms", options.getOrDefault("txn-timeout-ms", "900000"))
                 .build();
-        results.sinkTo(kafka).name("analytics-results-kafka").setParallelism(1);
+        results.sinkTo(kafka).name("analytics-results-kafka").uid("analytics-results-kafka").setParallelism(1);
 
         // The data lake: JSON lines in one directory per UTC day (gs:// in the cloud).
         FileSink<String> lake = FileSink.forRowFormat(
@@ -144,7 +154,7 @@ public final class OrderAnalyticsJob {
                         new SimpleStringEncoder<String>(StandardCharsets.UTF_8.name()))
                 .withBucketAssigner(new DateTimeBucketAssigner<>("'date='yyyy-MM-dd", java.time.ZoneOffset.UTC))
                 .build();
-        results.sinkTo(lake).name("data-lake").setParallelism(1);
+        results.sinkTo(lake).name("data-lake").uid("data-lake").setParallelism(1);
 
         env.execute("order-analytics");
     }
