@@ -61,12 +61,13 @@ class TrackedCopies:
     def get(self, key: str) -> bytes | None:
         if not self._live:
             return None
-        copy = self._copies.get(key.encode())
+        name = key.encode()
+        copy = self._copies.get(name)
         if copy is None:
             return None
         value, kept_until = copy
         if time.monotonic() > kept_until:
-            del self._copies[key.encode()]
+            del self._copies[name]
             return None
         return value
 

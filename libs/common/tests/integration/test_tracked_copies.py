@@ -4,6 +4,7 @@ invalidation overtook is never kept."""
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import cast
 
 import pytest
@@ -27,14 +28,22 @@ def prefix() -> str:
     return f"copies-test-{uuid.uuid4().hex[:8]}:"
 
 
+@asynccontextmanager
+async def _running(tracked: TrackedCopies) -> AsyncIterator[TrackedCopies]:
+    """`tracked` with its tracking connection up, stopped afterwards."""
+    task = asyncio.create_task(tracked.run())
+    try:
+        await _until(lambda: tracked.live)
+        yield tracked
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
 @pytest.fixture
 async def copies(settings: CommonSettings, prefix: str) -> AsyncIterator[TrackedCopies]:
-    tracked = TrackedCopies(settings.redis_url, [prefix])
-    task = asyncio.create_task(tracked.run())
-    await _until(lambda: tracked.live)
-    yield tracked
-    task.cancel()
-    await asyncio.gather(task, return_exceptions=True)
+    async with _running(TrackedCopies(settings.redis_url, [prefix])) as tracked:
+        yield tracked
 
 
 async def _written(redis: Redis, key: str, value: bytes, px: int | None = None) -> None:
@@ -141,11 +150,8 @@ async def test_without_the_tracking_connection_there_are_no_copies_and_it_comes_
     assert copies.get(key) == b"v"
 
 
-async def test_copies_are_bounded(settings: CommonSettings, redis: Redis, prefix: str) -> None:
-    tracked = TrackedCopies(settings.redis_url, [prefix], max_copies=3)
-    task = asyncio.create_task(tracked.run())
-    try:
-        await _until(lambda: tracked.live)
+async def test_copies_are_bounded(settings: CommonSettings, prefix: str) -> None:
+    async with _running(TrackedCopies(settings.redis_url, [prefix], max_copies=3)) as tracked:
         for index in range(5):
             key = f"{prefix}{index}"
             tracked.offer(key, tracked.begin(key), b"v")
@@ -156,6 +162,3 @@ async def test_copies_are_bounded(settings: CommonSettings, redis: Redis, prefix
             b"v",
             b"v",
         ]
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)

@@ -75,20 +75,22 @@ class Verdict:
 
     def headers(self) -> dict[str, str]:
         """The IETF RateLimit header fields (draft)."""
-        reset_in = max(0, round(self.reset_at - time.time()))
-        return {
-            "RateLimit-Limit": str(self.limit.amount),
-            "RateLimit-Remaining": str(max(self.remaining, 0)),
-            "RateLimit-Reset": str(reset_in),
-        }
+        return dict(zip(_FIELD_NAMES, self._values(), strict=True))
 
     def raw_headers(self) -> list[tuple[bytes, bytes]]:
-        reset_in = max(0, round(self.reset_at - time.time()))
+        """`headers` as an ASGI header list (the proxy adds them to every answer)."""
         return [
-            (b"ratelimit-limit", str(self.limit.amount).encode()),
-            (b"ratelimit-remaining", str(max(self.remaining, 0)).encode()),
-            (b"ratelimit-reset", str(reset_in).encode()),
+            (name, value.encode())
+            for name, value in zip(_RAW_FIELD_NAMES, self._values(), strict=True)
         ]
+
+    def _values(self) -> tuple[str, str, str]:
+        reset_in = max(0, round(self.reset_at - time.time()))
+        return str(self.limit.amount), str(max(self.remaining, 0)), str(reset_in)
+
+
+_FIELD_NAMES = ("RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset")
+_RAW_FIELD_NAMES = tuple(name.lower().encode() for name in _FIELD_NAMES)
 
 
 class RateLimited(TooManyRequestsError):

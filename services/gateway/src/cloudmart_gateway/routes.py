@@ -5,6 +5,7 @@ services are never reachable from outside.
 """
 
 import re
+from collections.abc import Iterable
 
 # The first path segment after /api, and the service that owns it.
 SERVICE_OF_PREFIX = {
@@ -37,9 +38,13 @@ LOGIN_PATH = "/api/users/login"
 PASSWORD_RESET_PATHS = frozenset({"/api/users/password-reset", "/api/users/password-reset/confirm"})
 
 
-# Per method, its public patterns as one alternation: one match per request, not one per route.
+def _any_of(patterns: Iterable[re.Pattern[str]]) -> re.Pattern[str]:
+    """The patterns as one alternation: one match per request, not one per route."""
+    return re.compile("|".join(f"(?:{pattern.pattern})" for pattern in patterns))
+
+
 _PUBLIC_BY_METHOD: dict[str, re.Pattern[str]] = {
-    method: re.compile("|".join(f"(?:{p.pattern})" for m, p in PUBLIC_ROUTES if m == method))
+    method: _any_of(p for m, p in PUBLIC_ROUTES if m == method)
     for method in {m for m, _ in PUBLIC_ROUTES}
 }
 
@@ -49,7 +54,7 @@ def is_public(method: str, path: str) -> bool:
     return pattern is not None and pattern.match(path) is not None
 
 
-_ADMIN_ONLY = re.compile("|".join(f"(?:{p.pattern})" for p in ADMIN_ONLY_ROUTES))
+_ADMIN_ONLY = _any_of(ADMIN_ONLY_ROUTES)
 
 
 def is_admin_only(path: str) -> bool:

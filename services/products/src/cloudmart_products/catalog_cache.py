@@ -8,8 +8,7 @@ the products it sold, and a page takes its products from their entries, so its s
 product page's. A product read is one GET, or none when the process holds a copy of the
 entry (`TrackedCopies`, invalidated by Redis itself); a page read is one Lua script
 (generation, page, MGET of its products); a Redis failure costs a DynamoDB read, never an
-error. The catalog
-import invalidates through `invalidate` here, never with keys of its own.
+error. The catalog import invalidates through `invalidate` here, never with keys of its own.
 
 The race of a fill with a write is closed, not shortened. A page is stored under the
 generation read before it was listed, so a bump in between makes it unreachable. A product
@@ -209,8 +208,19 @@ async def invalidate(
     """After a write to DynamoDB, never before: drops the products' entries and leases (and
     their prices, unless the write changed `stock_only`), and with `listings` bumps the
     generation. If Redis is down, the TTLs bound the staleness."""
+    await _invalidate_keys(
+        redis, _entry_keys(product_ids, stock_only=stock_only), listings=listings
+    )
+
+
+def _entry_keys(product_ids: Iterable[int], *, stock_only: bool) -> list[str]:
+    """What a write of these products makes stale: their entries and leases, and their
+    prices unless it changed stock only."""
     prefixes = _STOCK_PREFIXES if stock_only else _ENTRY_PREFIXES
-    keys = [f"{prefix}{product_id}" for product_id in product_ids for prefix in prefixes]
+    return [f"{prefix}{product_id}" for product_id in product_ids for prefix in prefixes]
+
+
+async def _invalidate_keys(redis: "Redis", keys: list[str], *, listings: bool) -> None:
     if not keys and not listings:
         return
     try:
@@ -390,16 +400,13 @@ class CatalogCache:
     async def invalidate(
         self, product_ids: Iterable[int], *, listings: bool, stock_only: bool = False
     ) -> None:
-        product_ids = list(product_ids)
+        keys = _entry_keys(product_ids, stock_only=stock_only)
         try:
-            await invalidate(self._redis, product_ids, listings=listings, stock_only=stock_only)
+            await _invalidate_keys(self._redis, keys, listings=listings)
         finally:
             # After Redis has the change: a GET in flight before it is not kept either.
             if self._copies is not None:
-                prefixes = (ITEM_PREFIX,) if stock_only else COPIED_PREFIXES
-                self._copies.drop(
-                    f"{p}{product_id}" for product_id in product_ids for p in prefixes
-                )
+                self._copies.drop(keys)
 
     @staticmethod
     def _items(ids: Sequence[int], values: Sequence[bytes | None], token: str) -> CachedItems:
