@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.UUID;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.functions.AggregateFunction;
@@ -102,14 +103,6 @@ public final class OrderAnalytics {
         return BigDecimal.valueOf(value).setScale(2, RoundingMode.HALF_UP).doubleValue();
     }
 
-    private static final String[] HOURS = new String[24];
-
-    static {
-        for (int hour = 0; hour < 24; hour++) {
-            HOURS[hour] = Integer.toString(hour);
-        }
-    }
-
     /** The UTC hour of day of an epoch-millisecond instant; arithmetic, no ZonedDateTime per event. */
     static int utcHour(long epochMillis) {
         return (int) Math.floorMod(Math.floorDiv(epochMillis, 3_600_000L), 24L);
@@ -133,15 +126,24 @@ public final class OrderAnalytics {
             }
             acc.orders++;
             acc.revenue += e.totalAmount;
-            acc.regionOrders.merge(e.region, 1L, Long::sum);
-            acc.regionRevenue.merge(e.region, e.totalAmount, Double::sum);
-            acc.buyerOrders.merge(Long.toString(e.userId), 1L, Long::sum);
-            acc.hourOrders.merge(HOURS[utcHour(e.timestamp)], 1L, Long::sum);
+            WindowAcc.RegionTotals region = acc.regions.get(e.region);
+            if (region == null) {
+                region = new WindowAcc.RegionTotals();
+                acc.regions.put(e.region, region);
+            }
+            region.orders++;
+            region.revenue += e.totalAmount;
+            acc.buyerOrders.merge(e.userId, 1L, Long::sum);
+            acc.hourOrders[utcHour(e.timestamp)]++;
             for (int i = 0; i < e.productIds.length; i++) {
-                String id = Long.toString(e.productIds[i]);
-                acc.productQuantity.merge(id, (long) e.quantities[i], Long::sum);
-                acc.productRevenue.merge(id, e.quantities[i] * e.prices[i], Double::sum);
-                acc.productName.put(id, e.productNames[i]);
+                WindowAcc.ProductTotals product = acc.products.get(e.productIds[i]);
+                if (product == null) {
+                    product = new WindowAcc.ProductTotals();
+                    acc.products.put(e.productIds[i], product);
+                }
+                product.quantity += e.quantities[i];
+                product.revenue += e.quantities[i] * e.prices[i];
+                product.name = e.productNames[i];
             }
             return acc;
         }
@@ -151,18 +153,27 @@ public final class OrderAnalytics {
             return acc;
         }
 
+        /** {@code b} added into {@code a}; where both name a product, {@code b}'s name is kept. */
         @Override
         public WindowAcc merge(WindowAcc a, WindowAcc b) {
             a.orders += b.orders;
             a.revenue += b.revenue;
             a.cancellations += b.cancellations;
-            b.productQuantity.forEach((k, v) -> a.productQuantity.merge(k, v, Long::sum));
-            b.productRevenue.forEach((k, v) -> a.productRevenue.merge(k, v, Double::sum));
-            a.productName.putAll(b.productName);
-            b.regionOrders.forEach((k, v) -> a.regionOrders.merge(k, v, Long::sum));
-            b.regionRevenue.forEach((k, v) -> a.regionRevenue.merge(k, v, Double::sum));
+            b.products.forEach((id, p) -> a.products.merge(id, p, (mine, theirs) -> {
+                mine.quantity += theirs.quantity;
+                mine.revenue += theirs.revenue;
+                mine.name = theirs.name;
+                return mine;
+            }));
+            b.regions.forEach((name, r) -> a.regions.merge(name, r, (mine, theirs) -> {
+                mine.orders += theirs.orders;
+                mine.revenue += theirs.revenue;
+                return mine;
+            }));
             b.buyerOrders.forEach((k, v) -> a.buyerOrders.merge(k, v, Long::sum));
-            b.hourOrders.forEach((k, v) -> a.hourOrders.merge(k, v, Long::sum));
+            for (int hour = 0; hour < 24; hour++) {
+                a.hourOrders[hour] += b.hourOrders[hour];
+            }
             return a;
         }
     }
@@ -216,36 +227,43 @@ public final class OrderAnalytics {
             node.put("cancellations", acc.cancellations);
             node.put("active_buyers", acc.buyerOrders.size());
             node.put("repeat_buyers", acc.buyerOrders.values().stream().filter(n -> n > 1).count());
-            node.set("top_products", top(acc, Comparator.comparingLong((String id) -> acc.productQuantity.get(id)).reversed()));
-            node.set("top_products_by_revenue", top(acc, Comparator.comparingDouble((String id) -> acc.productRevenue.get(id)).reversed()));
+            node.set("top_products", top(acc, Comparator.comparingLong((Map.Entry<Long, WindowAcc.ProductTotals> p) -> p.getValue().quantity).reversed()));
+            node.set("top_products_by_revenue", top(acc, Comparator.comparingDouble((Map.Entry<Long, WindowAcc.ProductTotals> p) -> p.getValue().revenue).reversed()));
             ObjectNode regions = node.putObject("by_region");
-            acc.regionOrders.keySet().stream().sorted().forEach(region -> {
-                ObjectNode r = regions.putObject(region);
-                r.put("order_count", acc.regionOrders.get(region));
-                r.put("revenue", money(acc.regionRevenue.get(region)));
+            new TreeMap<>(acc.regions).forEach((name, region) -> {
+                ObjectNode r = regions.putObject(name);
+                r.put("order_count", region.orders);
+                r.put("revenue", money(region.revenue));
             });
             ObjectNode hours = node.putObject("orders_by_hour");
-            acc.hourOrders.entrySet().stream()
-                    .sorted(Comparator.comparingInt(e -> Integer.parseInt(e.getKey())))
-                    .forEach(e -> hours.put(e.getKey(), e.getValue()));
-            acc.hourOrders.entrySet().stream()
-                    .max(Map.Entry.<String, Long>comparingByValue().thenComparing(Map.Entry.comparingByKey(Comparator.reverseOrder())))
-                    .ifPresent(e -> node.put("peak_hour", Integer.parseInt(e.getKey())));
+            int peak = -1;
+            for (int hour = 0; hour < 24; hour++) {
+                long count = acc.hourOrders[hour];
+                if (count > 0) {
+                    hours.put(Integer.toString(hour), count);
+                    if (peak < 0 || count > acc.hourOrders[peak]) {
+                        peak = hour; // the earliest of equally busy hours
+                    }
+                }
+            }
+            if (peak >= 0) {
+                node.put("peak_hour", peak);
+            }
             node.putArray("anomalies");
             envelope(node, "analytics_window", node.get("window_start").asText());
             out.collect(MAPPER.writeValueAsString(node));
         }
 
-        private ArrayNode top(WindowAcc acc, Comparator<String> order) {
-            List<String> ids = new ArrayList<>(acc.productQuantity.keySet());
-            ids.sort(order.thenComparingLong(Long::parseLong));
+        private ArrayNode top(WindowAcc acc, Comparator<Map.Entry<Long, WindowAcc.ProductTotals>> order) {
+            List<Map.Entry<Long, WindowAcc.ProductTotals>> products = new ArrayList<>(acc.products.entrySet());
+            products.sort(order.thenComparing(Map.Entry::getKey));
             ArrayNode array = MAPPER.createArrayNode();
-            for (String id : ids.subList(0, Math.min(topN, ids.size()))) {
+            for (Map.Entry<Long, WindowAcc.ProductTotals> entry : products.subList(0, Math.min(topN, products.size()))) {
                 ObjectNode product = array.addObject();
-                product.put("product_id", Long.parseLong(id));
-                product.put("product_name", acc.productName.get(id));
-                product.put("quantity", acc.productQuantity.get(id));
-                product.put("revenue", money(acc.productRevenue.get(id)));
+                product.put("product_id", entry.getKey());
+                product.put("product_name", entry.getValue().name);
+                product.put("quantity", entry.getValue().quantity);
+                product.put("revenue", money(entry.getValue().revenue));
             }
             return array;
         }

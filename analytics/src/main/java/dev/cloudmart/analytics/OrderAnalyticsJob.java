@@ -47,9 +47,10 @@ public final class OrderAnalyticsJob {
      * Checkpoints go to this sub-directory of --checkpoint-dir. A change of the job graph that
      * state cannot be mapped across (Flink refuses such a restore) takes a new name, so that a
      * job resuming its latest checkpoint starts afresh instead of failing at every start:
-     * layout-2 added the per-source pre-aggregation and explicit operator ids (ADR 0012).
+     * layout-2 added the per-source pre-aggregation and explicit operator ids (ADR 0012); layout-3
+     * keyed products and buyers by number, one entry per product and region (ADR 0017).
      */
-    static final String STATE_LAYOUT = "layout-2";
+    static final String STATE_LAYOUT = "layout-3";
 
     private OrderAnalyticsJob() {}
 

@@ -222,6 +222,48 @@ class OrderAnalyticsTest {
     }
 
     @Test
+    void aReusedReaderKeepsNothingOfThePreviousEvent() throws Exception {
+        OrderDeserializationSchema.Reader reader = new OrderDeserializationSchema.Reader();
+        OrderEvent first = reader.parse(("{\"event_type\":\"order_created\",\"shipping_region\":\"eu-west\","
+                + "\"items\":[{\"product_id\":1,\"product_name\":\"Mug\",\"quantity\":2,\"price\":5.0},"
+                + "{\"product_id\":2,\"product_name\":\"Cup\",\"quantity\":1,\"price\":2.5}],"
+                + "\"timestamp\":\"2026-01-01T10:00:00Z\"}").getBytes(StandardCharsets.UTF_8));
+        OrderEvent second = reader.parse(("{\"event_type\":\"order_created\",\"shipping_region\":\"eu-west\","
+                + "\"items\":[{\"product_id\":3}],\"timestamp\":\"2026-01-01T10:00:01Z\"}")
+                .getBytes(StandardCharsets.UTF_8));
+        OrderEvent third = reader.parse(("{\"event_type\":\"order_cancelled\",\"shipping_region\":\"eu-wesT\","
+                + "\"timestamp\":\"2026-01-01T10:00:02Z\"}").getBytes(StandardCharsets.UTF_8));
+        // The first event's arrays are its own: the reader's scratch space was reused after it.
+        assertEquals("[1, 2]", java.util.Arrays.toString(first.productIds));
+        assertEquals("[Mug, Cup]", java.util.Arrays.toString(first.productNames));
+        assertEquals("[3]", java.util.Arrays.toString(second.productIds));
+        assertEquals(1, second.productNames.length);
+        assertEquals("", second.productNames[0]);
+        assertEquals(0, second.quantities[0]);
+        assertEquals(0.0, second.prices[0]);
+        assertEquals(0, third.productIds.length);
+        // A repeated value is the same string again; a different one is never mistaken for it.
+        assertTrue(first.region == second.region);
+        assertEquals("eu-wesT", third.region);
+        assertEquals("order_cancelled", third.eventType);
+    }
+
+    @Test
+    void recentTextsAreReturnedByContentAndBounded() {
+        OrderDeserializationSchema.Texts texts = new OrderDeserializationSchema.Texts();
+        char[] buffer = "xxeu-westyy".toCharArray();
+        String once = texts.of(buffer, 2, 7);
+        assertEquals("eu-west", once);
+        assertTrue(once == texts.of("eu-west".toCharArray(), 0, 7));
+        for (int i = 0; i < 5_000; i++) { // more values than slots: each still reads as itself
+            String value = "product " + i;
+            assertEquals(value, texts.of(value.toCharArray(), 0, value.length()));
+        }
+        assertEquals("eu-west", texts.of("eu-west".toCharArray(), 0, 7));
+        assertEquals("", texts.of(new char[0], 0, 0));
+    }
+
+    @Test
     void theFastTimestampPathReadsWhatJavaTimeReads() {
         for (String text : List.of("2026-01-01T00:00:00Z", "2026-01-01T00:00:00.001Z", "2026-12-31T23:59:59.9Z",
                 "2024-02-29T12:34:56.12Z", "1969-12-31T23:59:59.999Z", "1970-01-01T00:00:00.123456789Z",
