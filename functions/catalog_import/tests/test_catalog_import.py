@@ -108,3 +108,60 @@ def test_a_json_catalog_updates_what_changed() -> None:
     product_id = item["id"]["N"]
     assert httpx.get(f"{PRODUCTS}/api/products/{product_id}").json()["price"] == 27.5
     assert [item["price"] for item in _listed(listing)] == [27.5]
+
+
+def test_edits_and_imports_racing_reservations_never_undo_one() -> None:
+    """200 reservations, 50 admin edits and two imports of the same products, all at once:
+    each product ends with its initial stock minus what was reserved of it."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests import accounts
+
+    run = uuid.uuid4().hex[:6].upper()
+    admin, service = accounts.admin().headers, accounts.service_headers("orders")
+    skus = [f"RACE-{run}-{n}" for n in range(4)]
+    rows = [
+        {
+            "sku": sku,
+            "name": f"Race item {sku}",
+            "price": 10,
+            "category": "race",
+            "stock_quantity": 100,
+        }
+        for sku in skus
+    ]
+    assert (
+        sorted(_import(f"incoming/race-{run}.json", json.dumps(rows).encode())["created"]) == skus
+    )
+    ids = [int(httpx.get(f"{PRODUCTS}/api/products/sku/{sku}").json()["id"]) for sku in skus]
+
+    def reserve(n: int) -> tuple[int, int]:
+        product_id = ids[n % len(ids)]
+        body = {"order_id": f"race-{run}-{n}", "lines": [{"product_id": product_id, "quantity": 1}]}
+        answer = httpx.post(
+            f"{PRODUCTS}/internal/reservations", json=body, headers=service, timeout=60
+        )
+        return product_id, answer.status_code
+
+    def edit(n: int) -> int:
+        body = {"price": 10 + n % 7, "description": f"edit {n}"} if n % 2 else {"name": f"Race {n}"}
+        return httpx.put(
+            f"{PRODUCTS}/api/products/{ids[n % len(ids)]}", json=body, headers=admin, timeout=60
+        ).status_code
+
+    def reimport(n: int) -> list[str]:
+        again = [row | {"price": 20 + n, "stock_quantity": 999} for row in rows]
+        report = _import(f"incoming/race-{run}-again-{n}.json", json.dumps(again).encode())
+        return list(report["updated"])
+
+    with ThreadPoolExecutor(24) as pool:
+        imports = [pool.submit(reimport, n) for n in range(2)]
+        edits = [pool.submit(edit, n) for n in range(50)]
+        reservations = list(pool.map(reserve, range(200)))
+        assert [e.result() for e in edits] == [200] * 50
+        assert all(sorted(i.result()) == skus for i in imports)
+    assert {status for _, status in reservations} == {201}
+    for product_id in ids:
+        reserved = sum(1 for p, _ in reservations if p == product_id)
+        product = httpx.get(f"{PRODUCTS}/api/products/{product_id}").json()
+        assert product["stock_quantity"] == 100 - reserved, product

@@ -22,7 +22,10 @@ from cloudmart_products.schemas import ProductIn
 from cloudmart_products.table import dynamodb_client
 
 log = logging.getLogger(__name__)
-CATALOG_FIELDS = ("name", "description", "price", "category", "stock_quantity", "image_url")
+# What a row can change in a product that exists. Its stock is not among them: the file's stock is
+# a new product's initial stock, and after that stock moves only by reservations and the stock
+# endpoint, which an import racing them would undo.
+CATALOG_FIELDS = ("name", "description", "price", "category", "image_url")
 
 
 @dataclass

@@ -16,6 +16,7 @@ from cloudmart_products.errors import InvalidCursor
 
 _serializer, _deserializer = TypeSerializer(), TypeDeserializer()
 COUNTER_ID = 0  # the item holding `next_id`; real products start at 1
+_EDIT_ATTEMPTS = 5  # an edit whose name or description was changed meanwhile reads again
 
 
 def to_item(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -131,26 +132,59 @@ class ProductTable:
         return product
 
     async def update(self, product_id: int, changes: Mapping[str, Any]) -> dict[str, Any] | None:
-        current = await self.get(product_id)
-        if current is None:
-            return None
-        merged = {**current, **changes, "updated_at": utc_timestamp()}
-        merged["search_text"] = search_text(merged["name"], merged.get("description", ""))
-        names = {f"#{key}": key for key in merged if key != "id"}
-        values = {f":{key}": _serializer.serialize(merged[key]) for key in merged if key != "id"}
-        sets = ", ".join(f"#{key} = :{key}" for key in merged if key != "id")
-        answer = await _if_condition_holds(
-            self._client.update_item(
-                TableName=self._products,
-                Key={"id": {"N": str(product_id)}},
-                UpdateExpression=f"SET {sets}",
-                ConditionExpression="attribute_exists(id)",
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=values,
-                ReturnValues="ALL_NEW",
+        """The product after writing only the fields given (and `search_text`, `updated_at`);
+        None when it does not exist.
+
+        Stock is never read here nor written back: a reservation landing between a read and
+        this write stays counted. `search_text` needs both name and description; when only one
+        is given, the other is read and the write is conditioned on it being unchanged (retried
+        if a concurrent edit changed it), so the text never mixes two edits.
+        """
+        if "stock_quantity" in changes:
+            raise ValueError("stock changes through change_stock or a reservation, not update")
+        for _attempt in range(_EDIT_ATTEMPTS):
+            fields = {**changes, "updated_at": utc_timestamp()}
+            condition = "attribute_exists(id)"
+            kept: dict[str, Any] = {}
+            if "name" in changes or "description" in changes:
+                current: dict[str, Any] = {}
+                if not {"name", "description"} <= changes.keys():
+                    found = await self.get(product_id)
+                    if found is None:
+                        return None
+                    current = found
+                for text_field in ("name", "description"):
+                    if text_field not in changes:
+                        kept[text_field] = current.get(text_field)  # None: not stored
+                fields["search_text"] = search_text(
+                    changes.get("name", kept.get("name")) or "",
+                    changes.get("description", kept.get("description")) or "",
+                )
+            names = {f"#{key}": key for key in (*fields, *kept)}
+            values = {f":{key}": _serializer.serialize(value) for key, value in fields.items()}
+            for key, value in kept.items():
+                if value is None:
+                    condition += f" AND attribute_not_exists(#{key})"
+                else:
+                    values[f":was_{key}"] = _serializer.serialize(value)
+                    condition += f" AND #{key} = :was_{key}"
+            answer = await _if_condition_holds(
+                self._client.update_item(
+                    TableName=self._products,
+                    Key={"id": {"N": str(product_id)}},
+                    UpdateExpression="SET " + ", ".join(f"#{key} = :{key}" for key in fields),
+                    ConditionExpression=condition,
+                    ExpressionAttributeNames=names,
+                    ExpressionAttributeValues=values,
+                    ReturnValues="ALL_NEW",
+                )
             )
-        )
-        return from_item(answer["Attributes"]) if answer is not None else None
+            if answer is not None:
+                return from_item(answer["Attributes"])
+            if not kept:
+                return None  # only existence was required
+            # Either gone, or a concurrent edit changed the text read: read again.
+        raise RuntimeError(f"product {product_id} kept changing under its edit")
 
     async def delete(self, product_id: int) -> bool:
         answer = await _if_condition_holds(
