@@ -198,7 +198,11 @@ async def update_user(
     return await service.update_profile(sessions, service.visible_user_id(user, user_id), body)
 
 
-@router.delete("/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/{user_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={409: {"description": "The last active administrator: make another admin first"}},
+)
 async def delete_user(
     user_id: UserId, user: CurrentUser, sessions: Sessions, store: RefreshSessions
 ) -> None:

@@ -35,3 +35,7 @@ class InvalidResetToken(UnprocessableError):
 
 class RefreshRejected(UnauthorizedError):
     title, slug = "Refresh token rejected", "refresh-rejected"
+
+
+class LastAdmin(ConflictError):
+    title, slug = "The last administrator", "last-admin"

@@ -21,6 +21,7 @@ from cloudmart_users.errors import (
     AlreadyRegistered,
     InvalidCredentials,
     InvalidResetToken,
+    LastAdmin,
     RefreshRejected,
     UserNotFound,
     WeakPassword,
@@ -120,6 +121,10 @@ async def soft_delete(
 ) -> None:
     async with UnitOfWork(sessions) as uow:
         user = await get_user(uow.session, user_id)
+        # Nobody could administer the shop afterwards (bootstrap_admin would be the only way
+        # back): another account must be made admin first.
+        if user.role == "admin" and await repository.lock_active_admins(uow.session) == [user_id]:
+            raise LastAdmin(f"user {user_id} is the last active administrator")
         user.deleted_at = datetime.now(UTC)
         user.is_active = False
         await uow.commit()

@@ -2,8 +2,11 @@
 
 import base64
 import json
+import os
+import subprocess
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -13,10 +16,11 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from redis import Redis
 
-from cloudmart_local.layout import REDIS_PORT, SERVICE_PORTS
-from cloudmart_local.secrets import JWT_KEYS_DIR, service_clients
+from cloudmart_local.layout import REDIS_PORT, SERVICE_PORTS, VENV_BIN
+from cloudmart_local.secrets import JWT_KEYS_DIR, service_clients, service_environment
 from cloudmart_users.reset_tokens import reset_key
-from tests.stack_control import notification_events
+from tests.accounts import ADMIN_PASSWORD, ADMIN_USERNAME
+from tests.stack_control import notification_events, query
 
 BASE = f"http://127.0.0.1:{SERVICE_PORTS['users']}"
 STRONG = "Correct-Horse-42"
@@ -342,3 +346,73 @@ def test_the_openapi_document_lists_every_endpoint_with_schemas(http: httpx.Clie
         success = next(code for code in answers if code.startswith("2"))
         if success != "204":
             assert "content" in answers[success], (method, path)
+
+
+def _another_admin(http: httpx.Client) -> dict[str, Any]:
+    """A fresh account made admin as an operator would (no API grants the role), logged in."""
+    user = _register(http)
+    query("users", "UPDATE users SET role = 'admin' WHERE id = $1 RETURNING id", user["id"])
+    return {"id": user["id"]} | _login(http, user["username"])
+
+
+def _active_admins() -> list[int]:
+    rows = query(
+        "users",
+        "SELECT id FROM users WHERE role = 'admin' AND is_active AND deleted_at IS NULL"
+        " ORDER BY id",
+    )
+    return [row["id"] for row in rows]
+
+
+def test_the_last_active_admin_cannot_be_deleted(http: httpx.Client) -> None:
+    staff = _login(http, ADMIN_USERNAME, ADMIN_PASSWORD)
+    second = _another_admin(http)
+    # Two admins: either may go. The one made here goes, so `admin` is the last again.
+    assert http.delete(f"/api/users/{second['id']}", headers=_auth(staff)).status_code == 204
+    assert _active_admins() == [staff["user"]["id"]]
+    refused = http.delete(f"/api/users/{staff['user']['id']}", headers=_auth(staff))
+    assert refused.status_code == 409, refused.text
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert refused.json()["type"].endswith("/last-admin")
+    assert _login(http, ADMIN_USERNAME, ADMIN_PASSWORD)["user"]["role"] == "admin"
+
+
+def test_two_admins_deleting_each_other_at_once_leave_one_and_bootstrap_restores(
+    http: httpx.Client,
+) -> None:
+    staff = _login(http, ADMIN_USERNAME, ADMIN_PASSWORD)
+    assert _active_admins() == [staff["user"]["id"]]
+    second = _another_admin(http)
+
+    def delete(who: dict[str, Any], whom: int) -> int:
+        with httpx.Client(base_url=BASE, timeout=30) as client:
+            return client.delete(f"/api/users/{whom}", headers=_auth(who)).status_code
+
+    with ThreadPoolExecutor(2) as pool:
+        statuses = list(pool.map(delete, [staff, second], [second["id"], staff["user"]["id"]]))
+    assert sorted(statuses) == [204, 409]
+    assert len(_active_admins()) == 1
+    # Whichever went, the bootstrap brings `admin` back, even soft-deleted, with its role.
+    query(
+        "users",
+        "UPDATE users SET role = 'customer' WHERE username = $1 RETURNING id",
+        ADMIN_USERNAME,
+    )
+    restored = subprocess.run(
+        [str(VENV_BIN / "python"), "-m", "cloudmart_users.bootstrap_admin"],
+        env={**os.environ, **service_environment("users")},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert restored.returncode == 0, restored.stderr
+    assert _login(http, ADMIN_USERNAME, ADMIN_PASSWORD)["user"]["role"] == "admin"
+    # Leave `admin` the only admin, as the suite found it.
+    if second["id"] in _active_admins():
+        assert (
+            http.delete(
+                f"/api/users/{second['id']}",
+                headers=_auth(_login(http, ADMIN_USERNAME, ADMIN_PASSWORD)),
+            ).status_code
+            == 204
+        )
