@@ -25,6 +25,7 @@ from jwt.exceptions import (
 from cloudmart_common.context import user_id_var
 from cloudmart_common.errors import UnauthorizedError
 from cloudmart_common.principal import Principal, Role
+from cloudmart_common.revocations import RevokedSessions
 from cloudmart_common.settings import CommonSettings
 
 log = logging.getLogger(__name__)
@@ -58,9 +59,15 @@ class JwksVerifier:
     every token is refused (401), never a 500.
     """
 
-    def __init__(self, settings: CommonSettings, http: httpx.AsyncClient) -> None:
+    def __init__(
+        self,
+        settings: CommonSettings,
+        http: httpx.AsyncClient,
+        revocations: RevokedSessions | None = None,
+    ) -> None:
         self._settings = settings
         self._http = http
+        self._revocations = revocations
         self._keys: dict[str, RSAPublicKey] = {}
         self._loaded_at = float("-inf")  # last successful fetch: how old the cache is
         self._attempted_at = float("-inf")  # last fetch, failed or not: the refresh rate limit
@@ -78,11 +85,20 @@ class JwksVerifier:
         known = self._verified.get(token)
         if known is not None and time.time() < known.claims["exp"] + LEEWAY_SECONDS:
             user_id_var.set(known.subject)
-            return known
-        principal = await self._verify(token)
-        if len(self._verified) >= VERIFIED_CACHE_SIZE:
-            del self._verified[next(iter(self._verified))]  # the oldest entry
-        self._verified[token] = principal
+            principal = known
+        else:
+            principal = await self._verify(token)
+            if len(self._verified) >= VERIFIED_CACHE_SIZE:
+                del self._verified[next(iter(self._verified))]  # the oldest entry
+            self._verified[token] = principal
+        # A user's token names its session; a service token has none.
+        session_id = principal.claims.get("sid")
+        if (
+            session_id
+            and self._revocations is not None
+            and await self._revocations.is_revoked(str(session_id))
+        ):
+            raise UnauthorizedError("session ended; log in again")
         return principal
 
     async def _verify(self, token: str) -> Principal:

@@ -16,8 +16,10 @@ from cloudmart_common.observed import ObservedRequests
 from cloudmart_common.openapi_errors import install as document_errors
 from cloudmart_common.problem_details import install_problem_handlers
 from cloudmart_common.readiness import DependencyCheck, run_checks
+from cloudmart_common.revocations import RevokedSessions
 from cloudmart_common.service_token import ServiceTokenProvider
 from cloudmart_common.settings import CommonSettings
+from cloudmart_common.stores import create_redis
 from cloudmart_common.tracing import configure_tracing
 
 # Opens the service's pools and clients on start-up, closes them on shutdown, and yields the
@@ -68,12 +70,17 @@ def create_service_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # One pooled client for the JWKS and the service token; keys are fetched on first use.
-        async with httpx.AsyncClient() as http:
-            app.state.jwt_verifier = JwksVerifier(settings, http)
-            app.state.service_token = ServiceTokenProvider(settings, http)
-            async with resources(app) as checks:
-                app.state.readiness_checks = list(checks)
-                yield
+        # Revoked sessions are read from Redis on a connection of their own (ADR 0006).
+        redis = create_redis(settings)
+        try:
+            async with httpx.AsyncClient() as http:
+                app.state.jwt_verifier = JwksVerifier(settings, http, RevokedSessions(redis))
+                app.state.service_token = ServiceTokenProvider(settings, http)
+                async with resources(app) as checks:
+                    app.state.readiness_checks = list(checks)
+                    yield
+        finally:
+            await redis.aclose()
 
     configure_logging(settings)
     configure_tracing(settings)

@@ -6,6 +6,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from cloudmart_common.db import Database, session_factory, single_statement_sessions
+from cloudmart_common.jwks import LEEWAY_SECONDS
 from cloudmart_common.outbox_relay import running_relay
 from cloudmart_common.readiness import DependencyCheck, postgres_check, redis_check
 from cloudmart_common.service_app import create_service_app
@@ -33,7 +34,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.read_sessions = single_statement_sessions(app.state.sessions)
         # The hot path's statements (another service asking for a user), on the driver.
         app.state.database = Database(engine)
-        app.state.session_store = SessionStore(redis, settings.refresh_token_seconds)
+        app.state.session_store = SessionStore(
+            redis,
+            settings.refresh_token_seconds,
+            # As long as an access token of the session is accepted anywhere.
+            revoked_seconds=settings.access_token_seconds + LEEWAY_SECONDS,
+        )
         app.state.reset_tokens = ResetTokens(redis, settings.password_reset_seconds)
         app.state.key_ring = key_ring
         app.state.token_issuer = TokenIssuer(key_ring, settings)

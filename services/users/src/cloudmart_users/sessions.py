@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
+from cloudmart_common.revocations import revoked_key
+
 # Atomic check-and-rotate: two refreshes racing with one token cannot both win.
 _ROTATE = """
 local current = redis.call('HGET', KEYS[1], 'refresh_hash')
@@ -19,6 +21,7 @@ if current == ARGV[1] then
 end
 if redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 1 then
   redis.call('DEL', KEYS[1], KEYS[2])
+  redis.call('SET', KEYS[3], '1', 'EX', ARGV[4])
   return 'reused'
 end
 return 'invalid'
@@ -42,9 +45,13 @@ def _split(refresh_token: str) -> tuple[str, str] | None:
 
 
 class SessionStore:
-    def __init__(self, redis: "Redis", ttl_seconds: int) -> None:
+    """Sessions by id; an ended session's id is marked revoked for `revoked_seconds` (as long as
+    an access token it issued can live), so verifiers refuse those tokens at once."""
+
+    def __init__(self, redis: "Redis", ttl_seconds: int, revoked_seconds: int) -> None:
         self._redis = redis
         self._ttl = ttl_seconds
+        self._revoked_seconds = revoked_seconds
         self._rotate = redis.register_script(_ROTATE)
 
     async def open(self, user_id: int) -> Session:
@@ -67,8 +74,8 @@ class SessionStore:
         user_id = await self._redis.hget(f"session:{session_id}", "user_id")
         new_secret = secrets.token_urlsafe(32)
         raw = await self._rotate(
-            keys=[f"session:{session_id}", f"session:{session_id}:used"],
-            args=[_digest(secret), _digest(new_secret), self._ttl],
+            keys=[f"session:{session_id}", f"session:{session_id}:used", revoked_key(session_id)],
+            args=[_digest(secret), _digest(new_secret), self._ttl, self._revoked_seconds],
         )
         outcome = raw.decode() if isinstance(raw, bytes) else str(raw)
         if outcome != "rotated" or user_id is None:
@@ -76,14 +83,22 @@ class SessionStore:
         return outcome, Session(session_id, int(user_id), f"{session_id}.{new_secret}")
 
     async def close(self, refresh_token: str) -> None:
+        """Logout: the session ends, its access tokens with it."""
         parts = _split(refresh_token)
         if parts is not None:
-            await self._redis.delete(f"session:{parts[0]}", f"session:{parts[0]}:used")
+            await self._end([parts[0]])
 
     async def close_all(self, user_id: int) -> None:
-        """After a password change or deletion: every session of the user ends."""
+        """After a password change or reset, or a deletion: every session of the user ends."""
         index = f"user-sessions:{user_id}"
         members = await self._redis.smembers(index)
-        session_ids = [m.decode() if isinstance(m, bytes) else m for m in members]
-        keys = [k for sid in session_ids for k in (f"session:{sid}", f"session:{sid}:used")]
-        await self._redis.delete(index, *keys)
+        await self._end([m.decode() if isinstance(m, bytes) else m for m in members], index)
+
+    async def _end(self, session_ids: list[str], *also: str) -> None:
+        async with self._redis.pipeline(transaction=True) as pipe:
+            for sid in session_ids:
+                pipe.set(revoked_key(sid), "1", ex=self._revoked_seconds)
+            keys = [k for sid in session_ids for k in (f"session:{sid}", f"session:{sid}:used")]
+            if keys or also:
+                pipe.delete(*also, *keys)
+            await pipe.execute()
