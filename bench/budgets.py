@@ -47,6 +47,10 @@ BUDGETS: tuple[Budget, ...] = (
     Budget("product via gateway / bare FastAPI", "", 0.30, at_most=False),
     Budget("product direct to products / bare FastAPI", "", 0.45, at_most=False),
     Budget("list page of 20 via gateway / bare FastAPI", "", 0.15, at_most=False),
+    # Issue #25: the local DynamoDB restarts with a catalog of 100,000 products, all of it.
+    Budget(
+        "DynamoDB emulator restart with 100,000 items", "s", 30, at_most=True, full_run_only=True
+    ),
     # The analytics job against Kafka's consumer rate on the same topic, and its correctness.
     Budget("Flink job / Kafka consumer rate", "", 0.60, at_most=False),
     # Beyond the job's rounding of each window to cents (see flink_throughput.revenue_mismatch).

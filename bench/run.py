@@ -25,7 +25,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from bench import budgets, event_latency, flink_throughput, footprint, limits, scenarios, startup
+from bench import (
+    budgets,
+    dynamodb_restart,
+    event_latency,
+    flink_throughput,
+    footprint,
+    limits,
+    scenarios,
+    startup,
+)
+from bench.dynamodb_restart import NAME as DYNAMODB_RESTART
 from bench.figures import RESULTS, Figure
 from bench.scenarios import (
     CHECKOUT_LOCUST,
@@ -106,6 +116,13 @@ def _comparisons(f: dict[str, Figure]) -> list[tuple[str, str, str, str]]:
     ]
 
 
+def _restart_seconds(figure: Figure | None) -> float | None:
+    """The restart's time, or infinity (a miss) when it came back without every item."""
+    if figure is None:
+        return None
+    return float("inf") if figure.errors else float(figure.extra["restart_seconds"])
+
+
 def _measured(f: dict[str, Figure], flink: dict[str, Any]) -> dict[str, float | None]:
     """The values the budgets bound, by budget key (bench/budgets.py)."""
 
@@ -133,6 +150,7 @@ def _measured(f: dict[str, Figure], flink: dict[str, Any]) -> dict[str, float | 
         "product via gateway / bare FastAPI": share(PRODUCT_VIA_GATEWAY),
         "product direct to products / bare FastAPI": share(PRODUCT_DIRECT),
         "list page of 20 via gateway / bare FastAPI": share(LIST_VIA_GATEWAY),
+        "DynamoDB emulator restart with 100,000 items": _restart_seconds(f.get(DYNAMODB_RESTART)),
         "Flink job / Kafka consumer rate": flink.get("share_of_kafka_consumer"),
         "Flink windows' revenue - revenue sent": flink.get("revenue_mismatch"),
         "Flink events counted - events sent": (
@@ -281,6 +299,7 @@ def main(plan: Plan, skip_startup: bool) -> int:
         step(f"checkout: {plan.users} Locust users (memory sampled under load)", locust_checkout)
         step("mixed traffic", lambda: [scenarios.mixed(plan.users, plan.locust_seconds)])
         step("event latency", lambda: event_latency.measure(plan.latency_orders))
+        step("DynamoDB emulator: 100,000 products, kill -9, restart", dynamodb_restart.measure)
 
     def analytics() -> list[Figure]:
         flink.update(flink_throughput.measure(plan.flink_events))

@@ -143,6 +143,9 @@ def test_down_stops_everything_and_up_brings_the_same_data_back() -> None:
     message.set_content("kept across restarts")
     with smtplib.SMTP("127.0.0.1", 11025, timeout=10) as smtp:
         smtp.send_message(message)
+    dynamodb = dynamodb_client()
+    probe_key = {"order_id": {"S": f"lifecycle-{RUN_ID}"}}
+    dynamodb.put_item(TableName="product-reservations", Item=probe_key | {"status": {"S": "kept"}})
 
     down = _stack("down")
     assert down.returncode == 0, down.stdout + down.stderr
@@ -162,12 +165,15 @@ def test_down_stops_everything_and_up_brings_the_same_data_back() -> None:
         assert stripe_client().v1.customers.retrieve(customer.id).email == f"{RUN_ID}@example.test"
         assert _mail_count(RUN_ID) == 1
         dynamodb = dynamodb_client()
+        kept = dynamodb.get_item(TableName="product-reservations", Key=probe_key)
+        assert kept["Item"]["status"] == {"S": "kept"}  # the emulator's journal, replayed
         table = dynamodb.describe_table(TableName="products")["Table"]
         assert {index["IndexName"] for index in table["GlobalSecondaryIndexes"]} == {
             "category-index",
             "sku-index",
         }
     finally:
+        dynamodb_client().delete_item(TableName="product-reservations", Key=probe_key)
         asyncio.run(_postgres("DROP TABLE IF EXISTS lifecycle_probe"))
         asyncio.run(_kafka_cleanup())
         redis.delete(f"lifecycle:{RUN_ID}")

@@ -132,6 +132,7 @@ def _infrastructure() -> list[Component]:
                 str(ROOT / "local" / "dynamodb" / "emulator.py"),
                 "127.0.0.1",
                 str(DYNAMODB_PORT),
+                str(DATA / "dynamodb"),  # journal and snapshot: acknowledged writes survive
                 str(ROOT / "services/products/src/cloudmart_products/table_schema.json"),
                 str(
                     ROOT / "services/products/src/cloudmart_products/reservations_table_schema.json"

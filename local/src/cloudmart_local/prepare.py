@@ -292,7 +292,7 @@ def migrations() -> None:
 
 
 def demo_catalog() -> str:
-    """The demo products, when the emulator's table is empty (it keeps nothing across restarts)."""
+    """The demo products, when the emulator's table is empty (a fresh data directory)."""
     return _run_as_service(
         "products",
         [str(VENV_BIN / "python"), "-m", "cloudmart_products.demo_catalog"],

@@ -1,6 +1,6 @@
 """`python -m cloudmart_products.demo_catalog`: a fixed demo catalog, loaded into an empty table.
 
-Run by `make up` (the local emulator keeps nothing across restarts). The same seed gives the same
+Run by `make up` when the table is empty (a fresh data directory). The same seed gives the same
 240 products every time: 8 categories, prices from 4.99 to 1,499.99, a few nearly sold out.
 """
 
@@ -92,8 +92,8 @@ async def load_if_empty(settings: Settings) -> str:
             TableName=settings.products_table,
             Item={"id": {"N": str(COUNTER_ID)}, "next_id": {"N": str(len(products))}},
         )
-    # An empty table after an emulator restart means ids start again: cached products and
-    # pages of the old table would answer for the new ones.
+    # An empty table under a Redis that outlived it (a deleted data directory of the emulator)
+    # means ids start again: cached products and pages of the old table would answer for the new.
     redis = create_redis(settings)
     try:
         await forget_catalog(redis)
