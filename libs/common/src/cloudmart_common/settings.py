@@ -1,9 +1,14 @@
 """Settings every service shares; defaults are the local stack of `make up`."""
 
 from pathlib import Path
+from typing import Self
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Marks every secret the local stack makes up for itself (database passwords, the admin's,
+# Stripe's test keys): none of them may reach a shared environment.
+LOCAL_SECRET_MARK = "local-only"  # noqa: S105 - a marker looked for, not a secret
 
 
 class CommonSettings(BaseSettings):
@@ -67,10 +72,32 @@ class CommonSettings(BaseSettings):
         default=None, description="OTLP/HTTP collector, e.g. http://otel-collector:4318"
     )
 
+    @model_validator(mode="after")
+    def _no_local_secrets_outside_local(self) -> Self:
+        """Outside `local`, a setting still holding one of the local stack's made-up secrets
+        (a default nobody overrode, a local value copied into a cluster) stops the service."""
+        if self.environment == "local":
+            return self
+        local = sorted(
+            name
+            for name in type(self).model_fields
+            if LOCAL_SECRET_MARK in _text(getattr(self, name))
+        )
+        if local:
+            raise ValueError(
+                f"{', '.join(local)}: the local stack's secret in environment "
+                f"{self.environment!r}; set the real one"
+            )
+        return self
+
+
+def _text(value: object) -> str:
+    return value.get_secret_value() if isinstance(value, SecretStr) else str(value)
+
 
 def local_database_password(database: str) -> str:
     """The local stack's password of a service's own role (created by `make up`, local only)."""
-    return f"{database}-local-only"
+    return f"{database}-{LOCAL_SECRET_MARK}"
 
 
 def local_database_url(database: str) -> SecretStr:
