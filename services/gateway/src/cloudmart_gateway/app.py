@@ -14,6 +14,7 @@ from cloudmart_common.readiness import DependencyCheck, redis_check
 from cloudmart_common.service_app import create_service_app
 from cloudmart_common.stores import create_redis
 from cloudmart_gateway import health, openapi, proxy, web
+from cloudmart_gateway.client_address import ClientAddresses, trusted_networks
 from cloudmart_gateway.proxy import SERVICE_KEY
 from cloudmart_gateway.ratelimit import RateLimits
 from cloudmart_gateway.routes import service_for
@@ -41,6 +42,7 @@ def create_app(settings: Settings | None = None) -> FastPathApp:
             app.state.upstream = upstream
             app.state.pools = pools(settings)
             app.state.rate_limits = limits = RateLimits(settings, redis)
+            app.state.client_addresses = ClientAddresses(trusted_networks(settings.trusted_proxies))
             app.state.openapi = openapi.OpenApiCache(settings.openapi_cache_seconds)
             try:
                 async with limits.syncing():

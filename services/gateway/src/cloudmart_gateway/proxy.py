@@ -141,7 +141,8 @@ class Proxy:
                 request=Request(scope),
             )(scope, receive, send)
             return
-        client_ip = scope["client"][0] if scope.get("client") else "unknown"
+        peer = scope["client"][0] if scope.get("client") else "unknown"
+        client_ip = state.client_addresses.of(peer, incoming.forwarded_for)
         limits: RateLimits = state.rate_limits
         try:
             verdict = await limits.check(
@@ -158,7 +159,7 @@ class Proxy:
             refused.headers["Retry-After"] = exc.verdict.headers()["RateLimit-Reset"]
             await refused(scope, receive, send)
             return
-        headers = _outgoing_headers(scope, incoming, client_ip)
+        headers = _outgoing_headers(scope, incoming, peer)
         extra = verdict.raw_headers() if verdict is not None else []
         await _forward(scope, send, state.pools[service], state.upstream, body, headers, extra)
 
@@ -224,10 +225,10 @@ def _login_name(body: bytes) -> str | None:
     return name[:100] if isinstance(name, str) else None
 
 
-def _outgoing_headers(scope: Scope, incoming: _Incoming, client_ip: str) -> dict[str, str]:
+def _outgoing_headers(scope: Scope, incoming: _Incoming, peer: str) -> dict[str, str]:
     headers = incoming.relayed
     prior = incoming.forwarded_for
-    headers["x-forwarded-for"] = f"{prior}, {client_ip}" if prior else client_ip
+    headers["x-forwarded-for"] = f"{prior}, {peer}" if prior else peer
     headers["x-forwarded-proto"] = scope.get("scheme", "http")
     headers["x-forwarded-host"] = incoming.host
     return headers

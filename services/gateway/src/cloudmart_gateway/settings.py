@@ -28,6 +28,10 @@ class Settings(CommonSettings):
     )
     max_body_bytes: int = Field(default=1_048_576, ge=1024, description="Larger bodies: 413")
 
+    trusted_proxies: list[str] = Field(
+        default=["127.0.0.1/32", "::1/128"],
+        description="CIDRs whose X-Forwarded-For is believed (the Ingress's pod range in k8s)",
+    )
     rate_limit_anonymous: str = Field(default="600/minute", description="Per client IP")
     rate_limit_user: str = Field(default="1200/minute", description="Per authenticated user")
     rate_limit_login: str = Field(default="10/minute", description="Per IP and username")

@@ -276,3 +276,24 @@ def test_the_events_asyncapi_document_is_served_and_linked_from_the_api_docs(
     assert as_yaml.status_code == 200
     assert as_yaml.headers["content-type"].startswith("application/yaml")
     assert "/api/asyncapi.json" in http.get("/api/openapi.json").json()["info"]["description"]
+
+
+def test_login_limits_key_on_the_client_behind_trusted_proxies_only(http: httpx.Client) -> None:
+    """Locally loopback is the trusted proxy (as the Ingress is in the cluster): the address it
+    forwards for is the client. An untrusted hop's own entries are the client's words."""
+    victim = f"victim{uuid.uuid4().hex[:8]}"
+
+    def login(forwarded_for: str) -> int:
+        return http.post(
+            "/api/users/login",
+            json={"username": victim, "password": "guess"},
+            headers={"X-Forwarded-For": forwarded_for},
+        ).status_code
+
+    # Through a trusted hop, each client has its own limit on the victim's name.
+    assert [login("203.0.113.10") for _ in range(11)] == [401] * 10 + [429]
+    assert login("203.0.113.11") == 401  # another client is not locked out by the first
+    # Behind an untrusted proxy (198.51.100.9), whatever it claims on the left is not believed:
+    # both "clients" are that proxy, and share one limit.
+    assert [login(f"192.0.2.{n}, 198.51.100.9") for n in range(10)] == [401] * 10
+    assert login("192.0.2.99, 198.51.100.9") == 429
