@@ -1,10 +1,12 @@
 """FastAPI dependencies for who may call a route: anyone, any user, admins only, services only."""
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from cloudmart_common import scopes
 from cloudmart_common.errors import ForbiddenError, UnauthorizedError
 from cloudmart_common.jwks import JwksVerifier
 from cloudmart_common.principal import Principal
@@ -55,14 +57,32 @@ async def require_admin(principal: Annotated[Principal, Depends(current_user)]) 
     return principal
 
 
-async def require_service(principal: Annotated[Principal, Depends(current_user)]) -> Principal:
-    # End-user tokens never open service-only routes, admins' included (DESIGN.md §9).
-    if not principal.is_service:
-        raise ForbiddenError("service credentials required")
-    return principal
+# Every dependency service_with made: the OpenAPI document gives their routes a 403.
+SERVICE_GATES: set[Callable[..., Awaitable[Principal]]] = set()
+
+
+def service_with(scope: str) -> Callable[[Principal], Awaitable[Principal]]:
+    """A dependency admitting a service whose token holds `scope` (cloudmart_common.scopes).
+
+    ReserveStock = Annotated[Principal, Depends(service_with(scopes.STOCK_RESERVE))]
+    """
+
+    async def require(principal: Annotated[Principal, Depends(current_user)]) -> Principal:
+        # End-user tokens never open service-only routes, admins' included.
+        if not principal.is_service:
+            raise ForbiddenError("service credentials required")
+        if scope not in principal.scopes:
+            raise ForbiddenError(f"the `{scope}` scope is required", error="insufficient_scope")
+        return principal
+
+    SERVICE_GATES.add(require)
+    return require
 
 
 OptionalUser = Annotated[Principal | None, Depends(optional_user)]
 CurrentUser = Annotated[Principal, Depends(current_user)]
 AdminUser = Annotated[Principal, Depends(require_admin)]
-ServiceCaller = Annotated[Principal, Depends(require_service)]
+# The internal routes' callers, one per scope that opens a route (cloudmart_common.scopes).
+UsersReader = Annotated[Principal, Depends(service_with(scopes.USERS_READ))]
+StockReserver = Annotated[Principal, Depends(service_with(scopes.STOCK_RESERVE))]
+PaymentCharger = Annotated[Principal, Depends(service_with(scopes.PAYMENTS_CHARGE))]

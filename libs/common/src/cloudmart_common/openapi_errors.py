@@ -23,7 +23,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.routing import BaseRoute
 
-from cloudmart_common.auth import optional_user, require_admin, require_service
+from cloudmart_common.auth import SERVICE_GATES, optional_user, require_admin
 from cloudmart_common.problem_details import PROBLEM_JSON
 
 REF = "#/components/schemas/"
@@ -102,7 +102,7 @@ def _common_statuses(route: APIRoute, path: str) -> set[int]:
         statuses.add(400)
     if optional_user in calls:
         statuses.add(401)
-    if require_admin in calls or require_service in calls:
+    if require_admin in calls or calls & SERVICE_GATES:
         statuses.add(403)
     if route.dependant.path_params:
         statuses.add(404)

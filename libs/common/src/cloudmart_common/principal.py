@@ -25,9 +25,20 @@ class Principal:
     def is_service(self) -> bool:
         return self.role == "service"
 
-    def may_see(self, owner_id: int) -> bool:
-        """What a user owns is theirs to read; admins and services read everything."""
-        return self.is_admin or self.is_service or self.user_id == owner_id
+    @property
+    def scopes(self) -> frozenset[str]:
+        """A service token's grants (`scope`, space-separated); none for a user's token."""
+        scope = self.claims.get("scope")
+        return (
+            frozenset(scope.split()) if self.is_service and isinstance(scope, str) else frozenset()
+        )
+
+    def may_see(self, owner_id: int, service_scope: str) -> bool:
+        """What a user owns is theirs to read; admins read everything, and services holding
+        `service_scope` (cloudmart_common.scopes)."""
+        if self.is_service:
+            return service_scope in self.scopes
+        return self.is_admin or self.user_id == owner_id
 
     @property
     def user_id(self) -> int | None:

@@ -16,14 +16,20 @@ from fastapi.responses import JSONResponse
 from fastapi.testclient import TestClient
 from jwt.algorithms import RSAAlgorithm
 
-from cloudmart_common.auth import AdminUser, CurrentUser, OptionalUser, ServiceCaller
+from cloudmart_common.auth import AdminUser, CurrentUser, OptionalUser, StockReserver
 from cloudmart_common.errors import DomainError, status_for
 from cloudmart_common.jwks import JwksVerifier
 from cloudmart_common.settings import CommonSettings
 
 SIGNING_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 STRANGER_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-SUBJECTS = {"customer": "42", "admin": "1", "service": "service:orders"}
+SUBJECTS = {
+    "customer": "42",
+    "admin": "1",
+    "service": "service:orders",
+    "unscoped service": "service:dashboard",
+}
+SCOPES = {"service": "stock:reserve users:read", "unscoped service": ""}
 
 
 class Jwks:
@@ -63,7 +69,7 @@ def _guarded_app(settings: CommonSettings) -> FastAPI:
         return {"sub": admin.subject}
 
     @app.post("/internal/reservations")
-    async def reserve(caller: ServiceCaller) -> dict[str, str | None]:
+    async def reserve(caller: StockReserver) -> dict[str, str | None]:
         return {"service": caller.service_name}
 
     @app.get("/products")
@@ -93,13 +99,15 @@ def _bearer(
     now = int(time.time())
     claims = {
         "sub": SUBJECTS[role],
-        "role": role,
+        "role": role.rpartition(" ")[2],
         "jti": str(uuid.uuid4()),
         "iat": now,
         "exp": now + expires_in,
         "iss": "cloudmart-users",
         "aud": "cloudmart",
     }
+    if role in SCOPES:
+        claims["scope"] = SCOPES[role]
     token = jwt.encode(claims, key, algorithm="RS256", headers={"kid": "k1"})
     return {"Authorization": f"Bearer {token}"}
 
@@ -118,6 +126,7 @@ def _bearer(
         ("POST", "/internal/reservations", "customer", 403),
         ("POST", "/internal/reservations", "admin", 403),
         ("POST", "/internal/reservations", "service", 200),
+        ("POST", "/internal/reservations", "unscoped service", 403),
     ],
 )
 def test_who_may_call_which_route(

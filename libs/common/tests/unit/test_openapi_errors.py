@@ -6,7 +6,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, FastAPI, Header
 from pydantic import BaseModel
 
-from cloudmart_common.auth import AdminUser, CurrentUser, ServiceCaller
+from cloudmart_common.auth import AdminUser, CurrentUser, StockReserver
 from cloudmart_common.problem_details import PROBLEM_JSON
 
 router = APIRouter()
@@ -34,7 +34,7 @@ async def make_thing(
 
 
 @router.get("/internal/things")
-async def internal_things(caller: ServiceCaller) -> dict[str, str]:
+async def internal_things(caller: StockReserver) -> dict[str, str]:
     return {}
 
 

@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, status
 
+from cloudmart_common import scopes
 from cloudmart_common.auth import AdminUser, CurrentUser
 from cloudmart_common.errors import ForbiddenError
 from cloudmart_notifications.notifier import Notifier
@@ -83,17 +84,17 @@ async def preview(
     status_code=status.HTTP_201_CREATED,
     response_model=SentPage,
     responses={
-        403: {"description": "Neither an admin nor a service"},
+        403: {"description": "Neither an admin nor a service granted notifications:send"},
         404: {"description": "No such template"},
         422: {"description": "Validation failed, or the data does not fit the template"},
         503: {"description": "The channel did not take the message"},
     },
 )
 async def send(body: ManualIn, request: Request, caller: CurrentUser) -> SentPage:
-    """A message to one user or address now (admins and services). An empty list: the user
-    is gone or has no address for that channel."""
-    if not (caller.is_admin or caller.is_service):
-        raise ForbiddenError("administrators and services only")
+    """A message to one user or address now (admins, and services granted notifications:send).
+    An empty list: the user is gone or has no address for that channel."""
+    if not (caller.is_admin or scopes.NOTIFICATIONS_SEND in caller.scopes):
+        raise ForbiddenError("administrators and services granted notifications:send only")
     notifier, _sent_log, _templates = _state(request)
     data = dict(body.data)
     if body.template == "manual":

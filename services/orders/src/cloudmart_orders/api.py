@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request, status
 from fastapi.responses import JSONResponse
 
+from cloudmart_common import scopes
 from cloudmart_common.auth import AdminUser, CurrentUser
 from cloudmart_common.call_policy import UpstreamUnavailable
 from cloudmart_common.errors import ForbiddenError
@@ -123,7 +124,7 @@ async def orders_of_user(
     cursor: Cursor = None,
 ) -> OrderPage:
     """A user's orders, newest first: the user themself or an admin."""
-    if not user.may_see(user_id):
+    if not user.may_see(user_id, scopes.ORDERS_READ):
         raise OrderNotFound(f"no orders of user {user_id} visible to you")
     page, next_cursor = await orders.page(user_id=user_id, status=None, limit=limit, cursor=cursor)
     return OrderPage(items=[OrderOut.model_validate(o) for o in page], next_cursor=next_cursor)

@@ -28,6 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import joinedload
 
+from cloudmart_common import scopes
 from cloudmart_common.call_policy import UpstreamUnavailable
 from cloudmart_common.db import Database, single_statement_sessions
 from cloudmart_common.errors import BadRequestError, DomainError, UnprocessableError
@@ -151,7 +152,7 @@ class OrderService:
     async def get(self, principal: Principal, order_id: int) -> Order:
         async with self._statements() as session:
             order = await session.get(Order, order_id, options=_WHOLE_ORDER)
-        if order is None or not principal.may_see(order.user_id):
+        if order is None or not principal.may_see(order.user_id, scopes.ORDERS_READ):
             raise OrderNotFound(f"no order {order_id}")
         return order
 

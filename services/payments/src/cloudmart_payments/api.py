@@ -6,7 +6,7 @@ import stripe
 from fastapi import APIRouter, Header, Path, Query, Request, status
 from fastapi.responses import JSONResponse
 
-from cloudmart_common.auth import AdminUser, CurrentUser, ServiceCaller
+from cloudmart_common.auth import AdminUser, CurrentUser, PaymentCharger
 from cloudmart_common.errors import ForbiddenError
 from cloudmart_common.idempotency import (
     IdempotencyKey,
@@ -86,7 +86,7 @@ async def process(
     body: ProcessIn,
     request: Request,
     key: IdempotencyKey,
-    caller: ServiceCaller,
+    caller: PaymentCharger,
     payments: Payments,
     idempotency: Idempotency,
 ) -> JSONResponse:

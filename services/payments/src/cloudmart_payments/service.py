@@ -27,6 +27,7 @@ from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from cloudmart_common import scopes
 from cloudmart_common.call_policy import UpstreamUnavailable
 from cloudmart_common.db import Database, single_statement_sessions
 from cloudmart_common.events import new_event
@@ -151,7 +152,7 @@ class PaymentService:
     # -- who may move money ------------------------------------------------------------
 
     def check_money_mover(self, principal: Principal, *, admins: bool) -> None:
-        if principal.is_service and principal.service_name in self._settings.service_callers:
+        if scopes.PAYMENTS_CHARGE in principal.scopes:
             return
         if admins and principal.is_admin:
             return
@@ -162,14 +163,14 @@ class PaymentService:
     async def get(self, principal: Principal, payment_id: int) -> Payment:
         async with self._statements() as session:
             payment = await session.get(Payment, payment_id)
-        if payment is None or not principal.may_see(payment.user_id):
+        if payment is None or not principal.may_see(payment.user_id, scopes.PAYMENTS_READ):
             raise PaymentNotFound(f"no payment {payment_id}")
         return payment
 
     async def for_order(self, principal: Principal, order_id: int) -> Payment:
         async with self._statements() as session:
             payment = await repository.payment_by_order(session, order_id)
-        if payment is None or not principal.may_see(payment.user_id):
+        if payment is None or not principal.may_see(payment.user_id, scopes.PAYMENTS_READ):
             raise PaymentNotFound(f"no payment for order {order_id}")
         return payment
 

@@ -30,6 +30,3 @@ class Settings(CommonSettings, DatabaseSettings):
         gt=0,
         description="A payment or refund still pending this long is settled from Stripe's state",
     )
-    service_callers: frozenset[str] = Field(
-        default=frozenset({"orders"}), description="Services that may charge and refund"
-    )

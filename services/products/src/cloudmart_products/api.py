@@ -5,7 +5,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response, status
 
-from cloudmart_common.auth import AdminUser, ServiceCaller
+from cloudmart_common.auth import AdminUser, StockReserver
 from cloudmart_products.repository import Filters
 from cloudmart_products.schemas import (
     CategoriesOut,
@@ -147,7 +147,7 @@ def _reservation_out(record: dict[str, Any]) -> ReservationOut:
     },
 )
 async def reserve(
-    body: ReservationIn, caller: ServiceCaller, request: Request, response: Response
+    body: ReservationIn, caller: StockReserver, request: Request, response: Response
 ) -> ReservationOut:
     """All lines or none (409 out-of-stock names the short products); a repeat is a 200."""
     record, created = await _catalog(request).reserve(body)
@@ -157,6 +157,6 @@ async def reserve(
 
 
 @internal.post("/{order_id}/release", response_model=ReservationOut)
-async def release(order_id: str, caller: ServiceCaller, request: Request) -> ReservationOut:
+async def release(order_id: str, caller: StockReserver, request: Request) -> ReservationOut:
     """Gives back exactly what the order reserved, once; a repeat changes nothing."""
     return _reservation_out(await _catalog(request).release(order_id))

@@ -7,7 +7,7 @@ from urllib.parse import unquote_plus
 
 from fastapi import APIRouter, Form, Path, Request, Response, status
 
-from cloudmart_common.auth import CurrentUser, ServiceCaller
+from cloudmart_common.auth import CurrentUser, UsersReader
 from cloudmart_common.db import RowId
 from cloudmart_common.errors import BadRequestError
 from cloudmart_users import service
@@ -234,6 +234,6 @@ async def change_password(
 
 
 @internal.get("/{user_id}", response_model=UserStatusOut)
-async def user_status(user_id: UserId, caller: ServiceCaller, database: Statements) -> User:
+async def user_status(user_id: UserId, caller: UsersReader, database: Statements) -> User:
     """For the order saga (is the buyer active?) and notifications (how to reach them)."""
     return await service.user_status(database, user_id)

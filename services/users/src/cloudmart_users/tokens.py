@@ -6,6 +6,7 @@ from typing import Any
 
 import jwt
 
+from cloudmart_common import scopes
 from cloudmart_users.keys import KeyRing
 from cloudmart_users.settings import Settings
 
@@ -34,4 +35,9 @@ class TokenIssuer:
         return self._sign(str(user_id), role, self._settings.access_token_seconds, sid=session_id)
 
     def service_token(self, service: str) -> str:
-        return self._sign(f"service:{service}", "service", self._settings.service_token_seconds)
+        return self._sign(
+            f"service:{service}",
+            "service",
+            self._settings.service_token_seconds,
+            scope=" ".join(sorted(scopes.granted(service))),
+        )
