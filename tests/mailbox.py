@@ -1,5 +1,6 @@
 """The SMTP sink (mailpit) as tests read it: messages to an address, their text and headers."""
 
+import re
 from typing import Any
 
 import httpx
@@ -39,3 +40,13 @@ def headers(message_id: str) -> dict[str, list[str]]:
     response.raise_for_status()
     found: dict[str, list[str]] = response.json()
     return found
+
+
+def reset_token_in_email(address: str) -> str:
+    """The password-reset token as its owner gets it: from the link in the email (the only
+    place it exists in the clear, ADR 0006)."""
+    [summary] = wait_for_messages(address)
+    text = str(message(summary["ID"])["Text"])
+    found = re.search(r"reset-password\?token=(\S+)", text)
+    assert found is not None, text
+    return found.group(1)

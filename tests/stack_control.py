@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 import asyncpg
 import httpx
 import stripe
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 
 from cloudmart_local import supervisor
 from cloudmart_local.components import by_name
@@ -87,6 +87,20 @@ def stripe_client() -> stripe.StripeClient:
 
 async def _read_topic(topic: str) -> list[tuple[dict[str, Any], dict[str, bytes]]]:
     """Every event on `topic` (all partitions, from the beginning) with its headers."""
+    return [(_decoded(record.value), dict(record.headers)) for record in await _records(topic)]
+
+
+def topic_bytes(topic: str) -> list[bytes]:
+    """Every record's value and header values on `topic`, as they are stored."""
+    return [
+        part
+        for record in asyncio.run(_records(topic))
+        for part in (record.value or b"", *(value for _name, value in record.headers))
+    ]
+
+
+async def _records(topic: str) -> list[ConsumerRecord[bytes, bytes]]:
+    """Every record on `topic` (all partitions, from the beginning)."""
     consumer = AIOKafkaConsumer(
         bootstrap_servers=f"127.0.0.1:{KAFKA_PORT}",
         enable_auto_commit=False,
@@ -99,7 +113,7 @@ async def _read_topic(topic: str) -> list[tuple[dict[str, Any], dict[str, bytes]
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         ends = await consumer.end_offsets(partitions)
-        events = []
+        events: list[ConsumerRecord[bytes, bytes]] = []
         for partition in partitions:
             while await consumer.position(partition) < ends[partition]:
                 batch = await consumer.getmany(partition, timeout_ms=1000)
@@ -107,7 +121,7 @@ async def _read_topic(topic: str) -> list[tuple[dict[str, Any], dict[str, bytes]
                 if not records:
                     # The rest is an open transaction (not readable yet) or aborted markers.
                     break
-                events += [(_decoded(record.value), dict(record.headers)) for record in records]
+                events += records
         return events
     finally:
         await consumer.stop()

@@ -12,8 +12,11 @@ from typing import Any
 
 import httpx
 import pytest
+from pydantic import SecretStr
 
+from cloudmart_common import sealed
 from cloudmart_common.events import new_event
+from cloudmart_local.secrets import reset_token_key
 from tests.accounts import ADMIN_PASSWORD, ADMIN_USERNAME, Account, admin, new_customer
 from tests.mailbox import messages_to, wait_for_messages
 from tests.stack_control import (
@@ -116,7 +119,7 @@ def password_reset(email: str) -> dict[str, Any]:
             "user_id": 424242,
             "username": email.split("@")[0],
             "email": email,
-            "reset_token": uuid.uuid4().hex,
+            "reset_token": sealed.seal(SecretStr(reset_token_key()), uuid.uuid4().hex),
             "expires_at": "2030-01-01T00:00:00Z",
         },
     )

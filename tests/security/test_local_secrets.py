@@ -6,6 +6,7 @@ from typing import Any
 import pytest
 from pydantic import SecretStr, ValidationError
 
+from cloudmart_common import sealed
 from cloudmart_common.settings import local_database_url
 
 SERVICES = ["users", "products", "orders", "payments", "notifications", "gateway", "dashboard"]
@@ -14,6 +15,8 @@ WITH_DATABASE = {"users", "orders", "payments"}
 
 def _settings(service: str, **values: Any) -> Any:
     module = importlib.import_module(f"cloudmart_{service}.settings")
+    if service in ("users", "notifications"):
+        values.setdefault("reset_token_key", SecretStr(sealed.new_key()))
     if service in WITH_DATABASE:
         values.setdefault("database_url", local_database_url(service))
     return module.Settings(**values)

@@ -8,6 +8,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from cloudmart_common import sealed
 from cloudmart_common.settings import local_database_url
 from cloudmart_local.layout import (
     DATABASES,
@@ -29,6 +30,7 @@ from cloudmart_local.layout import (
 FAULT_FLAG_SERVICES = ("payments", "products", "notifications")
 SERVICE_CLIENTS_FILE = SECRETS / "service-clients.json"
 JWT_KEYS_DIR = SECRETS / "jwt-keys"
+RESET_TOKEN_KEY_FILE = SECRETS / "reset-token.key"
 
 
 def service_clients() -> dict[str, str]:
@@ -43,6 +45,17 @@ def service_clients() -> dict[str, str]:
     SERVICE_CLIENTS_FILE.write_text(json.dumps(clients, indent=2))
     SERVICE_CLIENTS_FILE.chmod(0o600)
     return clients
+
+
+def reset_token_key() -> str:
+    """The key users seals reset tokens with for notifications; generated once, then stable
+    (an event still on Kafka across a restart opens with it)."""
+    if not RESET_TOKEN_KEY_FILE.exists():
+        SECRETS.mkdir(parents=True, exist_ok=True)
+        SECRETS.chmod(0o700)
+        RESET_TOKEN_KEY_FILE.write_text(sealed.new_key())
+        RESET_TOKEN_KEY_FILE.chmod(0o600)
+    return RESET_TOKEN_KEY_FILE.read_text().strip()
 
 
 def ensure_jwt_signing_key() -> Path:
@@ -99,6 +112,8 @@ def service_environment(name: str) -> dict[str, str]:
         for proxy, (listen, upstream) in FAULT_PROXIES.items():
             if proxy.startswith("orders-"):
                 environment[f"{upstream.upper()}_URL"] = f"http://127.0.0.1:{listen}"
+    if name in ("users", "notifications"):
+        environment["RESET_TOKEN_KEY"] = reset_token_key()
     if name == "users":
         environment["JWT_SIGNING_KEYS_DIR"] = str(JWT_KEYS_DIR)
         environment["SERVICE_CLIENTS_FILE"] = str(SERVICE_CLIENTS_FILE)

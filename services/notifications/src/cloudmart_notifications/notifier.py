@@ -11,6 +11,7 @@ from typing import Any
 
 from prometheus_client import Counter
 
+from cloudmart_common import sealed
 from cloudmart_common.call_policy import UpstreamUnavailable
 from cloudmart_common.errors import ServiceUnavailableError
 from cloudmart_common.events import utc_timestamp
@@ -105,6 +106,13 @@ class Notifier:
         spec = TEMPLATE_OF_EVENT.get(consumed.event_type)
         if spec is None:
             raise PoisonEvent(f"no notification for event type {consumed.event_type!r}")
+        if "reset_token" in event:
+            # Sealed by users for this service alone; opened only into the email's data.
+            try:
+                token = sealed.unseal(self._settings.reset_token_key, str(event["reset_token"]))
+            except sealed.SealBroken as exc:
+                raise PoisonEvent("reset token not sealed with this service's key") from exc
+            event = {**event, "reset_token": token}
         for delivery in await self._deliveries(spec, event):
             try:
                 await self._deliver(consumed.event_id, consumed.event_type, spec, delivery)

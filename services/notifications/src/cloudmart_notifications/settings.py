@@ -30,6 +30,9 @@ class Settings(CommonSettings):
     fcm_api_base: str = Field(default="https://fcm.googleapis.com")
 
     users_url: str = Field(default="http://127.0.0.1:5001")
+    reset_token_key: SecretStr = Field(
+        description="Fernet key users and notifications share: the reset token travels sealed"
+    )
     contact_cache_seconds: float = Field(
         default=30.0,
         ge=0,

@@ -5,13 +5,16 @@ from typing import Any
 
 import httpx
 import pytest
+from pydantic import SecretStr
 from twilio.http import HttpClient
 from twilio.http.response import Response
 from twilio.rest import Client as TwilioClient
 
+from cloudmart_common import sealed
 from cloudmart_notifications.channels import ChannelError, FcmPushChannel, Message, TwilioSmsChannel
 from cloudmart_notifications.settings import Settings
 
+KEY = SecretStr(sealed.new_key())
 SMS = Message("sms", "+15551234567", "Shipped", "CloudMart: order #1 has shipped.")
 
 
@@ -38,7 +41,10 @@ class RecordingTwilioHttp(HttpClient):  # type: ignore[misc]  # twilio ships no 
 
 def _twilio(transport: RecordingTwilioHttp) -> TwilioSmsChannel:
     settings = Settings(
-        sms_backend="twilio", twilio_from_number="+15550000000", twilio_account_sid="AC123"
+        sms_backend="twilio",
+        twilio_from_number="+15550000000",
+        twilio_account_sid="AC123",
+        reset_token_key=KEY,
     )
     return TwilioSmsChannel(settings, TwilioClient("AC123", "token", http_client=transport))
 
@@ -69,7 +75,7 @@ class _Fcm(FcmPushChannel):
 
 
 def _fcm(handler: Any) -> FcmPushChannel:
-    settings = Settings(push_backend="fcm", fcm_project_id="cloudmart-test")
+    settings = Settings(push_backend="fcm", fcm_project_id="cloudmart-test", reset_token_key=KEY)
     return _Fcm(settings, httpx.AsyncClient(transport=httpx.MockTransport(handler)))
 
 
@@ -102,6 +108,6 @@ async def test_an_fcm_error_is_a_channel_error() -> None:
 
 
 async def test_fcm_without_credentials_says_so() -> None:
-    channel = FcmPushChannel(Settings(push_backend="fcm", fcm_project_id="p"))
+    channel = FcmPushChannel(Settings(push_backend="fcm", fcm_project_id="p", reset_token_key=KEY))
     with pytest.raises(ChannelError, match="FCM_CREDENTIALS_FILE"):
         await channel.send(Message("push", "t", "x", "y"))

@@ -156,7 +156,12 @@ async def password_reset(
 ) -> AcceptedOut:
     # Always 202: the answer must not reveal whether the address is registered.
     await service.request_password_reset(
-        sessions, resets, str(body.email), settings.password_reset_seconds, after_commit=relay.wake
+        sessions,
+        resets,
+        str(body.email),
+        settings.password_reset_seconds,
+        settings.reset_token_key,
+        after_commit=relay.wake,
     )
     return AcceptedOut()
 

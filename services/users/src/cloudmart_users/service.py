@@ -8,9 +8,11 @@ from datetime import UTC, datetime, timedelta
 from hmac import compare_digest
 from pathlib import Path
 
+from pydantic import SecretStr
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from cloudmart_common import sealed
 from cloudmart_common.db import Database
 from cloudmart_common.events import new_event
 from cloudmart_common.outbox import OutboxMessage
@@ -158,6 +160,7 @@ async def request_password_reset(
     tokens: ResetTokens,
     email: str,
     ttl_seconds: int,
+    reset_token_key: SecretStr,
     after_commit: Callable[[], None] | None = None,
 ) -> None:
     """Publishes `password_reset_requested` when the user exists; the caller always gets 202."""
@@ -174,7 +177,8 @@ async def request_password_reset(
                 "username": user.username,
                 "email": user.email,
                 "full_name": user.full_name,
-                "reset_token": token,
+                # Sealed for notifications: the outbox, Kafka and the DLQ never hold the token.
+                "reset_token": sealed.seal(reset_token_key, token),
                 "expires_at": expires_at,
             },
         )

@@ -20,6 +20,9 @@ class Settings(CommonSettings, DatabaseSettings):
     refresh_token_seconds: int = Field(default=30 * 24 * 3600, gt=0)
     service_token_seconds: int = Field(default=300, gt=0)
     password_reset_seconds: int = Field(default=1800, gt=0)
+    reset_token_key: SecretStr = Field(
+        description="Fernet key users and notifications share: the reset token travels sealed"
+    )
     service_clients_file: Path | None = Field(
         default=None, description="JSON {client_id: secret} of the services (DESIGN.md §9)"
     )

@@ -20,6 +20,7 @@ from cloudmart_local.layout import REDIS_PORT, SERVICE_PORTS, VENV_BIN
 from cloudmart_local.secrets import JWT_KEYS_DIR, service_clients, service_environment
 from cloudmart_users.reset_tokens import reset_key
 from tests.accounts import ADMIN_PASSWORD, ADMIN_USERNAME
+from tests.mailbox import reset_token_in_email
 from tests.stack_control import notification_events, query
 
 BASE = f"http://127.0.0.1:{SERVICE_PORTS['users']}"
@@ -252,10 +253,10 @@ def test_changing_the_password_needs_the_current_one(http: httpx.Client) -> None
 
 
 def _reset_token_for(email: str) -> str:
-    """The token as the notifications service gets it: from the event on the topic."""
-    [(event, headers)] = notification_events("password_reset_requested", email=email)
+    """The token as its owner gets it: from the emailed link."""
+    [(_event, headers)] = notification_events("password_reset_requested", email=email)
     assert headers["event_type"] == b"password_reset_requested"
-    return str(event["reset_token"])
+    return reset_token_in_email(email)
 
 
 def test_password_reset_tokens_are_single_use(http: httpx.Client) -> None:

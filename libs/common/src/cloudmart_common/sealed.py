@@ -1,0 +1,29 @@
+"""A value sealed for one reader: authenticated encryption (Fernet: AES-128-CBC + HMAC-SHA256)
+with a key only the writer and that reader hold.
+
+The password-reset token travels from the users service to the notifications service through
+the outbox, Kafka and perhaps the dead-letter topic; sealed, what all of those keep (and show,
+and log) is useless to whoever reads it there. Only the email carries the token itself.
+"""
+
+from cryptography.fernet import Fernet, InvalidToken
+from pydantic import SecretStr
+
+
+class SealBroken(ValueError):
+    """Not sealed with this key, or altered."""
+
+
+def new_key() -> str:
+    return Fernet.generate_key().decode()
+
+
+def seal(key: SecretStr, value: str) -> str:
+    return Fernet(key.get_secret_value().encode()).encrypt(value.encode()).decode()
+
+
+def unseal(key: SecretStr, sealed: str) -> str:
+    try:
+        return Fernet(key.get_secret_value().encode()).decrypt(sealed.encode()).decode()
+    except (InvalidToken, ValueError) as exc:
+        raise SealBroken("not sealed with this key") from exc
