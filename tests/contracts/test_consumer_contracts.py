@@ -188,7 +188,7 @@ def test_the_analytics_declaration_matches_what_its_parser_reads() -> None:
 
     # The parser streams: one `case "<field>" ->` per field it reads, the order's fields
     # before its items reader, each item's fields in it.
-    order_part, _, items_part = parser.read_text().partition("static Items read")
+    order_part, _, items_part = parser.read_text().partition("private void readItems(")
     field = r'case "([a-z_]+)" ->'
     top, per_item = set(re.findall(field, order_part)), set(re.findall(field, items_part))
 
