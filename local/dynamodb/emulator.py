@@ -71,7 +71,12 @@ class SerialiseDynamoDB:
             return self.app(environ, start_response)
         record: Record | None = None
         if target.rpartition(".")[2] in WRITES:
-            body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+            length = environ.get("CONTENT_LENGTH")
+            stream = environ["wsgi.input"]
+            if length:
+                body = stream.read(int(length))
+            else:  # a chunked body, dechunked by werkzeug, ends; a raw socket would not
+                body = stream.read() if environ.get("wsgi.input_terminated") else b""
             environ["wsgi.input"] = io.BytesIO(body)
             headers = {name: environ.get(_environ_key(name), "") for name in HEADERS}
             record = {"h": headers, "b": body.decode()}

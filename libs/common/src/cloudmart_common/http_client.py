@@ -193,8 +193,11 @@ class ServiceClient:
         attempts = self._settings.service_call_retries if safe_to_repeat else 1
         url = f"{self._base_url}/{path.lstrip('/')}"
         response = await self._call(method, url, body, query, extra, attempts)
-        if response.status_code == 401 and self._token_source is not None:
-            # A rotated key or an expired token: refused before any work was done, so even a
+        if self._token_source is not None and (
+            response.status_code == 401 or _insufficient_scope(response)
+        ):
+            # A rotated key, an expired token, or one issued before this client's grants
+            # changed (cloudmart_common.scopes): refused before any work was done, so even a
             # non-idempotent call may go again, once, with a fresh token.
             self._token_source.invalidate()
             response = await self._call(method, url, body, query, extra, attempts)
@@ -353,3 +356,14 @@ def _worth_retrying(exc: BaseException) -> bool:
     if isinstance(exc, _FailedAnswer):
         return exc.response.status_code in RETRYABLE_STATUSES
     return isinstance(exc, _TRANSPORT_FAILURES)
+
+
+def _insufficient_scope(response: ServiceResponse) -> bool:
+    """A 403 problem saying the token lacks a scope (auth.service_with)."""
+    if response.status_code != 403:
+        return False
+    try:
+        problem = response.json()
+    except ValueError:
+        return False
+    return isinstance(problem, dict) and problem.get("error") == "insufficient_scope"

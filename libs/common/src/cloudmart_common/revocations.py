@@ -18,6 +18,9 @@ log = logging.getLogger(__name__)
 
 PREFIX = "revoked-session:"
 CHECK_SECONDS = 1.0  # how stale a verifier's answer about a session may be
+REVOCATION_TIMEOUT_SECONDS = (
+    0.2  # a check's Redis connect and read; then the session counts as live
+)
 REMEMBERED_SESSIONS = 10_000  # answers kept in memory (oldest dropped first)
 _WARN_EVERY_SECONDS = 60.0
 

@@ -6,12 +6,26 @@ the outbox, Kafka and perhaps the dead-letter topic; sealed, what all of those k
 and log) is useless to whoever reads it there. Only the email carries the token itself.
 """
 
+from typing import Annotated
+
 from cryptography.fernet import Fernet, InvalidToken
-from pydantic import SecretStr
+from pydantic import AfterValidator, SecretStr
 
 
 class SealBroken(ValueError):
     """Not sealed with this key, or altered."""
+
+
+def _usable(key: SecretStr) -> SecretStr:
+    try:
+        Fernet(key.get_secret_value().encode())
+    except ValueError as exc:
+        raise ValueError("not a Fernet key (32 bytes, url-safe base64)") from exc
+    return key
+
+
+# A setting holding a key: a malformed one stops the service at start, not at its first use.
+SealKey = Annotated[SecretStr, AfterValidator(_usable)]
 
 
 def new_key() -> str:

@@ -8,6 +8,7 @@ import httpx
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.telemetry import TelemetryConfig
+from redis.asyncio import Redis
 
 from cloudmart_common.jwks import JwksVerifier
 from cloudmart_common.log import configure_logging
@@ -16,10 +17,9 @@ from cloudmart_common.observed import ObservedRequests
 from cloudmart_common.openapi_errors import install as document_errors
 from cloudmart_common.problem_details import install_problem_handlers
 from cloudmart_common.readiness import DependencyCheck, run_checks
-from cloudmart_common.revocations import RevokedSessions
+from cloudmart_common.revocations import REVOCATION_TIMEOUT_SECONDS, RevokedSessions
 from cloudmart_common.service_token import ServiceTokenProvider
 from cloudmart_common.settings import CommonSettings
-from cloudmart_common.stores import create_redis
 from cloudmart_common.tracing import configure_tracing
 
 # Opens the service's pools and clients on start-up, closes them on shutdown, and yields the
@@ -70,8 +70,13 @@ def create_service_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # One pooled client for the JWKS and the service token; keys are fetched on first use.
-        # Revoked sessions are read from Redis on a connection of their own (ADR 0006).
-        redis = create_redis(settings)
+        # Revoked sessions are read from Redis on a pool of their own, with short timeouts and
+        # no retries: an unreachable Redis must cost a request milliseconds, not seconds.
+        redis = Redis.from_url(
+            settings.redis_url,
+            socket_connect_timeout=REVOCATION_TIMEOUT_SECONDS,
+            socket_timeout=REVOCATION_TIMEOUT_SECONDS,
+        )
         try:
             async with httpx.AsyncClient() as http:
                 app.state.jwt_verifier = JwksVerifier(settings, http, RevokedSessions(redis))

@@ -12,7 +12,7 @@ from typing import Any
 import aiohttp
 import pytest
 from fastapi import FastAPI, Request, Response
-from fastapi.responses import RedirectResponse, StreamingResponse
+from fastapi.responses import JSONResponse, RedirectResponse, StreamingResponse
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags, use_span
 from prometheus_client import REGISTRY
 
@@ -68,6 +68,10 @@ class Upstream:
                 return Response(status_code=401)
             case "locked":
                 return Response(status_code=401)
+            case "scoped" if request.headers.get("authorization") != "Bearer fresh":
+                return JSONResponse({"error": "insufficient_scope"}, status_code=403)
+            case "forbidden":
+                return JSONResponse({"error": "forbidden"}, status_code=403)
         return Response(content=b'{"ok": true}', media_type="application/json")
 
 
@@ -430,6 +434,18 @@ async def test_a_401_renews_the_service_token_and_tries_once_more(
     assert (response.status_code, tokens.invalidated) == (200, 1)
     sent = [headers["authorization"] for headers in server.headers["auth"]]
     assert sent == ["Bearer stale", "Bearer fresh"]
+
+
+async def test_a_403_for_a_missing_scope_renews_the_token_once_and_another_403_does_not(
+    upstream: tuple[Upstream, str],
+) -> None:
+    server, base = upstream
+    tokens = RotatingTokens()
+    async with ServiceClient("users", base, _settings(), token_source=tokens) as client:
+        scoped = await client.post("/scoped", json={})  # a token from before the grant
+        forbidden = await client.get("/forbidden")
+    assert (scoped.status_code, forbidden.status_code, tokens.invalidated) == (200, 403, 1)
+    assert server.calls["forbidden"] == 1
 
 
 async def test_a_second_401_is_returned_to_the_caller(upstream: tuple[Upstream, str]) -> None:

@@ -5,6 +5,7 @@ from typing import Literal
 
 from pydantic import Field, SecretStr
 
+from cloudmart_common.sealed import SealKey
 from cloudmart_common.settings import CommonSettings
 
 
@@ -30,7 +31,7 @@ class Settings(CommonSettings):
     fcm_api_base: str = Field(default="https://fcm.googleapis.com")
 
     users_url: str = Field(default="http://127.0.0.1:5001")
-    reset_token_key: SecretStr = Field(
+    reset_token_key: SealKey = Field(
         description="Fernet key users and notifications share: the reset token travels sealed"
     )
     contact_cache_seconds: float = Field(

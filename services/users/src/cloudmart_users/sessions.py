@@ -28,6 +28,16 @@ return 'invalid'
 """
 
 
+# Logout: the session ends only for the holder of its current refresh token (the session id
+# alone is readable in every access token of the session).
+_CLOSE = """
+if redis.call('HGET', KEYS[1], 'refresh_hash') ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1], KEYS[2])
+redis.call('SET', KEYS[3], '1', 'EX', ARGV[2])
+return 1
+"""
+
+
 @dataclass(frozen=True)
 class Session:
     session_id: str
@@ -53,6 +63,7 @@ class SessionStore:
         self._ttl = ttl_seconds
         self._revoked_seconds = revoked_seconds
         self._rotate = redis.register_script(_ROTATE)
+        self._close = redis.register_script(_CLOSE)
 
     async def open(self, user_id: int) -> Session:
         session_id, secret = secrets.token_urlsafe(16), secrets.token_urlsafe(32)
@@ -83,10 +94,19 @@ class SessionStore:
         return outcome, Session(session_id, int(user_id), f"{session_id}.{new_secret}")
 
     async def close(self, refresh_token: str) -> None:
-        """Logout: the session ends, its access tokens with it."""
+        """Logout: the session ends, its access tokens with it; a refresh token that is not the
+        session's current one ends nothing."""
         parts = _split(refresh_token)
         if parts is not None:
-            await self._end([parts[0]])
+            session_id, secret = parts
+            await self._close(
+                keys=[
+                    f"session:{session_id}",
+                    f"session:{session_id}:used",
+                    revoked_key(session_id),
+                ],
+                args=[_digest(secret), self._revoked_seconds],
+            )
 
     async def close_all(self, user_id: int) -> None:
         """After a password change or reset, or a deletion: every session of the user ends."""

@@ -4,6 +4,7 @@ from pathlib import Path
 
 from pydantic import AliasChoices, Field, SecretStr
 
+from cloudmart_common.sealed import SealKey
 from cloudmart_common.settings import CommonSettings, DatabaseSettings, local_database_url
 
 
@@ -20,7 +21,7 @@ class Settings(CommonSettings, DatabaseSettings):
     refresh_token_seconds: int = Field(default=30 * 24 * 3600, gt=0)
     service_token_seconds: int = Field(default=300, gt=0)
     password_reset_seconds: int = Field(default=1800, gt=0)
-    reset_token_key: SecretStr = Field(
+    reset_token_key: SealKey = Field(
         description="Fernet key users and notifications share: the reset token travels sealed"
     )
     service_clients_file: Path | None = Field(
