@@ -17,10 +17,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-import boto3
-
 from bench.figures import Figure
 from cloudmart_local.layout import ROOT, TOOLS
+from cloudmart_local.probes import dynamodb_client
 
 NAME = "DynamoDB emulator restart after kill -9"
 PORT = 18977
@@ -48,16 +47,6 @@ def _start(data: Path) -> tuple[subprocess.Popen[str], float]:
         if line.startswith("DynamoDB emulator"):
             return process, time.monotonic() - started
     raise RuntimeError(f"the emulator exited with {process.wait()}")
-
-
-def _client() -> Any:
-    return boto3.client(
-        "dynamodb",
-        endpoint_url=f"http://127.0.0.1:{PORT}",
-        region_name="us-east-1",
-        aws_access_key_id="bench",
-        aws_secret_access_key="bench",  # noqa: S106 - the emulator accepts any key
-    )
 
 
 def _product(n: int) -> dict[str, Any]:
@@ -90,7 +79,7 @@ def measure(items: int = 100_000) -> list[Figure]:
         data = Path(scratch)
         process, _ = _start(data)
         try:
-            client = _client()
+            client = dynamodb_client(port=PORT)
             loading = time.monotonic()
             for first in range(1, items + 1, 25):
                 batch = [
@@ -104,7 +93,7 @@ def measure(items: int = 100_000) -> list[Figure]:
             process.wait()
         process, from_journal = _start(data)
         try:
-            counted = _count(_client())
+            counted = _count(dynamodb_client(port=PORT))
         finally:
             process.send_signal(signal.SIGKILL)
             process.wait()

@@ -9,6 +9,7 @@ import pytest
 
 from cloudmart_common import scopes
 from cloudmart_local.secrets import service_clients
+from tests.accounts import service_headers
 from tests.stack_control import service_url
 
 CLIENTS = sorted(service_clients())
@@ -59,19 +60,9 @@ ROUTES: dict[str, tuple[Callable[[dict[str, str]], int], str]] = {
 }
 
 
-def _token(client: str) -> dict[str, str]:
-    answer = httpx.post(
-        f"{service_url('users')}/api/users/oauth/token",
-        data={"grant_type": "client_credentials"},
-        auth=(client, service_clients()[client]),
-    )
-    assert answer.status_code == 200, answer.text
-    return {"Authorization": f"Bearer {answer.json()['access_token']}"}
-
-
 @pytest.mark.parametrize("client", CLIENTS)
 def test_each_client_opens_exactly_the_routes_of_its_scopes(client: str) -> None:
-    headers = _token(client)
+    headers = service_headers(client)
     granted = scopes.granted(client)
     answers = {route: call(headers) for route, (call, _scope) in ROUTES.items()}
     expected_open = {route for route, (_call, scope) in ROUTES.items() if scope in granted}

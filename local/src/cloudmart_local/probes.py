@@ -86,11 +86,12 @@ async def kafka() -> None:
         await client.close()
 
 
-def dynamodb_client(config: Config | None = None) -> Any:
-    """A boto3 DynamoDB client for the local emulator (its keys are not checked)."""
+def dynamodb_client(config: Config | None = None, port: int = DYNAMODB_PORT) -> Any:
+    """A boto3 DynamoDB client for the local emulator, or one on `port` (its keys are not
+    checked)."""
     return boto3.client(
         "dynamodb",
-        endpoint_url=f"http://127.0.0.1:{DYNAMODB_PORT}",
+        endpoint_url=f"http://127.0.0.1:{port}",
         region_name="us-east-1",
         aws_access_key_id="test",
         aws_secret_access_key="test",  # noqa: S106 - the emulator accepts any key
