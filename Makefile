@@ -10,7 +10,8 @@ PYTEST := $(BIN)/pytest -p no:cacheprovider
 
 help:
 	@echo "make up       install what is missing, start the whole stack, print the URLs"
-	@echo "              (make up PROFILE=minimal: no Flink, Prometheus, Toxiproxy, flagd)"
+	@echo "              (make up PROFILE=minimal: no Flink, Prometheus, Toxiproxy, flagd;"
+	@echo "               make up REPLICAS=2: two processes of each Python service)"
 	@echo "make test     make up, then lint, type check and every test suite"
 	@echo "make status   each process and its health    make logs S=<name>   tail one log"
 	@echo "make bench          every figure beside its bound; fails on a missed budget (~10 min)"
@@ -28,8 +29,10 @@ install:
 
 # PROFILE=minimal leaves out Flink, Prometheus, Toxiproxy, flagd and the catalog-import poller.
 PROFILE ?= full
+# REPLICAS=2 runs two processes of each Python service, the gateway spreading over them.
+REPLICAS ?= 1
 up: install
-	@$(STACK) up --profile $(PROFILE)
+	@$(STACK) up --profile $(PROFILE) --replicas $(REPLICAS)
 
 down:
 	@if [ -x $(BIN)/python ]; then $(STACK) down; else echo "nothing to stop"; fi

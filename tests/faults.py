@@ -53,13 +53,25 @@ class Attempt:
     order_id: int | None
     buyer: Account
     problem: dict[str, Any] = field(default_factory=dict)
+    tries: int = 1  # more than one: retried with the same Idempotency-Key
+
+
+# What a client retries with the same key: no answer, the gateway's or a service's "try again",
+# and the key still claimed by an attempt that a crash interrupted.
+RETRIED = {0, 502, 503, 504}
 
 
 def steady_checkouts(
-    buyers: list[Account], product_id: int, *, per_second: float, seconds: float
+    buyers: list[Account],
+    product_id: int,
+    *,
+    per_second: float,
+    seconds: float,
+    retry_for: float = 0.0,
 ) -> list[Attempt]:
     """Place orders through the gateway at a steady rate (one thread per order in flight),
-    buyers taken in turn; every attempt, answered or not, is returned."""
+    buyers taken in turn; every attempt, answered or not, is returned. With `retry_for`, an
+    order is retried with its key, as a client would, until a final answer or that long."""
     attempts: list[Attempt] = []
     lock = threading.Lock()
     began = time.monotonic()
@@ -67,21 +79,38 @@ def steady_checkouts(
     def one(index: int) -> None:
         buyer = buyers[index % len(buyers)]
         start = time.monotonic()
-        status, order_id, problem = 0, None, {}
-        try:
-            with httpx.Client(base_url=service_url("gateway"), timeout=60) as http:
-                response = place(http, buyer, order_body([(product_id, 1)]))
-            status = response.status_code
-            body = response.json()
-            if status == 201:
-                order_id = body["id"]
-            else:
-                problem = body
-        except (httpx.HTTPError, ValueError):
-            pass
+        body, key = order_body([(product_id, 1)]), uuid.uuid4().hex
+        tries = 0
+        while True:
+            tries += 1
+            status, order_id, problem = 0, None, {}
+            try:
+                with httpx.Client(base_url=service_url("gateway"), timeout=60) as http:
+                    response = place(http, buyer, body, key)
+                status = response.status_code
+                answer = response.json()
+                if status == 201:
+                    order_id = answer["id"]
+                else:
+                    problem = answer
+            except (httpx.HTTPError, ValueError):
+                pass
+            in_progress = problem.get("type", "").endswith("/idempotency-in-progress")
+            retry = status in RETRIED or in_progress
+            if not retry or time.monotonic() - start + 1 > retry_for:
+                break
+            time.sleep(1)
         with lock:
             attempts.append(
-                Attempt(start - began, time.monotonic() - start, status, order_id, buyer, problem)
+                Attempt(
+                    start - began,
+                    time.monotonic() - start,
+                    status,
+                    order_id,
+                    buyer,
+                    problem,
+                    tries,
+                )
             )
 
     threads = []

@@ -12,7 +12,16 @@ from pathlib import Path
 
 from cloudmart_local import prepare, supervisor
 from cloudmart_local.components import Component, all_components, by_name, log_file
-from cloudmart_local.layout import DATABASES, LEFT_OUT_BY_PROFILE, PROFILE_FILE, ROOT, STATE
+from cloudmart_local.layout import (
+    DATABASES,
+    LEFT_OUT_BY_PROFILE,
+    MAX_REPLICAS,
+    PROFILE_FILE,
+    REPLICAS_FILE,
+    ROOT,
+    STATE,
+    runs,
+)
 
 FAILED_STATES = {"FATAL", "EXITED", "BACKOFF", "STOPPED", "UNKNOWN"}
 
@@ -90,16 +99,20 @@ async def _start_all(components: Sequence[Component]) -> None:
         raise SystemExit(f"\nmake up: {names} did not start (logs under {log_file('x').parent})")
 
 
-def up(profile: str) -> None:
+def up(profile: str, replicas: int) -> None:
     began = time.monotonic()
     PROFILE_FILE.parent.mkdir(parents=True, exist_ok=True)
     PROFILE_FILE.write_text(profile + "\n")
+    REPLICAS_FILE.write_text(f"{replicas}\n")
     components = all_components()
     infrastructure = [c for c in components if not c.is_service and c.name != "pgbouncer"]
     services = [c for c in components if c.is_service]
     print("prepare")
-    prepare.before_start()
+    targets_changed = prepare.before_start()
     _line("supervisord", supervisor.ensure_running(components))
+    reload = targets_changed and runs("prometheus")  # replicas came or went: reread targets
+    if reload and supervisor.process_info()["prometheus"]["statename"] == "RUNNING":
+        supervisor.rpc().signalProcess("prometheus", "HUP")
     print("infrastructure")
     asyncio.run(_start_all(infrastructure))
     prepare.postgres_databases()
@@ -114,7 +127,8 @@ def up(profile: str) -> None:
     print("services")
     asyncio.run(_start_all(services))
     print(
-        f"\nCloudMart is up, profile {profile} ({time.monotonic() - began:.1f} s). "
+        f"\nCloudMart is up, profile {profile}, {replicas} replica(s) of each service "
+        f"({time.monotonic() - began:.1f} s). "
         "Logs: make logs S=<name>\n"
     )
     for component in components:
@@ -181,9 +195,11 @@ def down() -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="cloudmart_local", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser(
-        "up", help="install nothing, start everything, wait until healthy"
-    ).add_argument("--profile", choices=sorted(LEFT_OUT_BY_PROFILE), default="full")
+    start_up = commands.add_parser("up", help="start everything, wait until healthy")
+    start_up.add_argument("--profile", choices=sorted(LEFT_OUT_BY_PROFILE), default="full")
+    start_up.add_argument(
+        "--replicas", type=int, choices=range(1, MAX_REPLICAS + 1), default=1, metavar="N"
+    )
     commands.add_parser("down", help="stop every process of the stack")
     commands.add_parser("status", help="each process and its health")
     commands.add_parser("clean", help="stop the stack and wipe .cloudmart/")
@@ -191,7 +207,7 @@ def main() -> None:
         commands.add_parser(verb, help=f"{verb} one component").add_argument("name")
     args = parser.parse_args()
     if args.command == "up":
-        up(args.profile)
+        up(args.profile, args.replicas)
     elif args.command == "down":
         sys.exit(down())
     elif args.command == "status":

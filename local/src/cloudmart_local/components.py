@@ -33,6 +33,9 @@ from cloudmart_local.layout import (
     TOOLS,
     TOXIPROXY_PORT,
     VENV_BIN,
+    active_replicas,
+    replica_name,
+    replica_port,
     runs,
 )
 from cloudmart_local.secrets import service_environment
@@ -243,35 +246,43 @@ def _flagd() -> Component:
 KEEP_ALIVE_SECONDS = 75
 
 
+def _service(name: str, replica: int) -> Component:
+    port = replica_port(name, replica)
+    uvicorn = [
+        str(VENV_BIN / "uvicorn"),
+        "--factory",
+        f"cloudmart_{name}.app:create_app",
+        "--no-access-log",
+        "--no-server-header",  # what we run on is nobody's business
+        "--timeout-graceful-shutdown",
+        "10",
+        # Longer than any client keeps an idle connection (the gateway's pool 30 s, an
+        # ALB 60 s): a server closing first races the client's next request on it, and
+        # that request (a POST included) fails unanswered.
+        "--timeout-keep-alive",
+        str(KEEP_ALIVE_SECONDS),
+    ]
+    if name == "gateway":  # every replica on the shop's one address (layout.REPLICAS_FILE)
+        command = [str(VENV_BIN / "python"), "-m", "cloudmart_local.shared_port", str(port)]
+        command += uvicorn
+    else:
+        command = [*uvicorn, "--host", "127.0.0.1", "--port", str(port)]
+    return Component(
+        name=replica_name(name, replica),
+        command=command,
+        probe=probes.service(port),
+        url=f"http://127.0.0.1:{port}",
+        ports=(port,),
+        environment=service_environment(name, replica),
+        is_service=True,
+    )
+
+
 def _services() -> list[Component]:
     return [
-        Component(
-            name=name,
-            command=[
-                str(VENV_BIN / "uvicorn"),
-                "--factory",
-                f"cloudmart_{name}.app:create_app",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--no-access-log",
-                "--no-server-header",  # what we run on is nobody's business
-                "--timeout-graceful-shutdown",
-                "10",
-                # Longer than any client keeps an idle connection (the gateway's pool 30 s, an
-                # ALB 60 s): a server closing first races the client's next request on it, and
-                # that request (a POST included) fails unanswered.
-                "--timeout-keep-alive",
-                str(KEEP_ALIVE_SECONDS),
-            ],
-            probe=probes.service(port),
-            url=f"http://127.0.0.1:{port}",
-            ports=(port,),
-            environment=service_environment(name),
-            is_service=True,
-        )
-        for name, port in SERVICE_PORTS.items()
+        _service(name, replica)
+        for name in SERVICE_PORTS
+        for replica in range(1, active_replicas() + 1)
     ]
 
 

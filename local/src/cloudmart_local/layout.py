@@ -68,6 +68,38 @@ def runs(component: str) -> bool:
     return component not in LEFT_OUT_BY_PROFILE[active_profile()]
 
 
+# `make up REPLICAS=2`: that many processes of each Python service, kept in RUN like the
+# profile. A backend's replica n listens on its port + 100 (n - 1) and the gateway spreads
+# over all of them (its upstream pools); the gateway's replicas share port 5000
+# (SO_REUSEPORT: the kernel spreads connections, as the load balancer does in the cloud).
+# Replica n of a service calls replica n of the others, as one pod calls a Service.
+REPLICAS_FILE = RUN / "replicas"
+MAX_REPLICAS = 3
+REPLICA_PORT_STEP = 100
+
+
+def active_replicas() -> int:
+    stored = REPLICAS_FILE.read_text().strip() if REPLICAS_FILE.exists() else "1"
+    return int(stored) if stored.isdigit() and 1 <= int(stored) <= MAX_REPLICAS else 1
+
+
+def replica_name(service: str, replica: int) -> str:
+    """`orders` for the first replica (the name every tool knows), then `orders-2`, ..."""
+    return service if replica == 1 else f"{service}-{replica}"
+
+
+def replica_port(service: str, replica: int) -> int:
+    if service == "gateway":
+        return SERVICE_PORTS[service]
+    return SERVICE_PORTS[service] + REPLICA_PORT_STEP * (replica - 1)
+
+
+def replica_urls(service: str) -> list[str]:
+    """Every replica's base URL, the first replica first."""
+    ports = dict.fromkeys(replica_port(service, n) for n in range(1, active_replicas() + 1))
+    return [f"http://127.0.0.1:{port}" for port in ports]
+
+
 # DESIGN.md §4: 300 s as designed; tests and demos shorten it.
 ANALYTICS_WINDOW_SECONDS = int(os.environ.get("ANALYTICS_WINDOW_SECONDS", "300"))
 

@@ -37,6 +37,8 @@ from cloudmart_local.layout import (
     TOPICS,
     VENV_BIN,
     active_profile,
+    active_replicas,
+    replica_port,
 )
 from cloudmart_local.secrets import (
     ensure_jwt_signing_key,
@@ -62,11 +64,14 @@ def _own(user: str, *paths: Path) -> None:
         shutil.chown(path, user, user)
 
 
-def _render(template: str, target: Path, **values: object) -> None:
+def _render(template: str, target: Path, **values: object) -> bool:
+    """Write the config from its template; True when it changed."""
     text = Template((CONF_TEMPLATES / template).read_text()).substitute(values)
     target.parent.mkdir(parents=True, exist_ok=True)
-    if not target.exists() or target.read_text() != text:
-        target.write_text(text)
+    if target.exists() and target.read_text() == text:
+        return False
+    target.write_text(text)
+    return True
 
 
 def directories() -> None:
@@ -228,12 +233,16 @@ def fault_flags() -> None:
     staged.replace(FAULT_FLAGS_FILE)  # atomic: flagd never reads half a file
 
 
-def prometheus_config() -> None:
+def prometheus_config() -> bool:
+    """Prometheus's config (every service replica a target); True when it changed."""
     targets = "\n".join(
-        f'      - targets: ["127.0.0.1:{port}"]\n        labels: {{service: "{name}"}}'
-        for name, port in SERVICE_PORTS.items()
+        f'      - targets: ["127.0.0.1:{replica_port(name, replica)}"]\n'
+        f'        labels: {{service: "{name}"}}'
+        for name in SERVICE_PORTS
+        # The gateway's replicas share one address: scraping it reaches either one.
+        for replica in range(1, (1 if name == "gateway" else active_replicas()) + 1)
     )
-    _render(
+    return _render(
         "prometheus.yml",
         RUN / "prometheus" / "prometheus.yml",
         service_targets=targets,
@@ -309,7 +318,8 @@ def admin_account() -> str:
     )
 
 
-def before_start() -> None:
+def before_start() -> bool:
+    """Directories, keys and configs; True when Prometheus's targets changed (a reload)."""
     directories()
     ensure_jwt_signing_key()
     service_clients()
@@ -317,6 +327,7 @@ def before_start() -> None:
     pgbouncer_config()
     redis_config()
     kafka_storage()
-    prometheus_config()
+    targets_changed = prometheus_config()
     toxiproxy_config()
     fault_flags()
+    return targets_changed

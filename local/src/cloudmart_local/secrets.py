@@ -24,6 +24,9 @@ from cloudmart_local.layout import (
     SMTP_PORT,
     TRACES,
     WEB_DIST,
+    replica_name,
+    replica_port,
+    replica_urls,
     runs,
 )
 
@@ -31,6 +34,8 @@ FAULT_FLAG_SERVICES = ("payments", "products", "notifications")
 SERVICE_CLIENTS_FILE = SECRETS / "service-clients.json"
 JWT_KEYS_DIR = SECRETS / "jwt-keys"
 RESET_TOKEN_KEY_FILE = SECRETS / "reset-token.key"
+# Which services each one calls (its `<NAME>_URL` settings), beside users for tokens and keys.
+CALLS = {"orders": ("users", "products", "payments"), "notifications": ("users",)}
 
 
 def service_clients() -> dict[str, str]:
@@ -81,7 +86,7 @@ def service_database_url(name: str) -> str:
     return url.replace(":16432/", f":{PGBOUNCER_PORT}/")
 
 
-def service_environment(name: str) -> dict[str, str]:
+def service_environment(name: str, replica: int = 1) -> dict[str, str]:
     """What a service process gets from the stack: its credentials and where everything is."""
     environment = {
         "PYTHONUNBUFFERED": "1",
@@ -93,8 +98,8 @@ def service_environment(name: str) -> dict[str, str]:
         "STRIPE_API_BASE": f"http://127.0.0.1:{LOCALSTRIPE_PORT}",
         "SMTP_HOST": "127.0.0.1",
         "SMTP_PORT": str(SMTP_PORT),
-        # No collector runs here: spans go to a file per service, where tests read them.
-        "TRACE_FILE": str(TRACES / f"{name}.jsonl"),
+        # No collector runs here: spans go to a file per process, where tests read them.
+        "TRACE_FILE": str(TRACES / f"{replica_name(name, replica)}.jsonl"),
     }
     if name in FAULT_FLAG_SERVICES and runs("flagd"):
         # Fault flags (ADR 0020): only where a named fault lives; elsewhere nothing evaluates.
@@ -107,7 +112,18 @@ def service_environment(name: str) -> dict[str, str]:
         environment["RATE_LIMIT_USER"] = "100000/minute"
         environment["WEB_DIST_DIR"] = str(WEB_DIST)
         environment["WEB_STRIPE_API_BASE"] = f"http://127.0.0.1:{LOCALSTRIPE_PORT}"
-    if name == "orders" and runs("toxiproxy"):
+        for upstream in SERVICE_PORTS.keys() - {"gateway"}:
+            environment[f"{upstream.upper()}_URLS"] = json.dumps(replica_urls(upstream))
+    elif replica > 1:
+        # Replica n calls replica n of the others (the first goes through Toxiproxy, below).
+        def peer(service: str) -> str:
+            return f"http://127.0.0.1:{replica_port(service, replica)}"
+
+        environment["JWKS_URL"] = f"{peer('users')}/api/users/.well-known/jwks.json"
+        environment["SERVICE_TOKEN_URL"] = f"{peer('users')}/api/users/oauth/token"
+        for upstream in CALLS.get(name, ()):
+            environment[f"{upstream.upper()}_URL"] = peer(upstream)
+    if name == "orders" and replica == 1 and runs("toxiproxy"):
         # The saga's calls go through Toxiproxy (a clean pass-through until a fault test acts).
         for proxy, (listen, upstream) in FAULT_PROXIES.items():
             if proxy.startswith("orders-"):

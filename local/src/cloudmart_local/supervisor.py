@@ -19,7 +19,7 @@ PIDFILE = RUN / "supervisord.pid"
 
 def _program(component: Component) -> str:
     environment = ",".join(
-        f'{key}="{value.replace("%", "%%")}"' for key, value in component.environment.items()
+        f"{key}={_quoted_value(value)}" for key, value in component.environment.items()
     )
     lines = [
         f"[program:{component.name}]",
@@ -43,6 +43,15 @@ def _program(component: Component) -> str:
     if environment:
         lines.append(f"environment={environment}")
     return "\n".join(lines) + "\n"
+
+
+def _quoted_value(value: str) -> str:
+    """An environment value as supervisord reads it back: quoted, no escapes (a non-POSIX
+    shlex), so a JSON value with double quotes goes in single quotes."""
+    quote = "'" if '"' in value else '"'
+    if quote in value:
+        raise ValueError(f"an environment value with both kinds of quotes: {value!r}")
+    return quote + value.replace("%", "%%") + quote
 
 
 def _quote(part: str) -> str:

@@ -260,6 +260,9 @@ async def _forward(
     # W3C trace context only: the client's `baggage` header, if any, is relayed as it came.
     _W3C.inject(headers, context=trace.set_span_in_context(span) if span else None)
     last_error = "no instance answered"
+    # Once a request may have reached an instance, it goes to another only when running it
+    # twice does no harm: an idempotent method, or a key the service deduplicates by.
+    resend = method in SAFE_TO_RESEND or "idempotency-key" in headers
     try:
         for instance in pool.candidates()[:2]:  # a second instance when the first cannot connect
             started = time.perf_counter()
@@ -283,7 +286,7 @@ async def _forward(
                 continue
             except (TimeoutError, aiohttp.ServerTimeoutError):
                 pool.failed(instance)
-                if method in SAFE_TO_RESEND:
+                if resend:
                     last_error = f"{pool.service} did not answer in time"
                     continue
                 await _timed_out(scope, send, pool)
@@ -291,7 +294,9 @@ async def _forward(
             except aiohttp.ClientError as exc:
                 pool.failed(instance)
                 last_error = f"{pool.service} failed ({type(exc).__name__})"
-                continue
+                if resend:
+                    continue
+                break  # perhaps done, perhaps not: the client decides, not a second instance
             pool.succeeded(instance)
             pool.observe(upstream.status, time.perf_counter() - started)
             if span is not None:

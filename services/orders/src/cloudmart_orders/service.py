@@ -183,13 +183,20 @@ class OrderService:
     # -- checkout ------------------------------------------------------------------------
 
     async def place(self, buyer_id: int, body: OrderIn, key: str) -> Checkout:
-        # A live order with this key means an earlier attempt crashed mid-saga: conclude it.
         if len(body.items) > self._settings.max_order_lines:
             limit = self._settings.max_order_lines
             raise UnprocessableError(f"at most {limit} lines per order", field="items")
         earlier, order_id = await repository.earlier_or_next_id(self._database, buyer_id, key)
         if earlier is not None:
-            return await self.recover(earlier)
+            # A live order with this key: an earlier attempt crashed mid-saga (in this
+            # process or another replica). Conclude it; undone, it frees the key (nothing was
+            # charged, its stock is back), and this attempt places the order anew.
+            concluded = await self.recover(earlier)
+            if concluded.order.status != "cancelled":
+                return concluded
+            earlier, order_id = await repository.earlier_or_next_id(self._database, buyer_id, key)
+            if earlier is not None:
+                raise ConcurrentChange("an order with this Idempotency-Key is being placed")
         # Independent reads: one round trip's wait instead of two, before anything is written.
         # The buyer's problem is reported first, as when the two were asked in turn.
         buyer, priced = await asyncio.gather(

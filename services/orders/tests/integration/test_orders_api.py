@@ -304,20 +304,28 @@ def test_unknown_products_and_service_tokens_are_refused(
     assert as_service.status_code == 403
 
 
-def _stranded(template: dict[str, Any], status: str, *, idle_seconds: int = 0) -> int:
-    """A copy of `template` in `status` at saga step `reserved`, as a crash would leave it,
+def _stranded(
+    template: dict[str, Any],
+    status: str,
+    *,
+    idle_seconds: int = 0,
+    step: str = "reserved",
+    key: str | None = None,
+) -> int:
+    """A copy of `template` in `status` at saga step `step`, as a crash would leave it,
     last touched `idle_seconds` ago; under a fresh id that no service has seen yet."""
     order_id = query(
         "orders",
         "INSERT INTO orders (user_id, status, saga_step, total_amount, currency, "
         "shipping_address, payment_method, idempotency_key, version, updated_at) "
-        "SELECT user_id, $2, 'reserved', total_amount, currency, shipping_address, "
+        "SELECT user_id, $2, $5, total_amount, currency, shipping_address, "
         "payment_method, $3, 1, now() - make_interval(secs => $4) FROM orders WHERE id = $1 "
         "RETURNING id",
         template["id"],
         status,
-        uuid.uuid4().hex,
+        key or uuid.uuid4().hex,
         idle_seconds,
+        step,
     )[0]["id"]
     query(
         "orders",
@@ -387,6 +395,35 @@ def test_a_payment_for_an_order_cancelled_meanwhile_is_refunded(
     assert http.get(f"/api/orders/{cancelled}", headers=staff.headers).json()["status"] == (
         "cancelled"
     )
+
+
+def test_a_retry_of_a_checkout_a_crash_interrupted_undoes_it_and_places_the_order(
+    http: httpx.Client, buyer: Account, staff: Account
+) -> None:
+    product = new_product(staff, stock=3)
+    body = order_body([(product["id"], 1)])
+    template = place(http, buyer, body).json()
+    # The process placing it died after writing the order, before the charge; the buyer's
+    # retry with the same key reaches another replica.
+    key = uuid.uuid4().hex
+    stranded = _stranded(template, "pending", step="created", key=key)
+    charges_before = stripe_count("charges")
+
+    answer = place(http, buyer, body, key)
+
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["id"] != stranded
+    assert answer.json()["status"] == "processing"
+    again = place(http, buyer, body, key)
+    assert (again.json()["id"], again.headers["Idempotent-Replayed"]) == (
+        answer.json()["id"],
+        "true",
+    )
+    assert http.get(f"/api/orders/{stranded}", headers=staff.headers).json()["status"] == (
+        "cancelled"
+    )
+    assert stripe_count("charges") == charges_before + 1
+    assert stock_of(product["id"]) == 1  # the template's unit and the retry's
 
 
 def test_recovery_compensates_an_order_a_crash_left_pending(
