@@ -40,7 +40,8 @@ def route_of(scope: Scope) -> str:
     route = scope.get(ROUTE_KEY)
     if route is not None:
         return str(route)
-    return getattr(scope.get("route"), "path", UNMATCHED_ROUTE)
+    # path_format: the template without convertors (`{order_id}`, not `{order_id:int}`).
+    return getattr(scope.get("route"), "path_format", UNMATCHED_ROUTE)
 
 
 class _PoolCollector(Collector):

@@ -15,6 +15,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException
+from starlette.routing import BaseRoute, Match
 
 from cloudmart_common.context import current_request_id
 from cloudmart_common.errors import STATUS_BY_ERROR, DomainError, UnauthorizedError, status_for
@@ -171,8 +172,28 @@ async def _render_http_error(request: Request, error: Exception) -> Response:
         detail = error.detail
     else:
         detail = title
-    # error.headers keeps `Allow` on a 405 (RFC 9110 §15.5.6) and whatever a route set.
-    return _problem(status, title, detail, slug=slug, instance=path, headers=error.headers)
+    headers = error.headers
+    if status == 405 and default_detail:
+        # Starlette names the methods of the first route whose path matched; the resource has
+        # every method of every route on that path (RFC 9110 §15.5.6).
+        headers = (headers or {}) | {"Allow": ", ".join(_allowed_methods(request))}
+    return _problem(status, title, detail, slug=slug, instance=path, headers=headers)
+
+
+_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """The methods some route answers on this path: asked of the router as if the request had
+    come with each (an included router is a route of its own, without a list of methods)."""
+    routes = [route for route in request.app.router.routes if isinstance(route, BaseRoute)]
+    return [
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes
+        )
+    ]
 
 
 def _internal_error(instance: str, error: Exception | None = None) -> JSONResponse:

@@ -112,7 +112,7 @@ async def all_orders(
 
 
 @router.get(
-    "/user/{user_id}",
+    "/user/{user_id:int}",
     response_model=OrderPage,
     responses={400: {"description": "An invalid cursor"}},
 )
@@ -130,13 +130,13 @@ async def orders_of_user(
     return OrderPage(items=[OrderOut.model_validate(o) for o in page], next_cursor=next_cursor)
 
 
-@router.get("/{order_id}", response_model=OrderDetailOut)
+@router.get("/{order_id:int}", response_model=OrderDetailOut)
 async def get_order(order_id: Annotated[Id, Path()], user: CurrentUser, orders: Orders) -> Order:
     return await orders.get(user, order_id)
 
 
 @router.patch(
-    "/{order_id}/status",
+    "/{order_id:int}/status",
     response_model=OrderDetailOut,
     responses={
         409: {
@@ -154,7 +154,7 @@ async def change_status(
 
 
 @router.delete(
-    "/{order_id}",
+    "/{order_id:int}",
     response_model=OrderDetailOut,
     responses={
         409: {

@@ -230,14 +230,14 @@ async def remove_card(
     await payments.remove_card(_user_id(user), card_id)
 
 
-@router.get("/order/{order_id}", response_model=PaymentOut)
+@router.get("/order/{order_id:int}", response_model=PaymentOut)
 async def payment_of_order(
     order_id: Annotated[Id, Path()], user: CurrentUser, payments: Payments
 ) -> PaymentOut:
     return _payment_out(await payments.for_order(user, order_id))
 
 
-@router.get("/{payment_id}", response_model=PaymentOut)
+@router.get("/{payment_id:int}", response_model=PaymentOut)
 async def get_payment(
     payment_id: Annotated[Id, Path()], user: CurrentUser, payments: Payments
 ) -> PaymentOut:

@@ -81,12 +81,12 @@ async def by_sku(sku: str, request: Request) -> ProductOut:
     return _out(await _catalog(request).by_sku(sku))
 
 
-@router.get("/{product_id}", response_model=ProductOut)
+@router.get("/{product_id:int}", response_model=ProductOut)
 async def get_product(product_id: int, request: Request) -> Response:
     return _json(await _catalog(request).product_json(product_id))
 
 
-@router.get("/{product_id}/price", response_model=PriceOut)
+@router.get("/{product_id:int}/price", response_model=PriceOut)
 async def get_price(product_id: int, request: Request) -> Response:
     """The product's name and price, as a checkout prices an order: cached apart from the
     stock, so it stays cached through sales."""
@@ -103,20 +103,20 @@ async def create_product(body: ProductIn, admin: AdminUser, request: Request) ->
     return _out(await _catalog(request).create(body))
 
 
-@router.put("/{product_id}", response_model=ProductOut)
+@router.put("/{product_id:int}", response_model=ProductOut)
 async def update_product(
     product_id: int, body: ProductUpdate, admin: AdminUser, request: Request
 ) -> ProductOut:
     return _out(await _catalog(request).update(product_id, body))
 
 
-@router.delete("/{product_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/{product_id:int}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_product(product_id: int, admin: AdminUser, request: Request) -> None:
     await _catalog(request).delete(product_id)
 
 
 @router.patch(
-    "/{product_id}/stock",
+    "/{product_id:int}/stock",
     response_model=ProductOut,
     responses={409: {"description": "The stock would go below zero"}},
 )

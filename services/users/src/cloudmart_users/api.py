@@ -187,13 +187,13 @@ async def me(user: CurrentUser, db: DbSession) -> User:
     return await service.get_user(db, user.user_id)
 
 
-@router.get("/{user_id}", response_model=UserOut)
+@router.get("/{user_id:int}", response_model=UserOut)
 async def get_user(user_id: UserId, user: CurrentUser, db: DbSession) -> User:
     return await service.get_user(db, service.visible_user_id(user, user_id))
 
 
 @router.put(
-    "/{user_id}",
+    "/{user_id:int}",
     response_model=UserOut,
     responses={409: {"description": "The email is registered to another account"}},
 )
@@ -204,7 +204,7 @@ async def update_user(
 
 
 @router.delete(
-    "/{user_id}",
+    "/{user_id:int}",
     status_code=status.HTTP_204_NO_CONTENT,
     responses={409: {"description": "The last active administrator: make another admin first"}},
 )
@@ -215,7 +215,7 @@ async def delete_user(
 
 
 @router.put(
-    "/{user_id}/password",
+    "/{user_id:int}/password",
     status_code=status.HTTP_204_NO_CONTENT,
     responses={
         400: {"description": "Another user's password: admins reset through the reset flow"},
@@ -238,7 +238,7 @@ async def change_password(
     )
 
 
-@internal.get("/{user_id}", response_model=UserStatusOut)
+@internal.get("/{user_id:int}", response_model=UserStatusOut)
 async def user_status(user_id: UserId, caller: UsersReader, database: Statements) -> User:
     """For the order saga (is the buyer active?) and notifications (how to reach them)."""
     return await service.user_status(database, user_id)
