@@ -37,6 +37,14 @@ def _records(key: str, body: bytes) -> Iterator[tuple[int, dict[str, Any]]]:
         yield number, {name: value for name, value in row.items() if value not in (None, "")}
 
 
+def _typed(name: str, value: object) -> object:
+    """A CSV cell is text: the stock count it spells becomes the integer the API takes (the
+    API, like the JSON lines, takes no count as a string)."""
+    if name == "stock_quantity" and isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    return value
+
+
 def parse(key: str, body: bytes) -> tuple[list[tuple[int, ProductIn]], list[Rejected]]:
     """Good rows and rejected ones; a file that cannot be read at all raises ValueError."""
     good: list[tuple[int, ProductIn]] = []
@@ -48,7 +56,7 @@ def parse(key: str, body: bytes) -> tuple[list[tuple[int, ProductIn]], list[Reje
             continue
         try:
             product = ProductIn.model_validate(
-                {name: record[name] for name in COLUMNS if name in record}
+                {name: _typed(name, record[name]) for name in COLUMNS if name in record}
             )
         except ValidationError as exc:
             reasons = "; ".join(

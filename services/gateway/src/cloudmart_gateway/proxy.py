@@ -31,7 +31,7 @@ from cloudmart_common.metrics import ROUTE_KEY
 from cloudmart_common.principal import Principal
 from cloudmart_common.problem_details import domain_error_response, problem_response
 from cloudmart_gateway.ratelimit import RateLimited, RateLimits
-from cloudmart_gateway.routes import LOGIN_PATH, is_admin_only, is_public, service_for
+from cloudmart_gateway.routes import LOGIN_PATH, is_admin_only, is_open_path, service_for
 from cloudmart_gateway.settings import Settings
 from cloudmart_gateway.upstreams import UpstreamPool
 
@@ -118,7 +118,6 @@ class Proxy:
     async def _proxy(self, scope: Scope, receive: Receive, send: Send) -> None:
         state = self.app.state
         settings: Settings = state.settings
-        method: str = scope["method"]
         path: str = scope["path"]
         service = scope.get(SERVICE_KEY) or service_for(path)
         if service is None:
@@ -126,7 +125,7 @@ class Proxy:
         scope[ROUTE_KEY] = f"/api/{service}/{{rest:path}}"  # the metrics' route label
         incoming = _Incoming(scope["headers"])
         principal = await _authenticate(
-            incoming.authorization, state.jwt_verifier, is_public(method, path)
+            incoming.authorization, state.jwt_verifier, is_open_path(path)
         )
         if is_admin_only(path) and (principal is None or not principal.is_admin):
             raise ForbiddenError("administrators only")

@@ -54,6 +54,16 @@ def is_public(method: str, path: str) -> bool:
     return pattern is not None and pattern.match(path) is not None
 
 
+_OPEN_PATHS = _any_of(pattern for _, pattern in PUBLIC_ROUTES)
+
+
+def is_open_path(path: str) -> bool:
+    """A path with an open operation. Any request to it goes through without a token, for
+    the service to answer by method: its open operation, 401 for one that needs a token (each
+    service authenticates on its own too), 405 with `Allow` for a method the path lacks."""
+    return _OPEN_PATHS.match(path) is not None
+
+
 _ADMIN_ONLY = _any_of(ADMIN_ONLY_ROUTES)
 
 

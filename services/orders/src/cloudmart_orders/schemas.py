@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from cloudmart_common.db import RowId
+from cloudmart_common.json_numbers import JSON_INTEGER
 from cloudmart_common.money import Money
 
 Id = RowId
@@ -21,7 +22,7 @@ class Strict(BaseModel):
 
 class LineIn(Strict):
     product_id: Id
-    quantity: Annotated[int, Field(ge=1, le=1000)]
+    quantity: Annotated[int, Field(ge=1, le=1000), JSON_INTEGER]
 
 
 class OrderIn(Strict):

@@ -3,9 +3,11 @@
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Path, Query, Request, Response, status
+from pydantic import WithJsonSchema
 
 from cloudmart_common.auth import AdminUser, StockReserver
+from cloudmart_common.db import RowId
 from cloudmart_products.repository import Filters
 from cloudmart_products.schemas import (
     CategoriesOut,
@@ -23,6 +25,9 @@ from cloudmart_products.schemas import (
 )
 from cloudmart_products.service import Catalog
 
+# Ids start at 1: the item at 0 is the id counter, which no route may read or change.
+ProductId = Annotated[RowId, Path()]
+
 router = APIRouter(prefix="/api/products", tags=["products"])
 internal = APIRouter(prefix="/internal/reservations", tags=["internal"])
 
@@ -31,6 +36,11 @@ DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
 MAX_CURSOR_LENGTH = 1000
 MAX_PRICE = Decimal("99999999.99")
+# A price filter as the document states it: a number (pydantic would also take any decimal
+# string, and says so, so `max_price=` looked valid and was refused).
+PriceBound = Annotated[
+    Decimal, WithJsonSchema({"type": "number", "minimum": 0, "maximum": float(MAX_PRICE)})
+]
 MAX_SEARCH_LENGTH = 100
 
 
@@ -57,8 +67,8 @@ async def list_products(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
     cursor: Annotated[str | None, Query(max_length=MAX_CURSOR_LENGTH)] = None,
     category: Annotated[Category | None, Query()] = None,
-    min_price: Annotated[Decimal | None, Query(ge=0, le=MAX_PRICE)] = None,
-    max_price: Annotated[Decimal | None, Query(ge=0, le=MAX_PRICE)] = None,
+    min_price: Annotated[PriceBound | None, Query(ge=0, le=MAX_PRICE)] = None,
+    max_price: Annotated[PriceBound | None, Query(ge=0, le=MAX_PRICE)] = None,
     in_stock: bool = False,
     q: Annotated[str | None, Query(min_length=1, max_length=MAX_SEARCH_LENGTH)] = None,
 ) -> Response:
@@ -82,12 +92,12 @@ async def by_sku(sku: str, request: Request) -> ProductOut:
 
 
 @router.get("/{product_id:int}", response_model=ProductOut)
-async def get_product(product_id: int, request: Request) -> Response:
+async def get_product(product_id: ProductId, request: Request) -> Response:
     return _json(await _catalog(request).product_json(product_id))
 
 
 @router.get("/{product_id:int}/price", response_model=PriceOut)
-async def get_price(product_id: int, request: Request) -> Response:
+async def get_price(product_id: ProductId, request: Request) -> Response:
     """The product's name and price, as a checkout prices an order: cached apart from the
     stock, so it stays cached through sales."""
     return _json(await _catalog(request).price_json(product_id))
@@ -105,13 +115,13 @@ async def create_product(body: ProductIn, admin: AdminUser, request: Request) ->
 
 @router.put("/{product_id:int}", response_model=ProductOut)
 async def update_product(
-    product_id: int, body: ProductUpdate, admin: AdminUser, request: Request
+    product_id: ProductId, body: ProductUpdate, admin: AdminUser, request: Request
 ) -> ProductOut:
     return _out(await _catalog(request).update(product_id, body))
 
 
 @router.delete("/{product_id:int}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_product(product_id: int, admin: AdminUser, request: Request) -> None:
+async def delete_product(product_id: ProductId, admin: AdminUser, request: Request) -> None:
     await _catalog(request).delete(product_id)
 
 
@@ -121,7 +131,7 @@ async def delete_product(product_id: int, admin: AdminUser, request: Request) ->
     responses={409: {"description": "The stock would go below zero"}},
 )
 async def change_stock(
-    product_id: int, body: StockChange, admin: AdminUser, request: Request
+    product_id: ProductId, body: StockChange, admin: AdminUser, request: Request
 ) -> ProductOut:
     return _out(await _catalog(request).change_stock(product_id, body))
 

@@ -142,6 +142,8 @@ class ProductTable:
         """
         if "stock_quantity" in changes:
             raise ValueError("stock changes through change_stock or a reservation, not update")
+        if product_id == COUNTER_ID:
+            return None
         for _attempt in range(_EDIT_ATTEMPTS):
             fields = {**changes, "updated_at": utc_timestamp()}
             condition = "attribute_exists(id)"
@@ -187,6 +189,8 @@ class ProductTable:
         raise RuntimeError(f"product {product_id} kept changing under its edit")
 
     async def delete(self, product_id: int) -> bool:
+        if product_id == COUNTER_ID:  # not a product: deleting it would reissue every id
+            return False
         answer = await _if_condition_holds(
             self._client.delete_item(
                 TableName=self._products,
@@ -200,6 +204,8 @@ class ProductTable:
         self, product_id: int, *, set_to: int | None, adjust: int | None
     ) -> StockChanged | None:
         """The product after the change; None when it does not exist or would go negative."""
+        if product_id == COUNTER_ID:
+            return None
         if set_to is not None:
             expression, condition = "SET stock_quantity = :value", "attribute_exists(id)"
             value = set_to

@@ -6,10 +6,12 @@ from typing import Annotated, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
+from cloudmart_common.json_numbers import JSON_INTEGER
 from cloudmart_common.money import Amount, Money
 
 Price = Amount
-Stock = Annotated[int, Field(ge=0, le=1_000_000)]
+# Counts are JSON integers: `true` is not 1, nor "5" five (what the document says).
+Stock = Annotated[int, Field(ge=0, le=1_000_000), JSON_INTEGER]
 Sku = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9][A-Z0-9-]{1,39}$")]
 CATEGORY_PATTERN = r"^[a-z0-9][a-z0-9-]{0,49}$"
 Category = Annotated[str, StringConstraints(pattern=CATEGORY_PATTERN)]
@@ -95,7 +97,7 @@ class StockChange(Strict):
     """Exactly one of `set` (absolute) and `adjust` (relative), with a reason for the audit log."""
 
     set: Stock | None = None
-    adjust: Annotated[int, Field(ge=-1_000_000, le=1_000_000)] | None = None
+    adjust: Annotated[int, Field(ge=-1_000_000, le=1_000_000), JSON_INTEGER] | None = None
     reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
     @model_validator(mode="after")
@@ -107,7 +109,7 @@ class StockChange(Strict):
 
 class ReservationLine(Strict):
     product_id: Annotated[int, Field(gt=0)]
-    quantity: Annotated[int, Field(ge=1, le=1000)]
+    quantity: Annotated[int, Field(ge=1, le=1000), JSON_INTEGER]
 
 
 class ReservationIn(Strict):

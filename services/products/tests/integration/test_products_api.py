@@ -313,3 +313,27 @@ def test_stock_changes_never_go_negative(http: httpx.Client, admin: dict[str, st
         ]
         == 0
     )
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("DELETE", "/api/products/0", None),
+        ("PUT", "/api/products/0", {"name": "Counter"}),
+        ("PATCH", "/api/products/0/stock", {"set": 5, "reason": "fuzz"}),
+        ("GET", "/api/products/0", None),
+    ],
+)
+def test_the_id_counter_is_no_product(
+    http: httpx.Client, admin: dict[str, str], method: str, path: str, body: Any
+) -> None:
+    """Id 0 holds the next id: a route reaching it (a fuzzer's boundary value did) would
+    delete it, and every id would be issued again over existing products."""
+    counter = {"TableName": "products", "Key": {"id": {"N": "0"}}, "ConsistentRead": True}
+    before = dynamodb_client().get_item(**counter)["Item"]
+
+    response = http.request(method, path, json=body, headers=admin)
+
+    assert response.status_code in (404, 422), response.text
+    assert dynamodb_client().get_item(**counter)["Item"] == before
+    assert _new_product(http, admin)["id"] > int(before["next_id"]["N"])

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Form, Path, Request, Response, status
 
 from cloudmart_common.auth import CurrentUser, UsersReader
 from cloudmart_common.db import RowId
-from cloudmart_common.errors import BadRequestError
+from cloudmart_common.errors import BadRequestError, ForbiddenError
 from cloudmart_users import service
 from cloudmart_users.dependencies import (
     DbSession,
@@ -120,7 +120,8 @@ async def jwks(keys: Keys, response: Response) -> JwksOut:
 )
 async def service_token(
     request: Request,
-    grant_type: Annotated[str, Form()],
+    # Documented as its one value; another is answered as OAuth says (400 unsupported_grant_type).
+    grant_type: Annotated[str, Form(json_schema_extra={"enum": ["client_credentials"]})],
     clients: ServiceClients,
     tokens: Tokens,
     settings: UsersSettings,
@@ -218,8 +219,10 @@ async def delete_user(
     "/{user_id:int}/password",
     status_code=status.HTTP_204_NO_CONTENT,
     responses={
-        400: {"description": "Another user's password: admins reset through the reset flow"},
-        403: {"description": "The current password does not match"},
+        403: {
+            "description": "The current password does not match; or another user's password "
+            "(admins reset through the reset flow)"
+        },
     },
 )
 async def change_password(
@@ -232,7 +235,7 @@ async def change_password(
     # Only the owner: knowing the current password is the point of this endpoint.
     if user.user_id != user_id:
         service.visible_user_id(user, user_id)  # 404 for others, as everywhere
-        raise BadRequestError("administrators reset passwords through the reset flow")
+        raise ForbiddenError("administrators reset passwords through the reset flow")
     await service.change_password(
         sessions, store, user_id, body.current_password, body.new_password
     )

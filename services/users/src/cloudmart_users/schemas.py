@@ -5,8 +5,13 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
+from cloudmart_users.passwords import MAX_LENGTH, MIN_LENGTH
+
 Username = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{3,80}$")]
-Password = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+Password = Annotated[str, StringConstraints(min_length=1, max_length=MAX_LENGTH)]
+# A password being set: the length rule is in the schema; the mix of characters is checked on
+# top (passwords.strength_problem), which no schema states.
+NewPassword = Annotated[str, StringConstraints(min_length=MIN_LENGTH, max_length=MAX_LENGTH)]
 Phone = Annotated[str, StringConstraints(pattern=r"^\+?[0-9 ()-]{5,30}$")]
 FullName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Address = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
@@ -20,7 +25,7 @@ class Strict(BaseModel):
 class RegisterIn(Strict):
     username: Username
     email: EmailStr
-    password: Password
+    password: NewPassword
     full_name: FullName | None = None
     phone: Phone | None = None
     address: Address | None = None
@@ -68,7 +73,7 @@ class ProfileUpdate(Strict):
 
 class PasswordChangeIn(Strict):
     current_password: Password
-    new_password: Password
+    new_password: NewPassword
 
 
 class PasswordResetIn(Strict):
@@ -77,7 +82,7 @@ class PasswordResetIn(Strict):
 
 class PasswordResetConfirmIn(Strict):
     token: Annotated[str, StringConstraints(min_length=1, max_length=200)]
-    new_password: Password
+    new_password: NewPassword
 
 
 class AcceptedOut(BaseModel):
