@@ -21,6 +21,7 @@ import schemathesis
 from schemathesis.generation import GenerationMode
 
 from tests.accounts import PASSWORD, Account, admin, new_customer, service_headers
+from tests.shop import new_product
 from tests.stack_control import GOOD_CARD, card, readiness, service_url, wait_for
 
 SERVICES = ("users", "products", "orders", "notifications", "payments", "dashboard")
@@ -59,20 +60,7 @@ class World:
 
 
 def _product(world_admin: Account, stock: int) -> int:
-    response = httpx.post(
-        f"{service_url('products')}/api/products",
-        json={
-            "name": f"Fuzz target {uuid.uuid4().hex[:6]}",
-            "price": 3.5,
-            "category": "test-fuzz",
-            "stock_quantity": stock,
-            "sku": f"FUZZ-{uuid.uuid4().hex[:10].upper()}",
-        },
-        headers=world_admin.headers,
-        timeout=30,
-    )
-    assert response.status_code == 201, response.text
-    product_id: int = response.json()["id"]
+    product_id: int = new_product(world_admin, stock=stock, price=3.5, category="test-fuzz")["id"]
     return product_id
 
 

@@ -9,13 +9,15 @@ from tests.accounts import Account
 from tests.stack_control import GOOD_CARD, card, service_url
 
 
-def new_product(staff: Account, *, stock: int = 20, price: float = 12.5) -> dict[str, Any]:
+def new_product(
+    staff: Account, *, stock: int = 20, price: float = 12.5, category: str = "test-orders"
+) -> dict[str, Any]:
     response = httpx.post(
         f"{service_url('products')}/api/products",
         json={
             "name": f"Test item {uuid.uuid4().hex[:6]}",
             "price": price,
-            "category": "test-orders",
+            "category": category,
             "stock_quantity": stock,
             "sku": f"ORD-{uuid.uuid4().hex[:10].upper()}",
         },

@@ -176,7 +176,7 @@ async def _render_http_error(request: Request, error: Exception) -> Response:
     if status == 405 and default_detail:
         # Starlette names the methods of the first route whose path matched; the resource has
         # every method of every route on that path (RFC 9110 §15.5.6).
-        headers = (headers or {}) | {"Allow": ", ".join(_allowed_methods(request))}
+        headers = {**(headers or {}), "Allow": ", ".join(_allowed_methods(request))}
     return _problem(status, title, detail, slug=slug, instance=path, headers=headers)
 
 
