@@ -100,7 +100,7 @@ def replica_urls(service: str) -> list[str]:
     return [f"http://127.0.0.1:{port}" for port in ports]
 
 
-# DESIGN.md §4: 300 s as designed; tests and demos shorten it.
+# docs/architecture.md §4: 300 s as designed; tests and demos shorten it.
 ANALYTICS_WINDOW_SECONDS = int(os.environ.get("ANALYTICS_WINDOW_SECONDS", "300"))
 
 SERVICE_PORTS = {
@@ -114,7 +114,7 @@ SERVICE_PORTS = {
 }
 DATABASES = ("users", "orders", "payments")  # one per service that owns PostgreSQL data
 
-# Topics of DESIGN.md §5: name -> (partitions, retention in days). Replication is 1 locally.
+# Topics of docs/architecture.md §5: name -> (partitions, retention in days). Replication is 1 locally.
 TOPICS = {
     "orders": (3, 7),
     "payments": (3, 7),

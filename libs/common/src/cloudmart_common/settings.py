@@ -29,7 +29,7 @@ class CommonSettings(BaseSettings):
 
     health_check_timeout_seconds: float = Field(default=3.0, gt=0)
 
-    # Tokens: verified locally from the users service's JWKS (DESIGN.md §9).
+    # Tokens: verified locally from the users service's JWKS (docs/architecture.md §9).
     jwks_url: str = Field(default="http://127.0.0.1:5001/api/users/.well-known/jwks.json")
     jwt_issuer: str = Field(default="cloudmart-users")
     jwt_audience: str = Field(default="cloudmart")
@@ -39,7 +39,7 @@ class CommonSettings(BaseSettings):
     )
     service_token_url: str = Field(default="http://127.0.0.1:5001/api/users/oauth/token")
 
-    # Service-to-service calls (DESIGN.md §6).
+    # Service-to-service calls (docs/architecture.md §6).
     service_call_timeout_seconds: float = Field(default=5.0, gt=0)
     service_call_retries: int = Field(default=3, ge=1, description="Attempts, idempotent calls")
     breaker_failure_threshold: int = Field(default=5, ge=1)

@@ -31,7 +31,7 @@ def create_redis(settings: CommonSettings) -> "Redis":
 
 
 def create_database_engine(settings: DatabaseSettings) -> AsyncEngine:
-    # Session pooling in pgbouncer keeps asyncpg's statement cache safe (RECIPES.md);
+    # Session pooling in pgbouncer keeps asyncpg's statement cache safe;
     # pool_size + max_overflow stays within pgbouncer's 20 server connections per database.
     engine = create_async_engine(
         settings.database_url.get_secret_value(),

@@ -1,0 +1,54 @@
+"""The repository stands alone: what a user clones is all the documentation there is."""
+
+import subprocess
+
+from cloudmart_local.layout import ROOT
+
+# Documents that lived outside the repository while it was built; citing one sends a reader
+# nowhere. The project's own are docs/architecture.md and docs/adr/.
+OUTSIDE = ("DESIGN.md", "RECIPES.md", "STYLE.md", "../shared")
+
+
+def _tracked_files_mentioning(needle: str) -> list[str]:
+    found = subprocess.run(
+        ["git", "grep", "-l", "-F", needle, "--", ".", ":!deploy/tests/test_repository.py"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert found.returncode in (0, 1), found.stderr  # 1: no match
+    return found.stdout.split()
+
+
+def test_nothing_points_outside_the_repository() -> None:
+    pointing = {needle: files for needle in OUTSIDE if (files := _tracked_files_mentioning(needle))}
+    assert pointing == {}
+
+
+def test_the_architecture_document_has_every_section_the_code_cites() -> None:
+    sections = {
+        line.split(".", 1)[0].removeprefix("## ")
+        for line in (ROOT / "docs" / "architecture.md").read_text().splitlines()
+        if line.startswith("## ")
+    }
+    cited = subprocess.run(
+        ["git", "grep", "-h", "-o", "-E", r"architecture\.md (§|\\u00a7)[0-9]+"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split("\n")
+    numbers = {c.rsplit("§", 1)[-1].rsplit("u00a7", 1)[-1] for c in cited if c}
+    assert numbers <= sections, sorted(numbers - sections)
+
+
+def test_no_build_artefact_is_committed() -> None:
+    listed = subprocess.run(
+        ["git", "ls-files", "*.whl", "*.jar", "*.tar.gz"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert listed == []
