@@ -65,7 +65,7 @@ typecheck: install
 	$(BIN)/mypy $(TEST_DIRS)
 
 # The stack stays up for every suite; the lifecycle suite (down/up/restart) runs last, alone.
-# Short analytics windows for the tests (docs/architecture.md §4); the stack `make up` alone uses 300 s.
+# Short analytics windows for the tests (architecture.md §4); the stack `make up` alone uses 300 s.
 test: export ANALYTICS_WINDOW_SECONDS = 10
 test: up lint typecheck test-deploy test-analytics test-stack test-lifecycle
 

@@ -1,4 +1,4 @@
-"""The performance budgets of issue #24 and docs/architecture.md §10, in one table, and their check.
+"""The performance budgets of issue #24 and architecture.md §10, in one table, and their check.
 
 Every budget names the measured value it bounds (a key the benchmark fills in), the limit
 and its direction. `check` is pure: measured values in, verdicts out, so the rule that makes

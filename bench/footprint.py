@@ -1,5 +1,5 @@
 """Memory of the running stack per component (its process and all its children), against
-the budgets of README "Footprint".
+the budgets of docs/benchmarks.md "Footprint".
 
     .venv/bin/python -m bench.footprint              # the running stack, as it is
     .venv/bin/python -m bench.footprint --profiles   # make up PROFILE=minimal, then full
@@ -22,7 +22,7 @@ from bench.startup import make
 from cloudmart_local import supervisor
 from cloudmart_local.layout import SERVICE_PORTS, active_profile
 
-# MiB of PSS per component, idle (README "Footprint"); the totals are issue #15's targets.
+# MiB of PSS per component, idle (docs/benchmarks.md, "Footprint"); totals: issue #15's targets.
 BUDGETS_MIB: dict[str, int] = {
     "postgres": 250,  # the server and every backend together
     "kafka": 450,  # heap 256 MiB + metaspace, code cache, threads

@@ -1,4 +1,4 @@
-"""deploy/helm: lint, render, validate every manifest, checkov, and docs/architecture.md §7's numbers."""
+"""deploy/helm: lint, render, validate every manifest, checkov, and architecture.md §7's numbers."""
 
 import json
 from functools import cache
@@ -16,7 +16,7 @@ ENVIRONMENTS = ("dev", "prod")
 SERVICES = ("gateway", "users", "products", "orders", "notifications", "payments", "dashboard")
 OBSERVABILITY = ROOT / "deploy" / "observability"
 
-# The architecture's HTTP edges (deploy brief / docs/architecture.md §1): callee -> callers.
+# The architecture's HTTP edges (deploy brief / architecture.md §1): callee -> callers.
 EXPECTED_CALLERS = {
     "gateway": set[str](),
     "users": {"gateway", "products", "orders", "notifications", "payments", "dashboard"},
@@ -115,7 +115,7 @@ def test_checkov_finds_nothing_unjustified(tmp_path: Path) -> None:
                 assert len(reason) > 20, value
 
 
-# --- docs/architecture.md §7 --------------------------------------------------------------------------------
+# --- architecture.md §7 ---------------------------------------------------------------------------
 
 
 def test_hpa_gateway_and_orders_as_designed() -> None:

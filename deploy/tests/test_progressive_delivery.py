@@ -251,7 +251,7 @@ def test_notifications_scale_on_the_lag_of_orders() -> None:
     (trigger,) = scaled["triggers"]
     assert trigger["type"] == "kafka"
     metadata = trigger["metadata"]
-    # The group the service really consumes with, on the topic of docs/architecture.md §5.
+    # The group the service really consumes with, on the topic of architecture.md §5.
     assert (metadata["consumerGroup"], metadata["topic"]) == (GROUP_ID, "orders")
     assert metadata["consumerGroup"] == "notification-service-group"
     values = yaml.safe_load((k8s.CHART / "values-prod.yaml").read_text())
@@ -259,7 +259,7 @@ def test_notifications_scale_on_the_lag_of_orders() -> None:
     assert int(metadata["lagThreshold"]) > 0
     # Every trigger value is a string: KEDA's metadata is a map of strings.
     assert all(isinstance(value, str) for value in metadata.values())
-    assert scaled["minReplicaCount"] == 1  # docs/architecture.md §7: notifications 1 at rest
+    assert scaled["minReplicaCount"] == 1  # architecture.md §7: notifications 1 at rest
     assert scaled["maxReplicaCount"] == TOPICS["orders"][0] == 3
     assert scaled_object_problems(named("prod", "ScaledObject", NOTIFICATIONS)) == []
 

@@ -1,5 +1,6 @@
 """The repository stands alone: what a user clones is all the documentation there is."""
 
+import re
 import subprocess
 
 from cloudmart_local.layout import ROOT
@@ -52,3 +53,19 @@ def test_no_build_artefact_is_committed() -> None:
         check=True,
     ).stdout.split()
     assert listed == []
+
+
+def test_the_readme_is_a_front_page() -> None:
+    assert len((ROOT / "README.md").read_text().splitlines()) <= 200
+
+
+def test_every_relative_link_of_the_documentation_resolves() -> None:
+    documents = [ROOT / "README.md", *(ROOT / "docs").rglob("*.md")]
+    broken = []
+    for document in documents:
+        for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", document.read_text()):
+            if "://" in target or target.startswith("mailto:"):
+                continue
+            if not (document.parent / target).exists():
+                broken.append(f"{document.relative_to(ROOT)} -> {target}")
+    assert broken == []

@@ -1,4 +1,5 @@
-"""Terraform (deploy/terraform): format, parsing, docs/architecture.md §7 numbers, security groups, checkov.
+"""Terraform (deploy/terraform): format, parsing, architecture.md §7 numbers, security groups,
+checkov.
 
 No provider can be downloaded here, so `terraform validate` cannot run: hclfmt checks the canonical
 format, python-hcl2 parses every file, these tests assert the design's numbers and the security

@@ -19,7 +19,7 @@ variable "aws_region" {
 }
 
 variable "vpc_cidr" {
-  description = "IPv4 CIDR of the VPC (docs/architecture.md §7: 10.0.0.0/16)."
+  description = "IPv4 CIDR of the VPC (architecture.md §7: 10.0.0.0/16)."
   type        = string
 
   validation {
@@ -34,12 +34,12 @@ variable "availability_zones" {
 
   validation {
     condition     = length(var.availability_zones) == 2 && length(distinct(var.availability_zones)) == 2
-    error_message = "docs/architecture.md §7 spreads the subnets over exactly two distinct AZs."
+    error_message = "architecture.md §7 spreads the subnets over exactly two distinct AZs."
   }
 }
 
 variable "public_subnet_cidrs" {
-  description = "Public subnet CIDRs, one per AZ (docs/architecture.md §7: 10.0.0.0/24, 10.0.1.0/24)."
+  description = "Public subnet CIDRs, one per AZ (architecture.md §7: 10.0.0.0/24, 10.0.1.0/24)."
   type        = list(string)
 
   validation {
@@ -49,7 +49,7 @@ variable "public_subnet_cidrs" {
 }
 
 variable "private_subnet_cidrs" {
-  description = "Private subnet CIDRs, one per AZ (docs/architecture.md §7: 10.0.10.0/24, 10.0.11.0/24)."
+  description = "Private subnet CIDRs, one per AZ (architecture.md §7: 10.0.10.0/24, 10.0.11.0/24)."
   type        = list(string)
 
   validation {
@@ -89,7 +89,7 @@ variable "single_nat_gateway" {
 }
 
 variable "kubernetes_version" {
-  description = "EKS Kubernetes version (docs/architecture.md §7: 1.27 or newer)."
+  description = "EKS Kubernetes version (architecture.md §7: 1.27 or newer)."
   type        = string
 
   validation {
@@ -119,7 +119,7 @@ variable "eks_public_access_cidrs" {
 }
 
 variable "eks_node_instance_type" {
-  description = "Instance type of the EKS nodes (docs/architecture.md §7: t3.medium)."
+  description = "Instance type of the EKS nodes (architecture.md §7: t3.medium)."
   type        = string
 
   validation {
@@ -129,7 +129,7 @@ variable "eks_node_instance_type" {
 }
 
 variable "eks_node_min_size" {
-  description = "Minimum EKS nodes (docs/architecture.md §7: 2)."
+  description = "Minimum EKS nodes (architecture.md §7: 2)."
   type        = number
 
   validation {
@@ -139,7 +139,7 @@ variable "eks_node_min_size" {
 }
 
 variable "eks_node_max_size" {
-  description = "Maximum EKS nodes (docs/architecture.md §7: 4)."
+  description = "Maximum EKS nodes (architecture.md §7: 4)."
   type        = number
 
   validation {
@@ -159,7 +159,7 @@ variable "eks_node_desired_size" {
 }
 
 variable "rds_engine_version" {
-  description = "PostgreSQL version (docs/architecture.md §7: 15)."
+  description = "PostgreSQL version (architecture.md §7: 15)."
   type        = string
 
   validation {
@@ -179,7 +179,7 @@ variable "rds_instance_class" {
 }
 
 variable "rds_multi_az" {
-  description = "Whether RDS keeps a standby in a second AZ (docs/architecture.md §7: yes)."
+  description = "Whether RDS keeps a standby in a second AZ (architecture.md §7: yes)."
   type        = bool
 
   validation {
@@ -199,7 +199,7 @@ variable "rds_backup_retention_days" {
 }
 
 variable "msk_broker_count" {
-  description = "MSK brokers (docs/architecture.md §7: 3, one per client subnet)."
+  description = "MSK brokers (architecture.md §7: 3, one per client subnet)."
   type        = number
 
   validation {
@@ -319,7 +319,7 @@ variable "gcp_dataproc_cidr" {
 }
 
 variable "dataproc_master_count" {
-  description = "Dataproc masters (docs/architecture.md §7: 1)."
+  description = "Dataproc masters (architecture.md §7: 1)."
   type        = number
 
   validation {
@@ -329,7 +329,7 @@ variable "dataproc_master_count" {
 }
 
 variable "dataproc_worker_count" {
-  description = "Dataproc workers (docs/architecture.md §7: 2)."
+  description = "Dataproc workers (architecture.md §7: 2)."
   type        = number
 
   validation {
@@ -339,7 +339,7 @@ variable "dataproc_worker_count" {
 }
 
 variable "dataproc_machine_type" {
-  description = "Dataproc machine type (docs/architecture.md §7: n1-standard-2)."
+  description = "Dataproc machine type (architecture.md §7: n1-standard-2)."
   type        = string
 
   validation {

@@ -102,8 +102,8 @@ def _infrastructure() -> list[Component]:
             name="kafka",
             command=[
                 "java",
-                # Heap capped (README "Footprint" budgets): a laptop broker's few topics live in
-                # the page cache, not the heap.
+                # Heap capped (budgets: docs/benchmarks.md, "Footprint"): a laptop broker's few
+                # topics live in the page cache, not the heap.
                 "-Xms64m",
                 "-Xmx256m",
                 # With a heap this small the serial collector's pauses stay short, and it has

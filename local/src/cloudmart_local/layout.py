@@ -49,8 +49,8 @@ FAULT_PROXIES = {
     "orders-payments": (15105, "payments"),
 }
 # `make up PROFILE=minimal`: the same platform without what only observes or injects faults
-# (README "Footprint"). Both profiles run one process per service. The profile of the last
-# `make up` is kept in RUN, so status, start and stop see the same components.
+# (docs/benchmarks.md, "Footprint"). The profile of the last `make up` is kept in RUN, so
+# status, start and stop see the same components.
 PROFILE_FILE = RUN / "profile"
 LEFT_OUT_BY_PROFILE: dict[str, frozenset[str]] = {
     "full": frozenset(),
@@ -100,7 +100,7 @@ def replica_urls(service: str) -> list[str]:
     return [f"http://127.0.0.1:{port}" for port in ports]
 
 
-# docs/architecture.md §4: 300 s as designed; tests and demos shorten it.
+# architecture.md §4: 300 s as designed; tests and demos shorten it.
 ANALYTICS_WINDOW_SECONDS = int(os.environ.get("ANALYTICS_WINDOW_SECONDS", "300"))
 
 SERVICE_PORTS = {
@@ -114,7 +114,7 @@ SERVICE_PORTS = {
 }
 DATABASES = ("users", "orders", "payments")  # one per service that owns PostgreSQL data
 
-# Topics of docs/architecture.md §5: name -> (partitions, retention in days). Replication is 1 locally.
+# Topics of architecture.md §5: name -> (partitions, retention in days). Replication is 1 locally.
 TOPICS = {
     "orders": (3, 7),
     "payments": (3, 7),

@@ -253,7 +253,7 @@ def prometheus_config() -> bool:
 
 
 async def kafka_topics() -> list[str]:
-    """Create the missing topics of docs/architecture.md §5; return the names created."""
+    """Create the missing topics of architecture.md §5; return the names created."""
     admin = AIOKafkaAdminClient(bootstrap_servers=f"127.0.0.1:{KAFKA_PORT}")
     await admin.start()
     try:
@@ -310,7 +310,7 @@ def demo_catalog() -> str:
 
 
 def admin_account() -> str:
-    """The first admin (CLOUDMART_ADMIN_USERNAME / _PASSWORD, local defaults in docs/architecture.md §4)."""
+    """The first admin (CLOUDMART_ADMIN_USERNAME / _PASSWORD; defaults: architecture.md §4)."""
     return _run_as_service(
         "users",
         [str(VENV_BIN / "python"), "-m", "cloudmart_users.bootstrap_admin"],

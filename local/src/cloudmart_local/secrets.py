@@ -1,4 +1,4 @@
-"""Local credentials: service client secrets (docs/architecture.md §9), made once and kept in .cloudmart/."""
+"""Local credentials: service client secrets (architecture.md §9), made once, kept in .cloudmart."""
 
 import json
 import secrets

@@ -61,7 +61,7 @@ app.kubernetes.io/version: {{ index . 2 | quote }}
 http://cloudmart-{{ index . 1 }}.{{ $root.Release.Namespace }}.svc.cluster.local
 {{- end }}
 
-{{/* Whom a service calls: its own list plus users (JWKS and service tokens, docs/architecture.md §9). */}}
+{{/* Whom a service calls: its own list plus users (JWKS and service tokens, architecture.md §9). */}}
 {{- define "cloudmart.callees" -}}
 {{- $svc := . -}}
 {{- $callees := $svc.calls | default list -}}

@@ -1,5 +1,5 @@
 # Development: the network, EKS node numbers, PostgreSQL 15, three MSK brokers and the Dataproc
-# shape stay as in docs/architecture.md §7 (and prod). Smaller or cheaper than prod, on purpose:
+# shape stay as in architecture.md §7 (and prod). Smaller or cheaper than prod, on purpose:
 # - one NAT gateway instead of one per AZ;
 # - the EKS API also public, restricted to the office range;
 # - RDS single-AZ on a burstable class, 7 days of backups, no deletion protection;

@@ -1,4 +1,4 @@
-# Production: the numbers of docs/architecture.md §7.
+# Production: the numbers of architecture.md §7.
 environment = "prod"
 aws_region  = "us-east-1"
 

@@ -1,4 +1,4 @@
-# EKS of docs/architecture.md §7: t3.medium managed nodes (2-4) in the private subnets, Kubernetes 1.27+,
+# EKS of architecture.md §7: t3.medium managed nodes (2-4) in the private subnets, Kubernetes 1.27+,
 # IRSA through the cluster's OIDC provider, control plane logs and KMS-encrypted Secrets.
 data "aws_partition" "current" {}
 

@@ -9,7 +9,7 @@ variable "name" {
 }
 
 variable "kubernetes_version" {
-  description = "Kubernetes minor version of the control plane (docs/architecture.md §7: 1.27 or newer)."
+  description = "Kubernetes minor version of the control plane (architecture.md §7: 1.27 or newer)."
   type        = string
 
   validation {

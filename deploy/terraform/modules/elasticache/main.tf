@@ -1,4 +1,4 @@
-# Redis 7 of docs/architecture.md §7: a primary and replicas in different AZs with automatic failover, TLS
+# Redis 7 of architecture.md §7: a primary and replicas in different AZs with automatic failover, TLS
 # in transit, KMS at rest, an AUTH token kept in Secrets Manager. 6379 from the EKS nodes (every
 # service caches there) and from extra sources (the catalog import Lambda invalidates entries).
 module "key" {

@@ -56,7 +56,7 @@ variable "engine_version" {
 
   validation {
     condition     = can(regex("^7\\.[0-9]+$", var.engine_version))
-    error_message = "docs/architecture.md §2 asks for Redis 7 (7.<minor>)."
+    error_message = "architecture.md §2 asks for Redis 7 (7.<minor>)."
   }
 }
 

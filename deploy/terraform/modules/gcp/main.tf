@@ -1,4 +1,4 @@
-# GCP side of docs/architecture.md §7: a Dataproc cluster (1 master + 2 workers, n1-standard-2) with the Flink
+# GCP side of architecture.md §7: a Dataproc cluster (1 master + 2 workers, n1-standard-2) with the Flink
 # component for the order analytics job, and GCS buckets for its checkpoints and results (the lake).
 # The cluster runs as its own service account, which may only be a Dataproc worker and use these
 # buckets. Nodes have no public IPs; Kafka (MSK) is reached from var.subnet_cidr over the VPN.

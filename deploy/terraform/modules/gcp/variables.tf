@@ -49,7 +49,7 @@ variable "subnet_cidr" {
 }
 
 variable "master_count" {
-  description = "Dataproc master nodes (docs/architecture.md §7: 1)."
+  description = "Dataproc master nodes (architecture.md §7: 1)."
   type        = number
   default     = 1
 
@@ -60,7 +60,7 @@ variable "master_count" {
 }
 
 variable "worker_count" {
-  description = "Dataproc primary workers (docs/architecture.md §7: 2)."
+  description = "Dataproc primary workers (architecture.md §7: 2)."
   type        = number
   default     = 2
 
@@ -71,7 +71,7 @@ variable "worker_count" {
 }
 
 variable "machine_type" {
-  description = "Machine type of masters and workers (docs/architecture.md §7: n1-standard-2)."
+  description = "Machine type of masters and workers (architecture.md §7: n1-standard-2)."
   type        = string
   default     = "n1-standard-2"
 

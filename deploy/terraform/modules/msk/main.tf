@@ -1,4 +1,4 @@
-# MSK of docs/architecture.md §7: three brokers, one per AZ (three client subnets). Reachable from the EKS
+# MSK of architecture.md §7: three brokers, one per AZ (three client subnets). Reachable from the EKS
 # nodes and from the GCP Dataproc subnet (the Flink job reads the order events), on 9092 (plaintext
 # inside the VPC) and 9094 (TLS). Encrypted at rest with a CMK and between brokers.
 locals {

@@ -60,7 +60,7 @@ variable "kafka_version" {
 }
 
 variable "broker_count" {
-  description = "Number of brokers (docs/architecture.md §7: 3), a multiple of the subnet count."
+  description = "Number of brokers (architecture.md §7: 3), a multiple of the subnet count."
   type        = number
   default     = 3
 

@@ -1,4 +1,4 @@
-# PostgreSQL 15 of docs/architecture.md §7, Multi-AZ in private subnets. One instance holds the databases of
+# PostgreSQL 15 of architecture.md §7, Multi-AZ in private subnets. One instance holds the databases of
 # users, orders and payments (each service owns its database and role, created by bootstrap SQL).
 # Only the EKS nodes reach 5432; the master password lives in Secrets Manager, never in state.
 data "aws_iam_policy_document" "monitoring_assume" {

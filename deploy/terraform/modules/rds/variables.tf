@@ -39,13 +39,13 @@ variable "eks_node_security_group_id" {
 }
 
 variable "engine_version" {
-  description = "PostgreSQL version (docs/architecture.md §7: 15; a major version alone takes the default minor)."
+  description = "PostgreSQL version (architecture.md §7: 15; a major version alone takes the default minor)."
   type        = string
   default     = "15"
 
   validation {
     condition     = can(regex("^15(\\.[0-9]+)?$", var.engine_version))
-    error_message = "docs/architecture.md §7 asks for PostgreSQL 15 (15 or 15.<minor>)."
+    error_message = "architecture.md §7 asks for PostgreSQL 15 (15 or 15.<minor>)."
   }
 }
 
@@ -60,7 +60,7 @@ variable "instance_class" {
 }
 
 variable "multi_az" {
-  description = "Whether a standby runs in a second AZ (docs/architecture.md §7: yes)."
+  description = "Whether a standby runs in a second AZ (architecture.md §7: yes)."
   type        = bool
   default     = true
 

@@ -1,6 +1,6 @@
-# The VPC of docs/architecture.md §7: two public and two private subnets across two AZs, plus one private
+# The VPC of architecture.md §7: two public and two private subnets across two AZs, plus one private
 # subnet in a third AZ that only MSK uses (three brokers need three client subnets: MSK requires
-# the broker count to be a multiple of the subnet count, and docs/architecture.md §7 asks for three brokers).
+# the broker count to be a multiple of the subnet count, and architecture.md §7 asks for three brokers).
 locals {
   nat_count = var.single_nat_gateway ? 1 : length(var.availability_zones)
 }

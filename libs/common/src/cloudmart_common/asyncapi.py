@@ -27,7 +27,7 @@ _DAY_MS = 24 * 3600 * 1000
 
 _TRACEPARENT = {
     "type": "string",
-    "description": "W3C trace context of the producing span (docs/architecture.md §2)",
+    "description": "W3C trace context of the producing span (architecture.md §2)",
     "pattern": "^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$",
 }
 _TRACESTATE = {"type": "string", "description": "W3C tracestate, when the trace carries one"}
@@ -144,7 +144,7 @@ _RESULTS = ("analytics_window", "anomaly_detected", "late_event")
 DEAD_LETTER = "dead_letter"
 DLQ_TOPIC = "notifications-dlq"
 
-# docs/architecture.md §5; production replication 2 (locally 1).
+# architecture.md §5; production replication 2 (locally 1).
 TOPICS: tuple[Topic, ...] = (
     Topic(
         "orders",
@@ -369,7 +369,7 @@ def build_document(schemas: dict[str, dict[str, Any]] | None = None) -> dict[str
             "title": "CloudMart events",
             "version": "1.0.0",
             "description": (
-                "Every Kafka topic of CloudMart (docs/architecture.md §5). Values are UTF-8 JSON: the "
+                "Every Kafka topic of CloudMart (architecture.md §5). Values are UTF-8 JSON: the "
                 "envelope (`event_id`, `event_type`, `event_version`, `timestamp`) plus the "
                 "event's own fields at the top level. Keys are the aggregate id. Consumers "
                 "commit after handling, dedupe on `event_id` and dead-letter poison records. "

@@ -1,4 +1,4 @@
-"""The event envelope of docs/architecture.md §5: building events and validating them against JSON Schema."""
+"""The event envelope of architecture.md §5: building events, validating them by JSON Schema."""
 
 import json
 import uuid

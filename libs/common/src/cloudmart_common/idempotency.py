@@ -1,4 +1,4 @@
-"""Idempotency-Key for POST endpoints (docs/architecture.md §6): same key and body -> the first response."""
+"""Idempotency-Key for POSTs (architecture.md §6): same key and body -> the first response."""
 
 import asyncio
 import hashlib

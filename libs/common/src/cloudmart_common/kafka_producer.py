@@ -27,7 +27,7 @@ def encode_value(event: Mapping[str, Any]) -> bytes:
 
 
 class EventProducer:
-    """Wraps AIOKafkaProducer with the settings docs/architecture.md §6 asks for.
+    """Wraps AIOKafkaProducer with the settings architecture.md §6 asks for.
 
     The idempotent producer keeps per-partition order across its own retries, and `acks=all`
     means an acknowledged record survives the loss of the leader.

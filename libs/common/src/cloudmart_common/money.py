@@ -14,7 +14,7 @@ def two_places(amount: Decimal) -> Decimal:
     return amount.quantize(CENT, rounding=ROUND_HALF_EVEN)
 
 
-# Pydantic writes Decimal as a JSON string by default; clients of docs/architecture.md §8 expect a number.
+# Pydantic writes Decimal as a JSON string; clients (architecture.md §8) expect a number.
 Money = Annotated[
     Decimal,
     PlainSerializer(lambda amount: float(two_places(amount)), return_type=float, when_used="json"),

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 Role = Literal["customer", "admin", "service"]
-SERVICE_PREFIX = "service:"  # service tokens carry `sub: "service:<name>"` (docs/architecture.md §9)
+SERVICE_PREFIX = "service:"  # service tokens carry `sub: "service:<name>"` (architecture.md §9)
 
 
 @dataclass(frozen=True)

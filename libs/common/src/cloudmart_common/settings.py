@@ -12,7 +12,7 @@ LOCAL_SECRET_MARK = "local-only"  # noqa: S105 - a marker looked for, not a secr
 
 
 class CommonSettings(BaseSettings):
-    """Environment variables read by every service (documented in the README's table)."""
+    """Environment variables read by every service (documented in docs/configuration.md)."""
 
     model_config = SettingsConfigDict(env_file=None, extra="ignore", frozen=True)
 
@@ -29,7 +29,7 @@ class CommonSettings(BaseSettings):
 
     health_check_timeout_seconds: float = Field(default=3.0, gt=0)
 
-    # Tokens: verified locally from the users service's JWKS (docs/architecture.md §9).
+    # Tokens: verified locally from the users service's JWKS (architecture.md §9).
     jwks_url: str = Field(default="http://127.0.0.1:5001/api/users/.well-known/jwks.json")
     jwt_issuer: str = Field(default="cloudmart-users")
     jwt_audience: str = Field(default="cloudmart")
@@ -39,7 +39,7 @@ class CommonSettings(BaseSettings):
     )
     service_token_url: str = Field(default="http://127.0.0.1:5001/api/users/oauth/token")
 
-    # Service-to-service calls (docs/architecture.md §6).
+    # Service-to-service calls (architecture.md §6).
     service_call_timeout_seconds: float = Field(default=5.0, gt=0)
     service_call_retries: int = Field(default=3, ge=1, description="Attempts, idempotent calls")
     breaker_failure_threshold: int = Field(default=5, ge=1)

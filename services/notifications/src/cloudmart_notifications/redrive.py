@@ -44,7 +44,7 @@ GROUP_HEADER = "dlq_consumer_group"
 # copy reopens an event its group dead-lettered). The runner copies a record's headers onto its
 # dead letter, so a copy that fails again comes back with its counter: no endless loops.
 REPLAYED_FROM_HEADER = "dlq_replayed_from"
-# The topics the platform's consumer groups read (docs/architecture.md §5). Every group dead-letters into
+# The topics the platform's consumer groups read (architecture.md §5). Every group dead-letters into
 # notifications-dlq; a replay goes back only to one of these, never to a topic a record names.
 REPLAYABLE_TOPICS = frozenset({"orders", "payments", "notifications", "analytics-results"})
 DLQ_HEADER_PREFIX = "dlq_"

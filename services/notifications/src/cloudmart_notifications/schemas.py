@@ -14,7 +14,7 @@ class Strict(BaseModel):
 
 
 class SentOut(BaseModel):
-    """One delivery, as docs/architecture.md §8 lists it (plus the error of a failed one)."""
+    """One delivery, as architecture.md §8 lists it (plus the error of a failed one)."""
 
     id: str
     event_id: str

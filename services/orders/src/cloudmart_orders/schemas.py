@@ -1,4 +1,4 @@
-"""The orders service's public contract: request and response bodies (docs/architecture.md §8)."""
+"""The orders service's public contract: request and response bodies (architecture.md §8)."""
 
 from datetime import datetime
 from typing import Annotated, Literal

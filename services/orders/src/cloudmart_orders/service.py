@@ -1,6 +1,6 @@
 """The orders domain: the checkout saga, the status workflow, recovery. No FastAPI here.
 
-The saga (docs/architecture.md §6, ADR 0009):
+The saga (architecture.md §6, ADR 0009):
   1. the buyer is active (users), 2. every line priced from the catalog (products),
   3. the order `pending` + items + `order_created` committed together (step `created`),
   4. stock reserved, keyed by the order id (step `reserved`),

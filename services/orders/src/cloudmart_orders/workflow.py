@@ -1,4 +1,4 @@
-"""The status workflow of docs/architecture.md §5: pending -> processing -> shipped -> delivered, and
+"""The status workflow of architecture.md §5: pending -> processing -> shipped -> delivered, and
 cancelled from pending or processing. Nothing else moves an order."""
 
 from cloudmart_orders.errors import IllegalTransition

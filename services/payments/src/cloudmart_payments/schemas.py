@@ -9,7 +9,7 @@ from cloudmart_common.db import RowId
 from cloudmart_common.money import Amount, Money
 
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
-# A Stripe PaymentMethod id: raw card numbers never reach CloudMart (docs/architecture.md §8).
+# A Stripe PaymentMethod id: raw card numbers never reach CloudMart (architecture.md §8).
 PaymentMethodId = Annotated[str, StringConstraints(pattern=r"^pm_[A-Za-z0-9_]{1,250}$")]
 Id = RowId
 PaymentStatus = Literal["pending", "succeeded", "failed", "partially_refunded", "refunded"]

@@ -34,7 +34,7 @@ def dynamodb_client(settings: Settings) -> Any:
         endpoint_url=settings.dynamodb_endpoint_url,
         aws_access_key_id=settings.aws_access_key_id,
         aws_secret_access_key=secret.get_secret_value() if secret else None,
-        # botocore's 60 s defaults would outlast every timeout of docs/architecture.md §6. Its pool of 10
+        # botocore's 60 s defaults would outlast every timeout of architecture.md §6. Its pool of 10
         # connections made every call beyond the tenth concurrent one open and close its own
         # (a connect per call under a checkout load, ADR 0017).
         config=Config(

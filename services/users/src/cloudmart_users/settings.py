@@ -25,7 +25,7 @@ class Settings(CommonSettings, DatabaseSettings):
         description="Fernet key users and notifications share: the reset token travels sealed"
     )
     service_clients_file: Path | None = Field(
-        default=None, description="JSON {client_id: secret} of the services (docs/architecture.md §9)"
+        default=None, description="JSON {client_id: secret} of the services (architecture.md §9)"
     )
     admin_username: str = Field(
         default="admin",

@@ -15,7 +15,7 @@ import httpx
 import typer
 
 DEFAULT_GATEWAY = "http://127.0.0.1:5000"
-# The local stack's seeded admin (docs/architecture.md §4). Anywhere else, pass real credentials through
+# The local stack's seeded admin (architecture.md §4). Anywhere else, pass real credentials through
 # the environment or a token from a login the operator did.
 LOCAL_ADMIN_USERNAME = "admin"
 LOCAL_ADMIN_PASSWORD = "admin-local-only"  # noqa: S105 (the documented local default)

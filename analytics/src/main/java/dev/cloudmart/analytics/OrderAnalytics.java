@@ -27,7 +27,7 @@ import org.apache.flink.util.OutputTag;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** The pipeline of docs/architecture.md §1: order events -> tumbling event-time windows -> JSON results. */
+/** The pipeline of architecture.md §1: order events -> tumbling event-time windows -> JSON results. */
 public final class OrderAnalytics {
     static final ObjectMapper MAPPER = new ObjectMapper();
     private static final Logger LOG = LoggerFactory.getLogger(OrderAnalytics.class);
@@ -89,7 +89,7 @@ public final class OrderAnalytics {
         return MAPPER.writeValueAsString(node);
     }
 
-    /** The platform's event envelope (docs/architecture.md §5); ids are derived, so a replay repeats them. */
+    /** The platform's event envelope (architecture.md §5); ids are derived, so a replay repeats them. */
     static void envelope(ObjectNode node, String eventType, String identity) {
         String now = Instant.now().toString();
         node.put("event_id", UUID.nameUUIDFromBytes((eventType + ":" + identity).getBytes(StandardCharsets.UTF_8)).toString());
@@ -203,7 +203,7 @@ public final class OrderAnalytics {
         }
     }
 
-    /** One JSON result per window, the shape of docs/architecture.md §8 plus the extra figures. */
+    /** One JSON result per window, the shape of architecture.md §8 plus the extra figures. */
     public static class Emit extends ProcessAllWindowFunction<WindowAcc, String, TimeWindow> {
         private final long windowMillis;
         private final int topN;

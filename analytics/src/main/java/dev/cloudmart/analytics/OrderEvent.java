@@ -1,6 +1,6 @@
 package dev.cloudmart.analytics;
 
-/** One event of topic `orders` (docs/architecture.md §5), flattened so Flink serialises it without Kryo. */
+/** One event of topic `orders` (architecture.md §5), flattened so Flink serialises it without Kryo. */
 public class OrderEvent {
     public String eventType;
     public long orderId;
