@@ -12,13 +12,13 @@ import httpx
 import stripe
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 
+from cloudmart_common import topology
 from cloudmart_local import supervisor
 from cloudmart_local.components import by_name
 from cloudmart_local.layout import (
     KAFKA_PORT,
     LOCALSTRIPE_PORT,
     SERVICE_PORTS,
-    TOPICS,
 )
 from cloudmart_local.probes import dynamodb_client
 from cloudmart_local.secrets import service_database_url
@@ -109,7 +109,7 @@ async def _records(topic: str) -> list[ConsumerRecord[bytes, bytes]]:
     )
     await consumer.start()
     try:
-        partitions = [TopicPartition(topic, p) for p in range(TOPICS[topic][0])]
+        partitions = [TopicPartition(topic, p) for p in range(_partitions(topic))]
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         ends = await consumer.end_offsets(partitions)
@@ -125,6 +125,10 @@ async def _records(topic: str) -> list[ConsumerRecord[bytes, bytes]]:
         return events
     finally:
         await consumer.stop()
+
+
+def _partitions(topic: str) -> int:
+    return next(t.partitions for t in topology.TOPICS if t.name == topic)
 
 
 def _decoded(value: bytes | None) -> dict[str, Any]:

@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 import cloudmart_local.secrets as local_secrets
+from cloudmart_common import topology
 from cloudmart_common.settings import local_database_url
 from cloudmart_local.layout import (
     DATABASES,
@@ -30,7 +31,6 @@ from cloudmart_local.layout import (
     REDIS_PORT,
     SERVICE_PORTS,
     SMTP_PORT,
-    TOPICS,
 )
 from deploy.tests.tools import ROOT, checkov, run, tool
 
@@ -400,7 +400,7 @@ def test_kafka_init_creates_the_design_topics() -> None:
         name: (int(partitions), int(days))
         for name, partitions, days in re.findall(r"^\s*create (\S+) (\d+) (\d+)$", script, re.M)
     }
-    assert created == TOPICS
+    assert created == {t.name: (t.partitions, t.retention_days) for t in topology.TOPICS}
     # $$ is compose's escape: the shell, not compose, must see $1 $2 $3.
     for argument in ('"$$1"', '"$$2"', "$$3 * 86400000", "--if-not-exists"):
         assert argument in script

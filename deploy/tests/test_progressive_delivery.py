@@ -18,8 +18,7 @@ from typing import Any
 import pytest
 import yaml
 
-from cloudmart_local.layout import TOPICS
-from cloudmart_notifications.notifier import GROUP_ID
+from cloudmart_common import topology
 from deploy.observability.tests.test_observability_config import metric_names
 from deploy.tests import k8s
 from deploy.tests.k8s import Manifest
@@ -87,6 +86,9 @@ def analysis_problems(template: Manifest, monitor: Manifest) -> list[str]:
     return problems
 
 
+PARTITIONS = {topic.name: topic.partitions for topic in topology.TOPICS}
+
+
 def scaled_object_problems(scaled: Manifest) -> list[str]:
     """Why a ScaledObject would scale past what its Kafka trigger can use (empty: it cannot)."""
     problems = []
@@ -94,7 +96,7 @@ def scaled_object_problems(scaled: Manifest) -> list[str]:
         if trigger["type"] != "kafka":
             continue
         topic = trigger["metadata"]["topic"]
-        partitions = TOPICS[topic][0]
+        partitions = PARTITIONS[topic]
         if scaled["spec"]["maxReplicaCount"] > partitions:
             problems.append(
                 f"maxReplicaCount {scaled['spec']['maxReplicaCount']} > {partitions} partitions "
@@ -252,7 +254,8 @@ def test_notifications_scale_on_the_lag_of_orders() -> None:
     assert trigger["type"] == "kafka"
     metadata = trigger["metadata"]
     # The group the service really consumes with, on the topic of architecture.md §5.
-    assert (metadata["consumerGroup"], metadata["topic"]) == (GROUP_ID, "orders")
+    group = topology.NOTIFICATIONS_GROUP
+    assert (metadata["consumerGroup"], metadata["topic"]) == (group.group_id, topology.ORDERS.name)
     assert metadata["consumerGroup"] == "notification-service-group"
     values = yaml.safe_load((k8s.CHART / "values-prod.yaml").read_text())
     assert metadata["bootstrapServers"] == values["kafka"]["bootstrapServers"]
@@ -260,7 +263,7 @@ def test_notifications_scale_on_the_lag_of_orders() -> None:
     # Every trigger value is a string: KEDA's metadata is a map of strings.
     assert all(isinstance(value, str) for value in metadata.values())
     assert scaled["minReplicaCount"] == 1  # architecture.md §7: notifications 1 at rest
-    assert scaled["maxReplicaCount"] == TOPICS["orders"][0] == 3
+    assert scaled["maxReplicaCount"] == topology.ORDERS.partitions == 3
     assert scaled_object_problems(named("prod", "ScaledObject", NOTIFICATIONS)) == []
 
 
@@ -281,17 +284,17 @@ def test_keda_and_an_hpa_never_both_scale_notifications() -> None:
 
 def test_chart_partitions_are_the_designed_ones() -> None:
     values = yaml.safe_load((k8s.CHART / "values.yaml").read_text())
-    assert values["kafka"]["partitions"] == {name: p for name, (p, _) in TOPICS.items()}
+    assert values["kafka"]["partitions"] == PARTITIONS
 
 
 def test_too_many_consumers_are_caught() -> None:
     scaled = named("prod", "ScaledObject", NOTIFICATIONS)
-    scaled["spec"]["maxReplicaCount"] = TOPICS["orders"][0] + 1
+    scaled["spec"]["maxReplicaCount"] = topology.ORDERS.partitions + 1
     assert scaled_object_problems(scaled)
     # The chart itself refuses to render one.
     result = k8s.helm(
         "template", "cloudmart", k8s.CHART, *k8s.value_args(k8s.CHART, "prod"),
-        "--set", f"services.notifications.keda.maxReplicaCount={TOPICS['orders'][0] + 1}",
+        "--set", f"services.notifications.keda.maxReplicaCount={topology.ORDERS.partitions + 1}",
     )  # fmt: skip
     assert result.returncode != 0
     assert "exceeds the 3 partitions" in result.stderr

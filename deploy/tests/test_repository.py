@@ -1,8 +1,10 @@
 """The repository stands alone: what a user clones is all the documentation there is."""
 
+import ast
 import re
 import subprocess
 
+from cloudmart_common import topology
 from cloudmart_local.layout import ROOT
 
 # Documents that lived outside the repository while it was built; citing one sends a reader
@@ -69,3 +71,36 @@ def test_every_relative_link_of_the_documentation_resolves() -> None:
             if not (document.parent / target).exists():
                 broken.append(f"{document.relative_to(ROOT)} -> {target}")
     assert broken == []
+
+
+def test_topics_groups_and_dead_letter_headers_are_named_only_by_the_topology() -> None:
+    """Names a service could not tell from its own (`orders` is a service too) are left out."""
+    named_once = {
+        topology.ANALYTICS_RESULTS.name,
+        topology.DEAD_LETTERS.name,
+        *(group.group_id for group in topology.CONSUMER_GROUPS),
+        *(
+            value
+            for name, value in vars(topology.DeadLetterHeaders).items()
+            if name.isupper() and isinstance(value, str) and name != "PREFIX"
+        ),
+    }
+    sources = [
+        path
+        for pattern in (
+            "libs/*/src/**/*.py",
+            "services/*/src/**/*.py",
+            "local/src/**/*.py",
+            "functions/*/src/**/*.py",
+            "tools/*/src/**/*.py",
+        )
+        for path in ROOT.glob(pattern)
+        if path.name != "topology.py"
+    ]
+    spelled = sorted(
+        f"{path.relative_to(ROOT)}:{node.lineno}: {node.value}"
+        for path in sources
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Constant) and node.value in named_once
+    )
+    assert spelled == []

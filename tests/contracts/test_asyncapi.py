@@ -12,10 +12,10 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from jsonschema import Draft7Validator, Draft202012Validator, FormatChecker
 
-from cloudmart_common import asyncapi
+from cloudmart_common import asyncapi, topology
 from cloudmart_common.events import new_event
 from cloudmart_gateway import openapi
-from cloudmart_local.layout import ROOT, TOOLS, TOPICS
+from cloudmart_local.layout import ROOT, TOOLS
 
 SPEC_SCHEMA = TOOLS / "asyncapi-specs" / "schemas" / "3.0.0-without-$id.json"
 COMMON = ROOT / "libs" / "common" / "src" / "cloudmart_common"
@@ -87,12 +87,14 @@ def test_every_topic_of_the_local_stack_is_described_with_its_layout(
     document: dict[str, Any],
 ) -> None:
     channels = document["channels"]
-    assert set(channels) == set(TOPICS)
-    for topic, (partitions, retention_days) in TOPICS.items():
-        kafka = channels[topic]["bindings"]["kafka"]
-        assert channels[topic]["address"] == topic
-        assert kafka["partitions"] == partitions
-        assert kafka["topicConfiguration"]["retention.ms"] == retention_days * 24 * 3600 * 1000
+    assert set(channels) == {topic.name for topic in topology.TOPICS}
+    for topic in topology.TOPICS:
+        kafka = channels[topic.name]["bindings"]["kafka"]
+        assert channels[topic.name]["address"] == topic.name
+        assert (kafka["partitions"], kafka["replicas"]) == (topic.partitions, topic.replication)
+        assert (
+            kafka["topicConfiguration"]["retention.ms"] == topic.retention_days * 24 * 3600 * 1000
+        )
 
 
 def _resolve(document: dict[str, Any], reference: str) -> Any:

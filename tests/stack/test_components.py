@@ -13,6 +13,7 @@ import httpx
 import pytest
 import stripe
 
+from cloudmart_common import topology
 from cloudmart_common.settings import local_database_password
 from cloudmart_local.layout import (
     DATABASES,
@@ -21,7 +22,6 @@ from cloudmart_local.layout import (
     PGBOUNCER_PORT,
     SERVICE_PORTS,
     SMTP_PORT,
-    TOPICS,
 )
 from cloudmart_local.probes import dynamodb_client
 from tests.stack_control import query, service_url, stripe_client, wait_for
@@ -38,8 +38,9 @@ def test_kafka_lists_the_broker_and_the_design_topics_with_their_partitions() ->
     metadata = json.loads(listing.stdout)
     assert [broker["name"] for broker in metadata["brokers"]] == [f"127.0.0.1:{KAFKA_PORT}"]
     partitions = {topic["topic"]: len(topic["partitions"]) for topic in metadata["topics"]}
-    for topic, (count, _) in TOPICS.items():
-        assert partitions.get(topic) == count, f"{topic}: {partitions.get(topic)} partitions"
+    for topic in topology.TOPICS:
+        found = partitions.get(topic.name)
+        assert found == topic.partitions, f"{topic.name}: {found} partitions"
 
 
 def _psql(user: str, database: str, sql: str) -> subprocess.CompletedProcess[str]:

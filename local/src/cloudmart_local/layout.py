@@ -113,12 +113,3 @@ SERVICE_PORTS = {
     "dashboard": 5006,
 }
 DATABASES = ("users", "orders", "payments")  # one per service that owns PostgreSQL data
-
-# Topics of architecture.md §5: name -> (partitions, retention in days). Replication is 1 locally.
-TOPICS = {
-    "orders": (3, 7),
-    "payments": (3, 7),
-    "notifications": (1, 7),
-    "analytics-results": (3, 30),
-    "notifications-dlq": (1, 30),
-}

@@ -11,7 +11,9 @@ from pathlib import Path
 from string import Template
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
+from cloudmart_common import topology
 from cloudmart_common.settings import local_database_password
 from cloudmart_local.layout import (
     CONF_TEMPLATES,
@@ -34,7 +36,6 @@ from cloudmart_local.layout import (
     RUN,
     SERVICE_PORTS,
     TOOLS,
-    TOPICS,
     VENV_BIN,
     active_profile,
     active_replicas,
@@ -45,8 +46,6 @@ from cloudmart_local.secrets import (
     service_clients,
     service_environment,
 )
-
-DAY_MS = 24 * 60 * 60 * 1000
 
 
 def _as(user: str, *command: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -253,23 +252,32 @@ def prometheus_config() -> bool:
 
 
 async def kafka_topics() -> list[str]:
-    """Create the missing topics of architecture.md §5; return the names created."""
+    """Create the missing topics of the topology (architecture.md §5); the names created."""
     admin = AIOKafkaAdminClient(bootstrap_servers=f"127.0.0.1:{KAFKA_PORT}")
     await admin.start()
     try:
         existing = set(await admin.list_topics())
         missing = [
             NewTopic(
-                name,
-                num_partitions=partitions,
-                replication_factor=1,
-                topic_configs={"retention.ms": str(days * DAY_MS)},
+                topic.name,
+                num_partitions=topic.partitions,
+                replication_factor=1,  # one local broker
+                topic_configs=topic.configs(),
             )
-            for name, (partitions, days) in TOPICS.items()
-            if name not in existing
+            for topic in topology.TOPICS
+            if topic.name not in existing
         ]
         if missing:
             await admin.create_topics(missing)
+        # Topics made by an earlier `make up` take the topology's configs as they are now
+        # (retention, compression): set whole, since the topology owns every one of them.
+        await admin.alter_configs(
+            [
+                ConfigResource(ConfigResourceType.TOPIC, topic.name, configs=topic.configs())
+                for topic in topology.TOPICS
+                if topic.name in existing
+            ]
+        )
         return [topic.name for topic in missing]
     finally:
         await admin.close()

@@ -19,11 +19,11 @@ from typing import Any
 
 import yaml
 
+from cloudmart_common import topology
 from cloudmart_common.events import ENVELOPE_SCHEMA, SCHEMA_PACKAGE
 
 DOCUMENT_FILE = "asyncapi.yaml"
 BINDING_VERSION = "0.5.0"
-_DAY_MS = 24 * 3600 * 1000
 
 _TRACEPARENT = {
     "type": "string",
@@ -35,14 +35,16 @@ _EVENT_TYPE = {"type": "string", "description": "The payload's `event_type`, for
 # Set by the DLQ redrive (notifications service, `cloudmart dlq replay`) on a record it replays
 # to its original topic; a dead letter keeps them, which is what bounds replay loops.
 REPLAY_HEADERS: dict[str, Any] = {
-    "dlq_replay_count": {
+    topology.DeadLetterHeaders.REPLAY_COUNT: {
         "type": "string",
         "pattern": "^[0-9]+$",
         "description": "How many times this event was replayed from the DLQ",
     },
-    "dlq_replayed_from": {
+    topology.DeadLetterHeaders.REPLAYED_FROM: {
         "type": "string",
-        "description": "`notifications-dlq/<partition>/<offset>` of the dead letter replayed",
+        "description": (
+            f"`{topology.DEAD_LETTERS.name}/<partition>/<offset>` of the dead letter replayed"
+        ),
     },
 }
 
@@ -74,28 +76,28 @@ RESULT_HEADERS: dict[str, Any] = {"type": "object", "properties": REPLAY_HEADERS
 # The consumer runner (kafka_consumer.py `_dead_letter`) keeps the original headers and adds these.
 DLQ_HEADERS: dict[str, Any] = {
     "type": "object",
-    "required": [
-        "dlq_error",
-        "dlq_original_topic",
-        "dlq_original_partition",
-        "dlq_original_offset",
-        "dlq_attempts",
-        "dlq_consumer_group",
-    ],
+    "required": list(topology.DeadLetterHeaders.ON_EVERY_DEAD_LETTER),
     "properties": {
         "event_type": {**_EVENT_TYPE, "description": "The original record's, when it had one"},
         "traceparent": {**_TRACEPARENT, "description": "The original record's, when it had one"},
         "tracestate": _TRACESTATE,
-        "dlq_error": {"type": "string", "maxLength": 1000, "description": "Why it was given up"},
-        "dlq_original_topic": {"type": "string"},
-        "dlq_original_partition": {"type": "string", "pattern": "^[0-9]+$"},
-        "dlq_original_offset": {"type": "string", "pattern": "^[0-9]+$"},
-        "dlq_attempts": {
+        topology.DeadLetterHeaders.ERROR: {
+            "type": "string",
+            "maxLength": 1000,
+            "description": "Why it was given up",
+        },
+        topology.DeadLetterHeaders.ORIGINAL_TOPIC: {"type": "string"},
+        topology.DeadLetterHeaders.ORIGINAL_PARTITION: {"type": "string", "pattern": "^[0-9]+$"},
+        topology.DeadLetterHeaders.ORIGINAL_OFFSET: {"type": "string", "pattern": "^[0-9]+$"},
+        topology.DeadLetterHeaders.ATTEMPTS: {
             "type": "string",
             "pattern": "^[0-9]+$",
             "description": "Handler attempts; 0 for a record that was malformed on arrival",
         },
-        "dlq_consumer_group": {"type": "string", "description": "The group that gave up"},
+        topology.DeadLetterHeaders.CONSUMER_GROUP: {
+            "type": "string",
+            "description": "The group that gave up",
+        },
         **REPLAY_HEADERS,
     },
     "additionalProperties": {"type": "string"},
@@ -125,15 +127,14 @@ class Consumer:
 
 
 @dataclass(frozen=True)
-class Topic:
-    name: str
+class Channel:
+    """A topic of the topology as the document describes it."""
+
+    topic: topology.Topic
     description: str
     messages: tuple[Message, ...]
     producers: tuple[Producer, ...]
     consumers: tuple[Consumer, ...]
-    partitions: int
-    replicas: int
-    retention_days: int
 
 
 _ORDER_EVENTS = tuple(
@@ -142,48 +143,45 @@ _ORDER_EVENTS = tuple(
 _PAYMENT_EVENTS = ("payment_succeeded", "payment_failed", "payment_refunded")
 _RESULTS = ("analytics_window", "anomaly_detected", "late_event")
 DEAD_LETTER = "dead_letter"
-DLQ_TOPIC = "notifications-dlq"
+DLQ_TOPIC = topology.DEAD_LETTERS.name
 
-# architecture.md §5; production replication 2 (locally 1).
-TOPICS: tuple[Topic, ...] = (
-    Topic(
-        "orders",
+CHANNELS: tuple[Channel, ...] = (
+    Channel(
+        topology.ORDERS,
         "One event per status change of an order, keyed by order id so one order stays in order.",
         tuple(Message(t, "order id", OUTBOX_HEADERS) for t in _ORDER_EVENTS),
         (Producer("orders", _ORDER_EVENTS, "transactional outbox, relayed with acks=all"),),
         (
-            Consumer("notifications", "notification-service-group", _ORDER_EVENTS, "emails/SMS"),
+            Consumer(
+                "notifications", topology.NOTIFICATIONS_GROUP.group_id, _ORDER_EVENTS, "emails/SMS"
+            ),
             Consumer(
                 "analytics",
-                "order-analytics",
+                topology.ANALYTICS_GROUP.group_id,
                 _ORDER_EVENTS,
                 "Flink job: tumbling windows, anomalies, data lake",
             ),
         ),
-        partitions=3,
-        replicas=2,
-        retention_days=7,
     ),
-    Topic(
-        "payments",
+    Channel(
+        topology.PAYMENTS,
         "Payment outcomes, keyed by order id (not payment id): one order's payments stay in order.",
         tuple(Message(t, "order id", OUTBOX_HEADERS) for t in _PAYMENT_EVENTS),
         (Producer("payments", _PAYMENT_EVENTS, "transactional outbox, relayed with acks=all"),),
         (
-            Consumer("orders", "order-service-group", _PAYMENT_EVENTS, "the saga's async path"),
+            Consumer(
+                "orders", topology.ORDERS_GROUP.group_id, _PAYMENT_EVENTS, "the saga's async path"
+            ),
             Consumer(
                 "notifications",
-                "notification-service-group",
+                topology.NOTIFICATIONS_GROUP.group_id,
                 _PAYMENT_EVENTS,
                 "refund emails; successes and failures are deliberately silent",
             ),
         ),
-        partitions=3,
-        replicas=2,
-        retention_days=7,
     ),
-    Topic(
-        "notifications",
+    Channel(
+        topology.NOTIFICATIONS,
         "Requests to notify someone that no order or payment event covers.",
         (
             Message("password_reset_requested", "user id", OUTBOX_HEADERS),
@@ -200,17 +198,14 @@ TOPICS: tuple[Topic, ...] = (
         (
             Consumer(
                 "notifications",
-                "notification-service-group",
+                topology.NOTIFICATIONS_GROUP.group_id,
                 ("password_reset_requested", "stock_low"),
                 "password reset link to the addressee, low stock to the admins",
             ),
         ),
-        partitions=1,
-        replicas=2,
-        retention_days=7,
     ),
-    Topic(
-        "analytics-results",
+    Channel(
+        topology.ANALYTICS_RESULTS,
         "The Flink job's results (exactly-once Kafka transactions). The sink sets no headers.",
         (
             Message("analytics_window", "window_start (ISO 8601)", RESULT_HEADERS),
@@ -218,13 +213,17 @@ TOPICS: tuple[Topic, ...] = (
             Message("late_event", "order id", RESULT_HEADERS),
         ),
         (Producer("analytics", _RESULTS, "Flink KafkaSink, exactly-once"),),
-        (Consumer("dashboard", "dashboard-group", _RESULTS, "kept in Redis, served live"),),
-        partitions=3,
-        replicas=2,
-        retention_days=30,
+        (
+            Consumer(
+                "dashboard",
+                topology.DASHBOARD_GROUP.group_id,
+                _RESULTS,
+                "kept in Redis, served live",
+            ),
+        ),
     ),
-    Topic(
-        DLQ_TOPIC,
+    Channel(
+        topology.DEAD_LETTERS,
         "The platform's one dead-letter topic (ADR 0009): records a consumer gave up on, byte "
         "for byte, with the original headers and the reason.",
         (Message(DEAD_LETTER, "the original record's key", DLQ_HEADERS),),
@@ -242,9 +241,6 @@ TOPICS: tuple[Topic, ...] = (
                 "position, without a group; a replay goes back to the original topic",
             ),
         ),
-        partitions=1,
-        replicas=2,
-        retention_days=30,
     ),
 )
 
@@ -263,12 +259,12 @@ def event_schemas(directory: Path | None = None) -> dict[str, dict[str, Any]]:
     }
 
 
-def _message(topic: Topic, message: Message, schema: dict[str, Any] | None) -> dict[str, Any]:
+def _message(channel: Channel, message: Message, schema: dict[str, Any] | None) -> dict[str, Any]:
     envelope = ENVELOPE_SCHEMA.removesuffix(".schema.json")
     built: dict[str, Any] = {"name": message.event_type, "contentType": "application/json"}
     if schema is None:  # the dead letter: whatever bytes the original record had
         built["title"] = "Dead-lettered record"
-        built["summary"] = topic.description
+        built["summary"] = channel.description
         built["payload"] = {
             "description": "The original value unchanged: usually an event of another topic, "
             "possibly malformed (that may be why it is here)."
@@ -293,13 +289,18 @@ def _message(topic: Topic, message: Message, schema: dict[str, Any] | None) -> d
 
 
 def _operation(
-    action: str, topic: Topic, service: str, messages: Sequence[str], how: str, group: str | None
+    action: str,
+    channel: Channel,
+    service: str,
+    messages: Sequence[str],
+    how: str,
+    group: str | None,
 ) -> dict[str, Any]:
     operation: dict[str, Any] = {
         "action": action,
-        "channel": {"$ref": f"#/channels/{topic.name}"},
+        "channel": {"$ref": f"#/channels/{channel.topic.name}"},
         "summary": f"{service}: {how}",
-        "messages": [{"$ref": f"#/channels/{topic.name}/messages/{m}"} for m in messages],
+        "messages": [{"$ref": f"#/channels/{channel.topic.name}/messages/{m}"} for m in messages],
     }
     if group is not None:
         operation["bindings"] = {
@@ -316,48 +317,49 @@ def build_document(schemas: dict[str, dict[str, Any]] | None = None) -> dict[str
     channels: dict[str, Any] = {}
     operations: dict[str, Any] = {}
     messages: dict[str, Any] = {}
-    for topic in TOPICS:
-        for message in topic.messages:
+    for channel in CHANNELS:
+        topic = channel.topic
+        for message in channel.messages:
             schema = None if message.event_type == DEAD_LETTER else schemas[message.event_type]
-            messages[message.event_type] = _message(topic, message, schema)
+            messages[message.event_type] = _message(channel, message, schema)
         channels[topic.name] = {
             "address": topic.name,
             "title": topic.name,
-            "description": topic.description,
+            "description": channel.description,
             "messages": {
                 m.event_type: {"$ref": f"#/components/messages/{m.event_type}"}
-                for m in topic.messages
+                for m in channel.messages
             },
             "bindings": {
                 "kafka": {
                     "partitions": topic.partitions,
-                    "replicas": topic.replicas,
+                    "replicas": topic.replication,
                     "topicConfiguration": {
                         "cleanup.policy": ["delete"],
-                        "retention.ms": topic.retention_days * _DAY_MS,
+                        "retention.ms": topic.retention_days * topology.DAY_MS,
                     },
                     "bindingVersion": BINDING_VERSION,
                 }
             },
         }
-        for producer in topic.producers:
+        for producer in channel.producers:
             operations[f"{producer.service}.send.{topic.name}"] = _operation(
-                "send", topic, producer.service, producer.messages, producer.how, None
+                "send", channel, producer.service, producer.messages, producer.how, None
             )
         if topic.name != DLQ_TOPIC:
             # Any record of any topic may be dead-lettered, and so replayed back where it was.
             operations[f"operators.send.{topic.name}"] = _operation(
                 "send",
-                topic,
+                channel,
                 "operators",
-                [m.event_type for m in topic.messages],
+                [m.event_type for m in channel.messages],
                 "DLQ redrive: a dead letter replayed unchanged, plus the replay headers",
                 None,
             )
-        for consumer in topic.consumers:
+        for consumer in channel.consumers:
             operations[f"{consumer.service}.receive.{topic.name}"] = _operation(
                 "receive",
-                topic,
+                channel,
                 consumer.service,
                 consumer.messages,
                 consumer.how,

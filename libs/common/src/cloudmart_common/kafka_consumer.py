@@ -25,6 +25,7 @@ from cloudmart_common.events import InvalidEvent, validate_event
 from cloudmart_common.kafka_producer import EventProducer
 from cloudmart_common.readiness import DependencyCheck
 from cloudmart_common.settings import CommonSettings
+from cloudmart_common.topology import DEAD_LETTERS, ConsumerGroup, DeadLetterHeaders
 from cloudmart_common.tracing import context_from_kafka_headers
 
 log = logging.getLogger(__name__)
@@ -43,9 +44,6 @@ DEDUPE_TTL_SECONDS = 31 * 24 * 3600
 CLAIM_TTL_SECONDS = 300
 # The dedupe outcome of an event sent to the DLQ; a redrive may reopen only that one.
 DEAD_LETTERED = "dead-lettered"
-# Put on a copy that an operator replayed from the DLQ (the notifications service's redrive).
-# `_dead_letter` copies a record's headers, so a copy that fails again keeps its count.
-REPLAY_COUNT_HEADER = "dlq_replay_count"
 STOP_TIMEOUT_SECONDS = 10.0
 COMMIT_INTERVAL_SECONDS = 1.0
 # How long the broker holds a fetch that finds nothing new. It answers the moment an event
@@ -118,7 +116,7 @@ class DedupeStore:
 
 
 class EventConsumer:
-    """Consume `topics` as `group_id`, calling `handler` for each new event.
+    """Consume the topics of `group` as that group, calling `handler` for each new event.
 
     Offsets are committed only after an event was handled, dead-lettered or recognised as a
     duplicate, so a crash means redelivery, and the dedupe store turns redelivery into a no-op.
@@ -128,12 +126,11 @@ class EventConsumer:
         self,
         settings: CommonSettings,
         *,
-        topics: list[str],
-        group_id: str,
+        group: ConsumerGroup,
         handler: Handler,
         dedupe: DedupeStore,
         dlq_producer: EventProducer,
-        dlq_topic: str,
+        dlq_topic: str = DEAD_LETTERS.name,
         max_attempts: int = 5,
         retry_initial_seconds: float = 0.5,
         retry_max_seconds: float = 30.0,
@@ -148,8 +145,8 @@ class EventConsumer:
         # (event_type header, key) of a record whose handling would change nothing, such as
         # an outcome this very process applied already: passed over the same way.
         self._already_handled = already_handled
-        self._topics = topics
-        self._group_id = group_id
+        self._topics = list(group.topics)
+        self._group_id = group.group_id
         self._handler = handler
         self._dedupe = dedupe
         self._dlq = dlq_producer
@@ -293,7 +290,7 @@ class EventConsumer:
             event=event,
             headers=headers,
         )
-        redriven = REPLAY_COUNT_HEADER in headers
+        redriven = DeadLetterHeaders.REPLAY_COUNT in headers
         if not await self._dedupe.claim(consumed.event_id, redriven=redriven):
             EVENTS_HANDLED.labels(self._group_id, record.topic, "duplicate").inc()
             return
@@ -336,12 +333,12 @@ class EventConsumer:
     ) -> None:
         headers = [
             *(record.headers or ()),
-            ("dlq_error", error[:1000].encode()),
-            ("dlq_original_topic", record.topic.encode()),
-            ("dlq_original_partition", str(record.partition).encode()),
-            ("dlq_original_offset", str(record.offset).encode()),
-            ("dlq_attempts", str(attempts).encode()),
-            ("dlq_consumer_group", self._group_id.encode()),
+            (DeadLetterHeaders.ERROR, error[:1000].encode()),
+            (DeadLetterHeaders.ORIGINAL_TOPIC, record.topic.encode()),
+            (DeadLetterHeaders.ORIGINAL_PARTITION, str(record.partition).encode()),
+            (DeadLetterHeaders.ORIGINAL_OFFSET, str(record.offset).encode()),
+            (DeadLetterHeaders.ATTEMPTS, str(attempts).encode()),
+            (DeadLetterHeaders.CONSUMER_GROUP, self._group_id.encode()),
         ]
         key = record.key.decode() if record.key is not None else None
         future = await self._dlq.enqueue(self._dlq_topic, key, record.value or b"", headers)

@@ -19,6 +19,7 @@ from cloudmart_common.kafka_consumer import (
 )
 from cloudmart_common.kafka_producer import EventProducer
 from cloudmart_common.settings import CommonSettings
+from cloudmart_common.topology import ConsumerGroup
 
 ReadTopic = Callable[[str], Awaitable[list[ConsumerRecord[bytes, bytes]]]]
 MakeTopic = Callable[[int], Awaitable[str]]
@@ -48,8 +49,7 @@ async def _consuming(
     producer = EventProducer(settings)
     consumer = EventConsumer(
         settings,
-        topics=[topic],
-        group_id=group,
+        group=ConsumerGroup(group, (topic,)),
         handler=handler,
         dedupe=DedupeStore(redis, group),
         dlq_producer=producer,

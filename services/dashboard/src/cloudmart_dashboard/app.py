@@ -10,12 +10,10 @@ from cloudmart_common.kafka_producer import EventProducer
 from cloudmart_common.readiness import DependencyCheck, kafka_check, redis_check
 from cloudmart_common.service_app import create_service_app
 from cloudmart_common.stores import create_redis
+from cloudmart_common.topology import DASHBOARD_GROUP
 from cloudmart_dashboard.api import router
 from cloudmart_dashboard.settings import Settings
 from cloudmart_dashboard.store import ResultStore
-
-GROUP_ID = "dashboard-group"
-DLQ_TOPIC = "notifications-dlq"  # the platform's one dead-letter topic
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -33,12 +31,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
         consumer = EventConsumer(
             settings,
-            topics=["analytics-results"],
-            group_id=GROUP_ID,
+            group=DASHBOARD_GROUP,
             handler=keep,
-            dedupe=DedupeStore(redis, GROUP_ID),
+            dedupe=DedupeStore(redis, DASHBOARD_GROUP.group_id),
             dlq_producer=dlq_producer,
-            dlq_topic=DLQ_TOPIC,
         )
         consumer.start()
         try:

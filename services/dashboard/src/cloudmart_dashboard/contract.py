@@ -3,11 +3,12 @@
 Results are also served whole by the API; the fields here are the ones the service itself uses.
 """
 
+from cloudmart_common import topology
 from cloudmart_common.event_contracts import ConsumerContract, reads
 
 ANALYTICS_RESULTS = ConsumerContract(
     consumer="dashboard",
-    topic="analytics-results",
+    topic=topology.ANALYTICS_RESULTS.name,
     reads={
         "analytics_window": reads(
             # window_start keys the Redis index; the summary spans window_start..window_end.

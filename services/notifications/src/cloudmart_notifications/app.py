@@ -13,10 +13,11 @@ from cloudmart_common.periodic import running_periodic
 from cloudmart_common.readiness import DependencyCheck, kafka_check, redis_check
 from cloudmart_common.service_app import create_service_app
 from cloudmart_common.stores import create_redis
+from cloudmart_common.topology import NOTIFICATIONS_GROUP
 from cloudmart_notifications.api import router
 from cloudmart_notifications.channels import build_channels, close_channels
-from cloudmart_notifications.dlq import DLQ_MEASURE_SECONDS, DLQ_TOPIC, DlqSize
-from cloudmart_notifications.notifier import GROUP_ID, SILENT_EVENTS, TOPICS, Notifier
+from cloudmart_notifications.dlq import DLQ_MEASURE_SECONDS, DlqSize
+from cloudmart_notifications.notifier import SILENT_EVENTS, Notifier
 from cloudmart_notifications.redrive import DlqReader, Redrive, RedriveStore
 from cloudmart_notifications.redrive_api import router as redrive_router
 from cloudmart_notifications.sent_log import SentLog
@@ -48,12 +49,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         consumer = EventConsumer(
             settings,
-            topics=TOPICS,
-            group_id=GROUP_ID,
+            group=NOTIFICATIONS_GROUP,
             handler=app.state.notifier.handle,
-            dedupe=DedupeStore(redis, GROUP_ID),
+            dedupe=DedupeStore(redis, NOTIFICATIONS_GROUP.group_id),
             dlq_producer=dlq_producer,
-            dlq_topic=DLQ_TOPIC,
             max_attempts=settings.consumer_max_attempts,
             retry_initial_seconds=settings.consumer_retry_initial_seconds,
             retry_max_seconds=settings.consumer_retry_max_seconds,

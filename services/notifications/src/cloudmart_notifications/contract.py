@@ -4,6 +4,7 @@ Templates render with StrictUndefined, so a field a template uses is required: w
 event is poison (DLQ). `name` and `shop_url` come from the service, not from the event.
 """
 
+from cloudmart_common import topology
 from cloudmart_common.event_contracts import ConsumerContract, FieldRead, reads
 
 _ORDER = ("order_id", "user_id", "total_amount", "currency", "timestamp")
@@ -11,7 +12,7 @@ _ITEMS = ("items[].quantity", "items[].product_name", "items[].price")
 
 ORDERS = ConsumerContract(
     consumer="notifications",
-    topic="orders",
+    topic=topology.ORDERS.name,
     reads={
         "order_created": reads(required=(*_ORDER, *_ITEMS)),
         "order_paid": reads(required=(*_ORDER, *_ITEMS)),
@@ -27,7 +28,7 @@ ORDERS = ConsumerContract(
 
 PAYMENTS = ConsumerContract(
     consumer="notifications",
-    topic="payments",
+    topic=topology.PAYMENTS.name,
     reads={
         "payment_succeeded": reads(),  # silent: order_paid tells the buyer
         "payment_failed": reads(),  # silent: order_cancelled tells the buyer
@@ -47,7 +48,7 @@ PAYMENTS = ConsumerContract(
 
 NOTIFICATIONS = ConsumerContract(
     consumer="notifications",
-    topic="notifications",
+    topic=topology.NOTIFICATIONS.name,
     reads={
         "password_reset_requested": reads(
             required=("username", "email", "reset_token", "expires_at"),

@@ -5,7 +5,8 @@ import contextlib
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from prometheus_client import Gauge
 
-DLQ_TOPIC = "notifications-dlq"
+from cloudmart_common.topology import DEAD_LETTERS
+
 DLQ_MEASURE_SECONDS = 15.0
 
 DLQ_MESSAGES = Gauge("notifications_dlq_messages", "Records kept in the dead-letter topic")
@@ -14,7 +15,7 @@ DLQ_MESSAGES = Gauge("notifications_dlq_messages", "Records kept in the dead-let
 class DlqSize:
     """Measured from the topic's offsets (end - beginning): retention, not reading, empties it."""
 
-    def __init__(self, bootstrap_servers: str, topic: str = DLQ_TOPIC) -> None:
+    def __init__(self, bootstrap_servers: str, topic: str = DEAD_LETTERS.name) -> None:
         self._bootstrap_servers = bootstrap_servers
         self._topic = topic
         self._consumer: AIOKafkaConsumer | None = None

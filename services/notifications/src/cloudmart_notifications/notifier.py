@@ -30,8 +30,6 @@ from cloudmart_notifications.templating import (
 
 log = logging.getLogger(__name__)
 
-GROUP_ID = "notification-service-group"
-TOPICS = ["orders", "payments", "notifications"]
 # Known events that deliberately send nothing: order_paid already confirms the payment to the
 # buyer, and order_cancelled tells them about a failed one. One purchase, one email each.
 SILENT_EVENTS = frozenset({"payment_succeeded", "payment_failed"})

@@ -25,29 +25,14 @@ from cloudmart_common.errors import (
     ServiceUnavailableError,
 )
 from cloudmart_common.events import utc_timestamp
-from cloudmart_common.kafka_consumer import DEDUPE_TTL_SECONDS, REPLAY_COUNT_HEADER
+from cloudmart_common.kafka_consumer import DEDUPE_TTL_SECONDS
 from cloudmart_common.kafka_producer import EventProducer
-from cloudmart_notifications.dlq import DLQ_TOPIC
+from cloudmart_common.topology import DEAD_LETTERS, REPLAYABLE_TOPICS, DeadLetterHeaders
 from cloudmart_notifications.sent_log import newest_first
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-# The headers the consumer runner (cloudmart_common.kafka_consumer) puts on a dead letter.
-ERROR_HEADER = "dlq_error"
-ORIGINAL_TOPIC_HEADER = "dlq_original_topic"
-ORIGINAL_PARTITION_HEADER = "dlq_original_partition"
-ORIGINAL_OFFSET_HEADER = "dlq_original_offset"
-ATTEMPTS_HEADER = "dlq_attempts"
-GROUP_HEADER = "dlq_consumer_group"
-# Set by a replay, next to REPLAY_COUNT_HEADER (which the consumer runner reads: a counted
-# copy reopens an event its group dead-lettered). The runner copies a record's headers onto its
-# dead letter, so a copy that fails again comes back with its counter: no endless loops.
-REPLAYED_FROM_HEADER = "dlq_replayed_from"
-# The topics the platform's consumer groups read (architecture.md §5). Every group dead-letters into
-# notifications-dlq; a replay goes back only to one of these, never to a topic a record names.
-REPLAYABLE_TOPICS = frozenset({"orders", "payments", "notifications", "analytics-results"})
-DLQ_HEADER_PREFIX = "dlq_"
 
 STATE_PREFIX = "notifications:dlq:handled:"
 AUDIT_STREAM = "notifications:dlq:audit"
@@ -127,31 +112,31 @@ class DeadLetter:
 
     @property
     def original_topic(self) -> str | None:
-        return self.header(ORIGINAL_TOPIC_HEADER)
+        return self.header(DeadLetterHeaders.ORIGINAL_TOPIC)
 
     @property
     def original_partition(self) -> int | None:
-        return self._number(ORIGINAL_PARTITION_HEADER)
+        return self._number(DeadLetterHeaders.ORIGINAL_PARTITION)
 
     @property
     def original_offset(self) -> int | None:
-        return self._number(ORIGINAL_OFFSET_HEADER)
+        return self._number(DeadLetterHeaders.ORIGINAL_OFFSET)
 
     @property
     def error(self) -> str:
-        return self.header(ERROR_HEADER) or ""
+        return self.header(DeadLetterHeaders.ERROR) or ""
 
     @property
     def attempts(self) -> int:
-        return self._number(ATTEMPTS_HEADER) or 0
+        return self._number(DeadLetterHeaders.ATTEMPTS) or 0
 
     @property
     def consumer_group(self) -> str | None:
-        return self.header(GROUP_HEADER)
+        return self.header(DeadLetterHeaders.CONSUMER_GROUP)
 
     @property
     def replay_count(self) -> int:
-        return self._number(REPLAY_COUNT_HEADER) or 0
+        return self._number(DeadLetterHeaders.REPLAY_COUNT) or 0
 
     @property
     def event(self) -> Any:
@@ -175,11 +160,14 @@ class DeadLetter:
 
     def replay_headers(self) -> list[tuple[str, bytes]]:
         """The original headers (traceparent, event_type ...), the counter one higher."""
-        kept = [(n, v) for n, v in self.headers if not n.startswith(DLQ_HEADER_PREFIX)]
+        kept = [(n, v) for n, v in self.headers if not n.startswith(DeadLetterHeaders.PREFIX)]
         return [
             *kept,
-            (REPLAY_COUNT_HEADER, str(self.replay_count + 1).encode()),
-            (REPLAYED_FROM_HEADER, f"{DLQ_TOPIC}/{self.id.partition}/{self.id.offset}".encode()),
+            (DeadLetterHeaders.REPLAY_COUNT, str(self.replay_count + 1).encode()),
+            (
+                DeadLetterHeaders.REPLAYED_FROM,
+                f"{DEAD_LETTERS.name}/{self.id.partition}/{self.id.offset}".encode(),
+            ),
         ]
 
 
@@ -219,7 +207,7 @@ class DlqReader:
     """Reads records of the DLQ by position: no consumer group, so reading commits nothing
     and moves no one's offsets. One client, one request at a time (a seek is per client)."""
 
-    def __init__(self, bootstrap_servers: str, topic: str = DLQ_TOPIC) -> None:
+    def __init__(self, bootstrap_servers: str, topic: str = DEAD_LETTERS.name) -> None:
         self._bootstrap_servers = bootstrap_servers
         self._topic = topic
         self._consumer: AIOKafkaConsumer | None = None
@@ -456,7 +444,7 @@ class Redrive:
     async def _letter(self, record_id: RecordId) -> DeadLetter:
         records = await self._reader.read(record_id.partition, record_id.offset, 1)
         if not records or records[0].id != record_id:
-            raise DeadLetterNotFound(f"no record {record_id} in {DLQ_TOPIC}")
+            raise DeadLetterNotFound(f"no record {record_id} in {DEAD_LETTERS.name}")
         return records[0]
 
     async def _pending(self, record_id: RecordId) -> Examined:

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from cloudmart_common.kafka_consumer import REPLAY_COUNT_HEADER
+from cloudmart_common.topology import DeadLetterHeaders
 from cloudmart_notifications.redrive import DeadLetter, RecordId
 from cloudmart_notifications.redrive_schemas import RECORD_ID_PATTERN
 
@@ -43,14 +43,16 @@ def test_a_dead_letter_reads_its_origin_and_failure_from_the_headers() -> None:
 
 
 def test_a_replayed_copy_keeps_the_original_headers_and_counts_one_more_replay() -> None:
-    letter = _letter((REPLAY_COUNT_HEADER, b"2"), ("dlq_replayed_from", b"notifications-dlq/0/3"))
+    letter = _letter(
+        (DeadLetterHeaders.REPLAY_COUNT, b"2"), ("dlq_replayed_from", b"notifications-dlq/0/3")
+    )
 
     headers = letter.replay_headers()
 
     assert headers == [
         ("traceparent", b"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"),
         ("event_type", b"order_created"),
-        (REPLAY_COUNT_HEADER, b"3"),
+        (DeadLetterHeaders.REPLAY_COUNT, b"3"),
         ("dlq_replayed_from", b"notifications-dlq/0/12"),
     ]
 

@@ -15,13 +15,12 @@ from cloudmart_common.periodic import running_periodic
 from cloudmart_common.readiness import DependencyCheck, kafka_check, postgres_check, redis_check
 from cloudmart_common.service_app import create_service_app
 from cloudmart_common.stores import create_database_engine, create_redis
+from cloudmart_common.topology import ORDERS_GROUP
 from cloudmart_orders.api import router
-from cloudmart_orders.consumer import GROUP_ID, IGNORED, TOPICS, already_handled, payment_handler
+from cloudmart_orders.consumer import IGNORED, already_handled, payment_handler
 from cloudmart_orders.service import OrderService
 from cloudmart_orders.settings import Settings
 from cloudmart_orders.upstreams import Upstreams
-
-DLQ_TOPIC = "notifications-dlq"  # the platform's one dead-letter topic (ADR 0009)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -51,14 +50,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 app.state.orders = orders
                 consumer = EventConsumer(
                     settings,
-                    topics=TOPICS,
-                    group_id=GROUP_ID,
+                    group=ORDERS_GROUP,
                     handler=payment_handler(orders),
                     ignored=IGNORED,
                     already_handled=already_handled(orders),
-                    dedupe=DedupeStore(redis, GROUP_ID),
+                    dedupe=DedupeStore(redis, ORDERS_GROUP.group_id),
                     dlq_producer=dlq_producer,
-                    dlq_topic=DLQ_TOPIC,
                 )
                 consumer.start()
                 try:

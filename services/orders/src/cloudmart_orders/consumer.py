@@ -8,8 +8,6 @@ from cloudmart_orders.service import OrderService
 
 log = logging.getLogger(__name__)
 
-GROUP_ID = "order-service-group"
-TOPICS = ["payments"]
 # The order's own cancel asked for the refund: nothing to change.
 IGNORED = frozenset({"payment_refunded"})
 

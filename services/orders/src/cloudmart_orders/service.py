@@ -28,7 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import joinedload
 
-from cloudmart_common import scopes
+from cloudmart_common import scopes, topology
 from cloudmart_common.call_policy import UpstreamUnavailable
 from cloudmart_common.db import Database, single_statement_sessions
 from cloudmart_common.errors import BadRequestError, DomainError, UnprocessableError
@@ -53,7 +53,6 @@ from cloudmart_orders.workflow import EVENT_OF_STATUS, check_transition
 
 log = logging.getLogger(__name__)
 
-ORDERS_TOPIC = "orders"
 SYSTEM = "system:recovery"
 
 ORDERS_PLACED = Counter("orders_placed_total", "Checkouts by outcome", ["outcome"])
@@ -103,7 +102,7 @@ def _event_fields(order: Order) -> dict[str, Any]:
 def _message(order: Order, status: str, fields: dict[str, Any] | None = None) -> OutboxMessage:
     """The event announcing that `order` became `status`, keyed by the order."""
     event = new_event(EVENT_OF_STATUS[status], fields or _event_fields(order))
-    return OutboxMessage(ORDERS_TOPIC, str(order.id), event)
+    return OutboxMessage(topology.ORDERS.name, str(order.id), event)
 
 
 def _change(

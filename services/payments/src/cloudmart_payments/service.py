@@ -27,7 +27,7 @@ from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from cloudmart_common import scopes
+from cloudmart_common import scopes, topology
 from cloudmart_common.call_policy import UpstreamUnavailable
 from cloudmart_common.db import Database, single_statement_sessions
 from cloudmart_common.events import new_event
@@ -67,7 +67,6 @@ from cloudmart_payments.stripe_gateway import (
 
 log = logging.getLogger(__name__)
 
-PAYMENTS_TOPIC = "payments"
 MAX_SAVED_CARDS = 20
 
 PAYMENT_OUTCOMES = Counter("payments_total", "Payments settled", ["outcome"])
@@ -331,7 +330,7 @@ class PaymentService:
                 "charge_id": outcome.charge_id or None,
                 "transaction_id": intent_id,
             },
-            OutboxMessage(PAYMENTS_TOPIC, str(payment.order_id), event),
+            OutboxMessage(topology.PAYMENTS.name, str(payment.order_id), event),
         )
         if settled is None:  # settled before: the row as it is
             async with self._statements() as session:
@@ -451,7 +450,7 @@ class PaymentService:
                 "reason": refund.reason,
             },
         )
-        uow.publish(OutboxMessage(PAYMENTS_TOPIC, str(payment.order_id), event))
+        uow.publish(OutboxMessage(topology.PAYMENTS.name, str(payment.order_id), event))
         REFUND_OUTCOMES.labels("succeeded").inc()
 
     # -- reconciliation (crash recovery) and webhooks ------------------------------------

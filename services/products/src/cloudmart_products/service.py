@@ -7,6 +7,7 @@ from typing import Any
 
 from prometheus_client import Counter
 
+from cloudmart_common import topology
 from cloudmart_common.events import new_event
 from cloudmart_common.fault_flags import NO_FAULTS, PRODUCT_CATALOG_FAILURE, FaultFlags
 from cloudmart_common.kafka_producer import EventProducer
@@ -30,7 +31,6 @@ from cloudmart_products.schemas import (
 )
 
 log = logging.getLogger(__name__)
-NOTIFICATIONS_TOPIC = "notifications"
 
 STOCK_RESERVATIONS = Counter(
     "stock_reservations_total",
@@ -281,7 +281,7 @@ class Catalog:
                     },
                 )
                 try:
-                    await self._producer.send(NOTIFICATIONS_TOPIC, str(product_id), event)
+                    await self._producer.send(topology.NOTIFICATIONS.name, str(product_id), event)
                 except Exception as exc:  # an alert must not fail the sale that caused it
                     log.warning("stock_low for product %s not published: %s", product_id, exc)
 

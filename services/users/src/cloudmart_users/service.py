@@ -12,7 +12,7 @@ from pydantic import SecretStr
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from cloudmart_common import sealed
+from cloudmart_common import sealed, topology
 from cloudmart_common.db import Database
 from cloudmart_common.events import new_event
 from cloudmart_common.outbox import OutboxMessage
@@ -36,7 +36,6 @@ from cloudmart_users.schemas import ProfileUpdate, RegisterIn
 from cloudmart_users.sessions import Session, SessionStore
 
 log = logging.getLogger(__name__)
-NOTIFICATIONS_TOPIC = "notifications"
 
 
 def _check_strength(password: str, username: str | None) -> None:
@@ -182,7 +181,7 @@ async def request_password_reset(
                 "expires_at": expires_at,
             },
         )
-        uow.publish(OutboxMessage(NOTIFICATIONS_TOPIC, str(user.id), event))
+        uow.publish(OutboxMessage(topology.NOTIFICATIONS.name, str(user.id), event))
         await uow.commit()
 
 
