@@ -56,9 +56,8 @@ lint: install
 	$(BIN)/ruff format --check .
 
 # Packages by name (they are installed editable), test folders by path: no module is seen twice.
-PACKAGES := common gateway users products orders payments notifications dashboard local \
-	catalog_import cli
-TEST_DIRS := $(wildcard libs/*/tests services/*/tests functions/*/tests) tests bench deploy
+PACKAGES := common gateway users products orders payments notifications dashboard local cli
+TEST_DIRS := $(wildcard libs/*/tests services/*/tests) tests bench deploy
 
 typecheck: install
 	$(BIN)/mypy $(foreach p,$(PACKAGES),-p cloudmart_$(p))
@@ -81,7 +80,7 @@ test-deploy: deploy-tools
 	$(PYTEST) deploy/tests deploy/observability/tests
 
 test-stack:
-	$(PYTEST) -m "not lifecycle" libs services functions tests
+	$(PYTEST) -m "not lifecycle" libs services tests
 
 test-lifecycle:
 	$(PYTEST) -m lifecycle tests

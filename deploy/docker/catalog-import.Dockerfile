@@ -16,12 +16,12 @@ WORKDIR /src
 COPY pyproject.toml uv.lock ./
 COPY libs/common libs/common
 COPY services/products services/products
-COPY functions/catalog_import functions/catalog_import
-# Exactly the locked versions of the function's closure (common, products, their deps).
+# Exactly the locked versions of the function's closure (products, common, their deps): the
+# import is a second entry point of the products package.
 # The file lists the members as ./libs/common etc., relative to this directory.
 # --no-sources: the members' own [tool.uv.sources] would install cloudmart-common and
 # cloudmart-products as *editable* .pth links into /src, which the final image lacks.
-RUN uv export --frozen --no-dev --no-editable --package cloudmart-catalog-import \
+RUN uv export --frozen --no-dev --no-editable --package cloudmart-products \
         --output-file requirements.txt \
     && uv pip install --no-cache --no-sources --compile-bytecode \
         --python /var/lang/bin/python3.11 --target /build -r requirements.txt
@@ -31,4 +31,4 @@ COPY --from=builder /build ${LAMBDA_TASK_ROOT}
 # Lambda runs the function as its own unprivileged user anyway; a numeric non-root user keeps
 # the image honest when it is run elsewhere (the runtime interface emulator, scanners).
 USER 10001:10001
-CMD ["cloudmart_catalog_import.handler.handler"]
+CMD ["cloudmart_products.catalog_import.handler.handler"]

@@ -255,7 +255,7 @@ def test_migrations_config_is_in_the_image_of_each_database_owner() -> None:
 
 
 def test_lambda_image_runs_the_real_handler() -> None:
-    from cloudmart_catalog_import import handler
+    from cloudmart_products.catalog_import import handler
 
     final = stages(LAMBDA_DOCKERFILE)[-1]
     assert final.image.startswith("public.ecr.aws/lambda/python:3.11")
@@ -265,7 +265,7 @@ def test_lambda_image_runs_the_real_handler() -> None:
     assert callable(getattr(handler, function))
     assert any("${LAMBDA_TASK_ROOT}" in i.arguments for i in final.all("COPY"))
     runs = " ".join(i.arguments for s in stages(LAMBDA_DOCKERFILE) for i in s.all("RUN"))
-    assert "--package cloudmart-catalog-import" in runs
+    assert "--package cloudmart-products" in runs  # the import is an entry point of products
     assert "--frozen" in runs
     # Without it the workspace members land as editable links to the builder's /src.
     assert "--no-sources" in runs

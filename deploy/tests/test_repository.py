@@ -3,6 +3,7 @@
 import ast
 import re
 import subprocess
+from pathlib import Path
 
 from cloudmart_common import topology
 from cloudmart_local.layout import ROOT
@@ -10,6 +11,13 @@ from cloudmart_local.layout import ROOT
 # Documents that lived outside the repository while it was built; citing one sends a reader
 # nowhere. The project's own are docs/architecture.md and docs/adr/.
 OUTSIDE = ("DESIGN.md", "RECIPES.md", "STYLE.md", "../shared")
+SOURCES = (
+    "libs/*/src/**/*.py",
+    "services/*/src/**/*.py",
+    "local/src/**/*.py",
+    "tools/*/src/**/*.py",
+)
+SERVICES = sorted(path.name for path in (ROOT / "services").iterdir() if (path / "src").is_dir())
 
 
 def _tracked_files_mentioning(needle: str) -> list[str]:
@@ -86,16 +94,7 @@ def test_topics_groups_and_dead_letter_headers_are_named_only_by_the_topology() 
         ),
     }
     sources = [
-        path
-        for pattern in (
-            "libs/*/src/**/*.py",
-            "services/*/src/**/*.py",
-            "local/src/**/*.py",
-            "functions/*/src/**/*.py",
-            "tools/*/src/**/*.py",
-        )
-        for path in ROOT.glob(pattern)
-        if path.name != "topology.py"
+        path for pattern in SOURCES for path in ROOT.glob(pattern) if path.name != "topology.py"
     ]
     spelled = sorted(
         f"{path.relative_to(ROOT)}:{node.lineno}: {node.value}"
@@ -104,3 +103,29 @@ def test_topics_groups_and_dead_letter_headers_are_named_only_by_the_topology() 
         if isinstance(node, ast.Constant) and node.value in named_once
     )
     assert spelled == []
+
+
+def _imported_modules(path: Path) -> set[str]:
+    modules = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            modules |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            modules.add(node.module)
+    return modules
+
+
+def test_no_service_imports_another_and_the_library_imports_none() -> None:
+    """Services talk over HTTP and Kafka only (architecture.md §3): a service's code imports
+    its own package and the shared library, never another service's package."""
+    crossings = []
+    for owner in ["common", *SERVICES]:
+        package = f"cloudmart_{owner}"
+        root = ROOT / ("libs" if owner == "common" else "services") / owner / "src" / package
+        for path in root.rglob("*.py"):
+            for module in _imported_modules(path):
+                top = module.split(".")[0]
+                others = {f"cloudmart_{name}" for name in SERVICES} - {package}
+                if top in others:
+                    crossings.append(f"{path.relative_to(ROOT)} imports {module}")
+    assert crossings == []

@@ -141,7 +141,7 @@ def test_images_are_built_for_every_service_on_main() -> None:
     trigger = workflow["on"]
     assert set(trigger) == {"push"}
     assert trigger["push"]["branches"] == ["main"]
-    for prefix in ("services/", "libs/", "web/", "analytics/", "functions/", "deploy/docker/"):
+    for prefix in ("services/", "libs/", "web/", "analytics/", "deploy/docker/"):
         assert f"{prefix}**" in trigger["push"]["paths"]
     assert "uv.lock" in trigger["push"]["paths"]
     assert workflow["permissions"] == {}

@@ -290,7 +290,7 @@ def _functions() -> list[Component]:
     return [
         Component(
             name="catalog-import",
-            command=[str(VENV_BIN / "python"), "-m", "cloudmart_catalog_import.poller"],
+            command=[str(VENV_BIN / "python"), "-m", "cloudmart_products.catalog_import.poller"],
             probe=probes.catalog_import,
             url=f"s3://catalog-imports/incoming/ (on http://127.0.0.1:{DYNAMODB_PORT})",
             ports=(),

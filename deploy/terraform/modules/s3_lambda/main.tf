@@ -1,4 +1,4 @@
-# The catalog import (functions/catalog_import): files uploaded under incoming/ of the import bucket
+# The catalog import (cloudmart_products.catalog_import): files uploaded under incoming/ of the import bucket
 # trigger the Lambda (container image from ECR), which upserts products into DynamoDB, drops the
 # changed products from the Redis cache and writes reports/<key>.json. Failed events go to an SQS
 # dead-letter queue. The role may do exactly that and nothing else.
@@ -176,7 +176,7 @@ resource "aws_lambda_function" "this" {
   kms_key_arn                    = module.key.key_arn
 
   image_config {
-    command = ["cloudmart_catalog_import.handler.handler"]
+    command = ["cloudmart_products.catalog_import.handler.handler"]
   }
 
   environment {

@@ -25,7 +25,7 @@ def test_an_explicit_endpoint_still_wins_outside_local() -> None:
 
 
 def test_the_catalog_import_lambda_uses_real_s3_outside_local() -> None:
-    from cloudmart_catalog_import.settings import Settings as ImportSettings
+    from cloudmart_products.catalog_import.settings import Settings as ImportSettings
 
     assert ImportSettings(environment="local").s3_endpoint_url == "http://127.0.0.1:18000"
     assert ImportSettings(environment="prod").s3_endpoint_url is None

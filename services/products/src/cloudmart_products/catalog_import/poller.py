@@ -1,4 +1,4 @@
-"""`python -m cloudmart_catalog_import.poller`: the local stand-in for S3 -> Lambda.
+"""`python -m cloudmart_products.catalog_import.poller`: the local stand-in for S3 -> Lambda.
 
 moto cannot run Lambdas without Docker, but it delivers S3 events to SQS in the same process:
 this poller receives them and calls the very handler the Lambda runs. At start it (re)creates
@@ -12,10 +12,10 @@ from typing import Any
 
 import aioboto3
 
-from cloudmart_catalog_import.handler import import_event
-from cloudmart_catalog_import.settings import Settings
+from cloudmart_products.catalog_import.handler import import_event
+from cloudmart_products.catalog_import.settings import Settings
 
-log = logging.getLogger("cloudmart_catalog_import.poller")
+log = logging.getLogger("cloudmart_products.catalog_import.poller")
 
 
 def _client(session: aioboto3.Session, service: str, settings: Settings) -> Any:

@@ -14,9 +14,9 @@ from urllib.parse import unquote_plus
 import aioboto3
 from redis.asyncio import Redis
 
-from cloudmart_catalog_import.rows import Rejected, parse
-from cloudmart_catalog_import.settings import Settings
 from cloudmart_products import catalog_cache
+from cloudmart_products.catalog_import.rows import Rejected, parse
+from cloudmart_products.catalog_import.settings import Settings
 from cloudmart_products.repository import ProductTable
 from cloudmart_products.schemas import ProductIn
 from cloudmart_products.table import dynamodb_client
