@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 from fastapi import Header
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from sqlalchemy import DateTime, Float, Integer, String, bindparam, delete, func, select, update
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.orm import Mapped, mapped_column
@@ -188,3 +189,36 @@ _FINISH = Statement(
         locked_at=None,
     )
 )
+
+
+async def answer_once(
+    store: IdempotencyStore,
+    *,
+    operation: str,
+    caller: str,
+    key: str,
+    body: BaseModel,
+    run: Callable[[], Awaitable[StoredResponse]],
+    final_errors: tuple[type[DomainError], ...] = (),
+    instance: str,
+) -> JSONResponse:
+    """The one way a route runs an operation once per Idempotency-Key: `run` for a new key,
+    the first answer for a retry. A `final_errors` refusal (a decline) is that first answer
+    too; any other error is not stored, so the same key may try again.
+
+    The scope is the operation and the caller (`Principal.subject`): one client's key never
+    replays another's answer."""
+
+    async def stored() -> StoredResponse:
+        try:
+            return await run()
+        except final_errors as error:
+            return stored_problem(error, instance)
+
+    response, replayed = await store.execute(
+        scope=f"{operation}:{caller}",
+        key=key,
+        request=body.model_dump(mode="json"),
+        operation=stored,
+    )
+    return idempotent_response(response, replayed)

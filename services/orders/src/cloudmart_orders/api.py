@@ -12,7 +12,7 @@ from cloudmart_common.errors import ForbiddenError
 from cloudmart_common.idempotency import (
     IdempotencyKey,
     StoredResponse,
-    idempotent_response,
+    answer_once,
     stored_problem,
 )
 from cloudmart_orders.dependencies import Idempotency, Orders
@@ -86,13 +86,15 @@ async def place_order(
     # The bulkhead covers the Idempotency-Key claim too: a burst waits here, in the process,
     # instead of queueing on the database pool.
     async with orders.checkouts:
-        response, replayed = await idempotency.execute(
-            scope=f"orders.place:{user.subject}",
+        return await answer_once(
+            idempotency,
+            operation="orders.place",
+            caller=user.subject,
             key=key,
-            request=body.model_dump(mode="json"),
-            operation=checkout,
+            body=body,
+            run=checkout,
+            instance=request.url.path,
         )
-    return idempotent_response(response, replayed)
 
 
 @router.get("", response_model=OrderPage, responses={400: {"description": "An invalid cursor"}})

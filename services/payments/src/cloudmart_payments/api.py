@@ -11,8 +11,7 @@ from cloudmart_common.errors import ForbiddenError
 from cloudmart_common.idempotency import (
     IdempotencyKey,
     StoredResponse,
-    idempotent_response,
-    stored_problem,
+    answer_once,
 )
 from cloudmart_common.principal import Principal
 from cloudmart_payments.dependencies import Idempotency, Payments, Stripe
@@ -95,20 +94,20 @@ async def process(
     payments.check_money_mover(caller, admins=False)
 
     async def charge() -> StoredResponse:
-        try:
-            payment = await payments.process(body)
-        except PaymentDeclined as exc:
-            return stored_problem(exc, request.url.path)
+        payment = await payments.process(body)
         code = status.HTTP_201_CREATED if payment.status != "pending" else status.HTTP_202_ACCEPTED
         return StoredResponse(code, _payment_out(payment).model_dump(mode="json"))
 
-    response, replayed = await idempotency.execute(
-        scope=f"payments.process:{caller.subject}",
+    return await answer_once(
+        idempotency,
+        operation="payments.process",
+        caller=caller.subject,
         key=key,
-        request=body.model_dump(mode="json"),
-        operation=charge,
+        body=body,
+        run=charge,
+        final_errors=(PaymentDeclined,),
+        instance=request.url.path,
     )
-    return idempotent_response(response, replayed)
 
 
 @router.post(
@@ -140,20 +139,20 @@ async def refund(
     payments.check_money_mover(caller, admins=True)
 
     async def give_back() -> StoredResponse:
-        try:
-            refund, payment = await payments.refund(f"{caller.subject}:{key}", body)
-        except RefundRejected as exc:
-            return stored_problem(exc, request.url.path)
+        refund, payment = await payments.refund(f"{caller.subject}:{key}", body)
         out = _refund_out(refund, payment)
         return StoredResponse(status.HTTP_201_CREATED, out.model_dump(mode="json"))
 
-    response, replayed = await idempotency.execute(
-        scope=f"payments.refund:{caller.subject}",
+    return await answer_once(
+        idempotency,
+        operation="payments.refund",
+        caller=caller.subject,
         key=key,
-        request=body.model_dump(mode="json"),
-        operation=give_back,
+        body=body,
+        run=give_back,
+        final_errors=(RefundRejected,),
+        instance=request.url.path,
     )
-    return idempotent_response(response, replayed)
 
 
 @router.post("/reconcile", response_model=ReconcileOut)
