@@ -63,14 +63,14 @@ def measure(orders: int = 20) -> list[Figure]:
     placed: list[tuple[int, str]] = []
     with httpx.Client(base_url=GATEWAY, timeout=60) as http:
         for _ in range(orders):
-            email, auth = new_customer(http)
+            buyer = new_customer(http)
             response = http.post(
                 "/api/orders",
-                json=order_body(products),
-                headers=auth | {"Idempotency-Key": uuid.uuid4().hex},
+                json=order_body([(product, 1) for product in products]),
+                headers=buyer.headers | {"Idempotency-Key": uuid.uuid4().hex},
             )
             response.raise_for_status()
-            placed.append((response.json()["id"], email))
+            placed.append((response.json()["id"], buyer.email))
     deadline = time.monotonic() + 60
     received = {order: _email_received(email, deadline) for order, email in placed}
     times = _outbox_times([order for order, _ in placed])

@@ -17,9 +17,9 @@ from typing import Any
 import httpx
 
 from bench.figures import percentile
+from bench.shop import PRODUCTS
 
 GATEWAY = "http://127.0.0.1:5000"
-PRODUCTS = "http://127.0.0.1:5002"
 RESULTS = Path(__file__).parent / "results"
 
 

@@ -20,7 +20,7 @@ from locust import FastHttpUser, between, events, task
 from locust.env import Environment
 from locust.exception import StopUser
 
-from bench.shop import CATEGORY, PASSWORD, order_body, stock_products
+from bench.shop import CATEGORY, CUSTOMER_PASSWORD, order_body, stock_products
 
 products: list[int] = []
 # The checkout scenario's steady state begins once every buyer has registered, logged in and
@@ -98,12 +98,16 @@ class CheckoutUser(FastHttpUser):
         username = f"bench{uuid.uuid4().hex[:10]}"
         registered = self.client.post(
             "/api/users/register",
-            json={"username": username, "email": f"{username}@example.com", "password": PASSWORD},
+            json={
+                "username": username,
+                "email": f"{username}@example.com",
+                "password": CUSTOMER_PASSWORD,
+            },
             name="/api/users/register",
         )
         login = self.client.post(
             "/api/users/login",
-            json={"username": username, "password": PASSWORD},
+            json={"username": username, "password": CUSTOMER_PASSWORD},
             name="/api/users/login",
         )
         _one_arrived()
@@ -115,7 +119,9 @@ class CheckoutUser(FastHttpUser):
     @task
     def checkout(self) -> None:
         lines = random.sample(products, k=min(2, len(products)))
-        body = order_body(lines) | {"shipping_region": random.choice(["us-east", "eu-west"])}
+        body = order_body([(line, 1) for line in lines]) | {
+            "shipping_region": random.choice(["us-east", "eu-west"])
+        }
         sent_at = time.monotonic()
         self.client.post(
             "/api/orders",

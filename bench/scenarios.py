@@ -107,7 +107,7 @@ def checkout_loop(buyers: int = 20, seconds: int = 60) -> Figure:
         # A few at a time: registration hashes a password, and the users service has 2 cores
         # to share with everything else.
         customers = pool.map(lambda _: _patiently(lambda: new_customer(http)), range(buyers))
-        auths = [auth for _, auth in customers]
+        auths = [customer.headers for customer in customers]
     with CpuMeter() as meter:
         latencies, errors, elapsed = asyncio.run(_buy(auths, product, seconds))
     figure = from_latencies(
@@ -153,7 +153,7 @@ async def _buy(
         async def buyer(auth: dict[str, str]) -> None:
             while time.monotonic() < deadline:
                 try:
-                    body = order_body([product], await payment_method_async(http))
+                    body = order_body([(product, 1)], method=await payment_method_async(http))
                     sent = time.perf_counter()
                     response = await http.post(
                         "/api/orders",

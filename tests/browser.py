@@ -9,8 +9,9 @@ from pathlib import Path
 
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, StorageState, expect
 
+from cloudmart_local.shop import GOOD_CARD
 from tests.accounts import PASSWORD
-from tests.stack_control import GOOD_CARD, service_url
+from tests.stack_control import service_url
 
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "artifacts" / "screenshots"

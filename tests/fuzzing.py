@@ -20,9 +20,10 @@ import httpx
 import schemathesis
 from schemathesis.generation import GenerationMode
 
+from cloudmart_local.shop import GOOD_CARD
 from tests.accounts import PASSWORD, Account, admin, new_customer, service_headers
 from tests.shop import new_product
-from tests.stack_control import GOOD_CARD, card, readiness, service_url, wait_for
+from tests.stack_control import card, readiness, service_url, wait_for
 
 SERVICES = ("users", "products", "orders", "notifications", "payments", "dashboard")
 # Every real row's id is below this; the fuzzer's own rows take the place of those ids.

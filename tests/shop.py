@@ -1,12 +1,15 @@
 """Shopping as tests do it: products made for the test, order bodies, placing orders."""
 
+__all__ = ["new_product", "order_body", "place"]
+
 import uuid
 from typing import Any
 
 import httpx
 
+from cloudmart_local.shop import order_body
 from tests.accounts import Account
-from tests.stack_control import GOOD_CARD, card, service_url
+from tests.stack_control import service_url
 
 
 def new_product(
@@ -27,15 +30,6 @@ def new_product(
     assert response.status_code == 201, response.text
     product: dict[str, Any] = response.json()
     return product
-
-
-def order_body(lines: list[tuple[int, int]], number: str = GOOD_CARD) -> dict[str, Any]:
-    return {
-        "items": [{"product_id": p, "quantity": q} for p, q in lines],
-        "shipping_address": "12 Test Street, Springfield",
-        "shipping_region": "us-east",
-        "payment_method": card(number),
-    }
 
 
 def place(

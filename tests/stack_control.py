@@ -22,6 +22,7 @@ from cloudmart_local.layout import (
 )
 from cloudmart_local.probes import dynamodb_client
 from cloudmart_local.secrets import service_database_url
+from cloudmart_local.shop import GOOD_CARD, payment_method
 
 T = TypeVar("T")
 
@@ -177,19 +178,9 @@ def query(database: str, sql: str, *args: object) -> list[dict[str, Any]]:
     return asyncio.run(run())
 
 
-GOOD_CARD = "4242424242424242"
-DECLINED_CARD = "4000000000000341"  # attaches, then every charge is declined (card_declined)
-
-
 def card(number: str = GOOD_CARD) -> str:
     """A PaymentMethod id at localstripe, as Stripe.js would hand the client one."""
-    method = stripe_client().v1.payment_methods.create(
-        {
-            "type": "card",
-            "card": {"number": number, "exp_month": 12, "exp_year": 2034, "cvc": "123"},
-        }
-    )
-    return method.id
+    return payment_method(number)
 
 
 def stock_of(product_id: int) -> int:

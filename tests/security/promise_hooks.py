@@ -25,8 +25,9 @@ import schemathesis
 from email_validator import SPECIAL_USE_DOMAIN_NAMES as SPECIAL_USE
 from schemathesis.generation import GenerationMode
 
+from cloudmart_local.shop import GOOD_CARD
 from tests.fuzzing import Case, World, confine
-from tests.stack_control import GOOD_CARD, card
+from tests.stack_control import card
 
 WORLD = World.from_json(os.environ["CLOUDMART_FUZZ_WORLD"])
 CREATED = Path(os.environ["CLOUDMART_FUZZ_CREATED"])

@@ -8,8 +8,9 @@ import httpx
 
 from cloudmart_local.layout import LOGS
 from cloudmart_local.secrets import service_clients
+from cloudmart_local.shop import GOOD_CARD
 from tests.mailbox import reset_token_in_email
-from tests.stack_control import GOOD_CARD, notification_events, service_url
+from tests.stack_control import notification_events, service_url
 
 
 def test_no_password_token_or_card_number_reaches_any_log() -> None:

@@ -10,6 +10,7 @@ import httpx
 from playwright.sync_api import Page, expect
 
 from cloudmart_local.layout import ANALYTICS_WINDOW_SECONDS
+from cloudmart_local.shop import DECLINED_CARD
 from tests.accounts import Account, admin, new_customer
 from tests.browser import (
     add_to_cart,
@@ -21,7 +22,7 @@ from tests.browser import (
     screenshot,
 )
 from tests.shop import new_product, order_body, place
-from tests.stack_control import DECLINED_CARD, service_url
+from tests.stack_control import service_url
 
 
 def _products(staff: Account, tag: str, *prices: float) -> list[dict[str, Any]]:

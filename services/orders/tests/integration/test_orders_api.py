@@ -7,10 +7,10 @@ import httpx
 import pytest
 
 from cloudmart_common.events import validate_event
+from cloudmart_local.shop import DECLINED_CARD
 from tests.accounts import Account, new_customer, service_headers
 from tests.shop import new_product, order_body, place
 from tests.stack_control import (
-    DECLINED_CARD,
     card,
     query,
     service_url,

@@ -15,17 +15,10 @@ import stripe
 from cloudmart_cli.flags import reset_flags, set_flag
 from cloudmart_common.events import validate_event
 from cloudmart_local.layout import LOCALSTRIPE_PORT
+from cloudmart_local.shop import DECLINED_CARD
 from cloudmart_payments.settings import Settings
 from tests.accounts import Account, admin, new_customer, service_headers
-from tests.stack_control import (
-    DECLINED_CARD,
-    card,
-    query,
-    service_url,
-    stopped,
-    stripe_client,
-    stripe_count,
-)
+from tests.stack_control import card, query, service_url, stopped, stripe_client, stripe_count
 
 BASE = service_url("payments")
 STRIPE = f"http://127.0.0.1:{LOCALSTRIPE_PORT}"
