@@ -177,10 +177,12 @@ def test_headers_are_the_ones_the_producers_set(document: dict[str, Any]) -> Non
     for name in ("order_created", "payment_failed", "password_reset_requested"):
         assert set(messages[name]["headers"]["required"]) == {"event_type", "traceparent"}
     assert messages["stock_low"]["headers"]["required"] == ["event_type"]
-    dead_letter = _headers_set_in(COMMON / "kafka_consumer.py", r'\("(dlq_[a-z_]+)", ')
-    assert dead_letter
+    # The consumer runner sets exactly the topology's dead-letter headers (kafka_consumer.py
+    # names them only through it: deploy/tests/test_repository.py).
+    dead_letter = set(topology.DeadLetterHeaders.ON_EVERY_DEAD_LETTER)
+    assert "DeadLetterHeaders.CONSUMER_GROUP" in (COMMON / "kafka_consumer.py").read_text()
     assert dead_letter <= set(messages[asyncapi.DEAD_LETTER]["headers"]["properties"])
-    assert set(messages[asyncapi.DEAD_LETTER]["headers"]["required"]) <= dead_letter
+    assert set(messages[asyncapi.DEAD_LETTER]["headers"]["required"]) == dead_letter
     # The Flink sink builds its records without headers.
     job = ROOT / "analytics/src/main/java/dev/cloudmart/analytics/OrderAnalyticsJob.java"
     assert "new ProducerRecord<>(topic, null, null," in job.read_text()
@@ -188,16 +190,13 @@ def test_headers_are_the_ones_the_producers_set(document: dict[str, Any]) -> Non
 
 
 def test_the_replay_headers_are_the_ones_the_redrive_sets(document: dict[str, Any]) -> None:
-    redrive = ROOT / "services/notifications/src/cloudmart_notifications/redrive.py"
-    if not redrive.exists():
-        pytest.skip("no DLQ redrive in this tree")
-    dlq_headers = _headers_set_in(redrive, r'_HEADER = "(dlq_[a-z_]+)"')
-
+    replay = {topology.DeadLetterHeaders.REPLAY_COUNT, topology.DeadLetterHeaders.REPLAYED_FROM}
+    assert set(asyncapi.REPLAY_HEADERS) == replay
+    records = ROOT / "services/notifications/src/cloudmart_notifications/redrive/records.py"
+    for name in ("DeadLetterHeaders.REPLAY_COUNT", "DeadLetterHeaders.REPLAYED_FROM"):
+        assert name in records.read_text()
     for name, message in document["components"]["messages"].items():
-        assert set(asyncapi.REPLAY_HEADERS) <= set(message["headers"]["properties"]), name
-    assert dlq_headers <= set(
-        document["components"]["messages"]["dead_letter"]["headers"]["properties"]
-    )
+        assert replay <= set(message["headers"]["properties"]), name
 
 
 def test_consumer_groups_are_the_ones_the_consumers_join(document: dict[str, Any]) -> None:
@@ -206,14 +205,27 @@ def test_consumer_groups_are_the_ones_the_consumers_join(document: dict[str, Any
         for name, op in document["operations"].items()
         if op["action"] == "receive" and "bindings" in op
     }
-    sources = {
-        "notifications": "services/notifications/src/cloudmart_notifications/notifier.py",
-        "orders": "services/orders/src/cloudmart_orders/consumer.py",
-        "dashboard": "services/dashboard/src/cloudmart_dashboard/app.py",
-        "analytics": "analytics/src/main/java/dev/cloudmart/analytics/OrderAnalyticsJob.java",
+    assert groups == {
+        "notifications": topology.NOTIFICATIONS_GROUP.group_id,
+        "orders": topology.ORDERS_GROUP.group_id,
+        "dashboard": topology.DASHBOARD_GROUP.group_id,
+        "analytics": topology.ANALYTICS_GROUP.group_id,
     }
-    for service, source in sources.items():
-        assert f'"{groups[service]}"' in (ROOT / source).read_text(), service
+    # Each Python consumer joins its group from the topology; the Flink job (Java) spells it.
+    joins = {
+        "notifications": (
+            "services/notifications/src/cloudmart_notifications/app.py",
+            "group=NOTIFICATIONS_GROUP",
+        ),
+        "orders": ("services/orders/src/cloudmart_orders/app.py", "group=ORDERS_GROUP"),
+        "dashboard": ("services/dashboard/src/cloudmart_dashboard/app.py", "group=DASHBOARD_GROUP"),
+        "analytics": (
+            "analytics/src/main/java/dev/cloudmart/analytics/OrderAnalyticsJob.java",
+            f'"{topology.ANALYTICS_GROUP.group_id}"',
+        ),
+    }
+    for service, (source, join) in joins.items():
+        assert join in (ROOT / source).read_text(), service
 
 
 def test_the_gateway_serves_the_document_and_links_it_from_the_api_docs() -> None:

@@ -6,8 +6,8 @@ import re
 import pytest
 
 from cloudmart_common.topology import DeadLetterHeaders
-from cloudmart_notifications.redrive import DeadLetter, RecordId
-from cloudmart_notifications.redrive_schemas import RECORD_ID_PATTERN
+from cloudmart_notifications.redrive.records import DeadLetter, RecordId
+from cloudmart_notifications.redrive.schemas import RECORD_ID_PATTERN
 
 EVENT = {"event_id": "e-1", "event_type": "order_created", "order_id": 7}
 

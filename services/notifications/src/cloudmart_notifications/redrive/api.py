@@ -6,8 +6,8 @@ from fastapi import APIRouter, Path, Query, Request
 
 from cloudmart_common.auth import AdminUser
 from cloudmart_common.principal import Principal
-from cloudmart_notifications.redrive import Actor, RecordId, Redrive, Status
-from cloudmart_notifications.redrive_schemas import (
+from cloudmart_notifications.redrive.records import Actor, RecordId, Status
+from cloudmart_notifications.redrive.schemas import (
     AUDIT_CURSOR_PATTERN,
     RECORD_ID_PATTERN,
     AuditOut,
@@ -17,6 +17,7 @@ from cloudmart_notifications.redrive_schemas import (
     DeadLetterPage,
     RedriveIn,
 )
+from cloudmart_notifications.redrive.service import Redrive
 
 router = APIRouter(prefix="/api/notifications/dlq", tags=["dlq"])
 

@@ -4,7 +4,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, StringConstraints
 
-from cloudmart_notifications.redrive import Examined
+from cloudmart_notifications.redrive.records import Examined
 from cloudmart_notifications.schemas import Strict
 
 RECORD_ID_PATTERN = r"^\d{1,9}-\d{1,19}$"
