@@ -79,10 +79,34 @@ def service_with(scope: str) -> Callable[[Principal], Awaitable[Principal]]:
     return require
 
 
+async def require_user_id(principal: Annotated[Principal, Depends(current_user)]) -> int:
+    """The caller's user id: a person (customer or admin), what a service token cannot be,
+    such as a buyer or a card's owner."""
+    if principal.user_id is None:
+        raise ForbiddenError("a user's token is required; a service token has no user")
+    return principal.user_id
+
+
+def admin_or_service_with(scope: str) -> Callable[[Principal], Awaitable[Principal]]:
+    """A dependency admitting admins, and services whose token holds `scope`."""
+
+    async def require(principal: Annotated[Principal, Depends(current_user)]) -> Principal:
+        if principal.is_admin or (principal.is_service and scope in principal.scopes):
+            return principal
+        raise ForbiddenError(f"administrators and services granted `{scope}` only")
+
+    SERVICE_GATES.add(require)
+    return require
+
+
 OptionalUser = Annotated[Principal | None, Depends(optional_user)]
 CurrentUser = Annotated[Principal, Depends(current_user)]
 AdminUser = Annotated[Principal, Depends(require_admin)]
+CallerUserId = Annotated[int, Depends(require_user_id)]
 # The internal routes' callers, one per scope that opens a route (cloudmart_common.scopes).
 UsersReader = Annotated[Principal, Depends(service_with(scopes.USERS_READ))]
 StockReserver = Annotated[Principal, Depends(service_with(scopes.STOCK_RESERVE))]
 PaymentCharger = Annotated[Principal, Depends(service_with(scopes.PAYMENTS_CHARGE))]
+# Routes open to admins as well as to services holding the scope.
+MoneyMover = Annotated[Principal, Depends(admin_or_service_with(scopes.PAYMENTS_CHARGE))]
+NotificationSender = Annotated[Principal, Depends(admin_or_service_with(scopes.NOTIFICATIONS_SEND))]

@@ -4,9 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, status
 
-from cloudmart_common import scopes
-from cloudmart_common.auth import AdminUser, CurrentUser
-from cloudmart_common.errors import ForbiddenError
+from cloudmart_common.auth import AdminUser, NotificationSender
 from cloudmart_notifications.notifier import Notifier
 from cloudmart_notifications.schemas import (
     ManualIn,
@@ -90,11 +88,9 @@ async def preview(
         503: {"description": "The channel did not take the message"},
     },
 )
-async def send(body: ManualIn, request: Request, caller: CurrentUser) -> SentPage:
+async def send(body: ManualIn, request: Request, caller: NotificationSender) -> SentPage:
     """A message to one user or address now (admins, and services granted notifications:send).
     An empty list: the user is gone or has no address for that channel."""
-    if not (caller.is_admin or scopes.NOTIFICATIONS_SEND in caller.scopes):
-        raise ForbiddenError("administrators and services granted notifications:send only")
     notifier, _sent_log, _templates = _state(request)
     data = dict(body.data)
     if body.template == "manual":

@@ -6,9 +6,8 @@ from fastapi import APIRouter, Path, Query, Request, status
 from fastapi.responses import JSONResponse
 
 from cloudmart_common import scopes
-from cloudmart_common.auth import AdminUser, CurrentUser
+from cloudmart_common.auth import AdminUser, CallerUserId, CurrentUser
 from cloudmart_common.call_policy import UpstreamUnavailable
-from cloudmart_common.errors import ForbiddenError
 from cloudmart_common.idempotency import (
     IdempotencyKey,
     StoredResponse,
@@ -66,13 +65,11 @@ async def place_order(
     request: Request,
     key: IdempotencyKey,
     user: CurrentUser,
+    buyer_id: CallerUserId,  # orders are placed by users: a service token is a 403
     orders: Orders,
     idempotency: Idempotency,
 ) -> JSONResponse:
     """Checkout: price from the catalog, reserve stock, charge; all or nothing."""
-    buyer_id = user.user_id
-    if buyer_id is None:
-        raise ForbiddenError("orders are placed by users; a service token has none")
 
     async def checkout() -> StoredResponse:
         outcome = await orders.place(buyer_id, body, key)

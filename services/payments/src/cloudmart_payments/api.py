@@ -6,14 +6,12 @@ import stripe
 from fastapi import APIRouter, Header, Path, Query, Request, status
 from fastapi.responses import JSONResponse
 
-from cloudmart_common.auth import AdminUser, CurrentUser, PaymentCharger
-from cloudmart_common.errors import ForbiddenError
+from cloudmart_common.auth import AdminUser, CallerUserId, CurrentUser, MoneyMover, PaymentCharger
 from cloudmart_common.idempotency import (
     IdempotencyKey,
     StoredResponse,
     answer_once,
 )
-from cloudmart_common.principal import Principal
 from cloudmart_payments.dependencies import Idempotency, Payments, Stripe
 from cloudmart_payments.errors import InvalidWebhook, PaymentDeclined, RefundRejected
 from cloudmart_payments.models import Payment, Refund
@@ -57,12 +55,6 @@ def _refund_out(refund: Refund, payment: Payment) -> RefundOut:
     )
 
 
-def _user_id(principal: Principal) -> int:
-    if principal.user_id is None:
-        raise ForbiddenError("saved cards belong to users; a service token has none")
-    return principal.user_id
-
-
 @router.post(
     "/process",
     status_code=status.HTTP_201_CREATED,
@@ -91,7 +83,6 @@ async def process(
 ) -> JSONResponse:
     """Charge an order (the orders service's saga). 201 charged, 402 declined, 202 still
     processing at Stripe (settled later by webhook or reconciliation)."""
-    payments.check_money_mover(caller, admins=False)
 
     async def charge() -> StoredResponse:
         payment = await payments.process(body)
@@ -131,12 +122,11 @@ async def refund(
     body: RefundIn,
     request: Request,
     key: IdempotencyKey,
-    caller: CurrentUser,
+    caller: MoneyMover,
     payments: Payments,
     idempotency: Idempotency,
 ) -> JSONResponse:
     """Refund all that is left (no `amount`) or part of a payment; admins and the orders service."""
-    payments.check_money_mover(caller, admins=True)
 
     async def give_back() -> StoredResponse:
         refund, payment = await payments.refund(f"{caller.subject}:{key}", body)
@@ -192,12 +182,12 @@ async def webhook(
     responses={403: {"description": "A service token: saved cards belong to users"}},
 )
 async def list_cards(
-    user: CurrentUser,
+    user_id: CallerUserId,
     payments: Payments,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=255)] = None,
 ) -> CardPage:
-    cards, next_cursor = await payments.cards(_user_id(user), limit, cursor)
+    cards, next_cursor = await payments.cards(user_id, limit, cursor)
     return CardPage(items=[CardOut.model_validate(card) for card in cards], next_cursor=next_cursor)
 
 
@@ -213,9 +203,9 @@ async def list_cards(
         },
     },
 )
-async def save_card(body: CardIn, user: CurrentUser, payments: Payments) -> CardOut:
+async def save_card(body: CardIn, user_id: CallerUserId, payments: Payments) -> CardOut:
     """Save a card (a PaymentMethod made with Stripe.js) to the caller's Stripe Customer."""
-    return CardOut.model_validate(await payments.save_card(_user_id(user), body.payment_method))
+    return CardOut.model_validate(await payments.save_card(user_id, body.payment_method))
 
 
 @router.delete(
@@ -224,9 +214,9 @@ async def save_card(body: CardIn, user: CurrentUser, payments: Payments) -> Card
     responses={403: {"description": "A service token: saved cards belong to users"}},
 )
 async def remove_card(
-    card_id: Annotated[str, Path(max_length=255)], user: CurrentUser, payments: Payments
+    card_id: Annotated[str, Path(max_length=255)], user_id: CallerUserId, payments: Payments
 ) -> None:
-    await payments.remove_card(_user_id(user), card_id)
+    await payments.remove_card(user_id, card_id)
 
 
 @router.get("/order/{order_id:int}", response_model=PaymentOut)

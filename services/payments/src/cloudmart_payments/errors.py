@@ -3,7 +3,6 @@
 from cloudmart_common.errors import (
     BadRequestError,
     ConflictError,
-    ForbiddenError,
     NotFoundError,
     PaymentRequiredError,
     ServiceUnavailableError,
@@ -51,10 +50,6 @@ class InvalidPaymentMethod(UnprocessableError):
 
 class CardNotFound(NotFoundError):
     title, slug = "Saved card not found", "card-not-found"
-
-
-class CallerNotAllowed(ForbiddenError):
-    title, slug = "Caller not allowed", "caller-not-allowed"
 
 
 class InvalidWebhook(BadRequestError):

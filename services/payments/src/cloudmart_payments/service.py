@@ -42,7 +42,6 @@ from cloudmart_common.principal import Principal
 from cloudmart_common.unit_of_work import UnitOfWork
 from cloudmart_payments import repository
 from cloudmart_payments.errors import (
-    CallerNotAllowed,
     CardNotFound,
     InvalidPaymentMethod,
     NotRefundable,
@@ -149,13 +148,6 @@ class PaymentService:
         self._faults = faults
 
     # -- who may move money ------------------------------------------------------------
-
-    def check_money_mover(self, principal: Principal, *, admins: bool) -> None:
-        if scopes.PAYMENTS_CHARGE in principal.scopes:
-            return
-        if admins and principal.is_admin:
-            return
-        raise CallerNotAllowed("this caller may not move money")
 
     # -- reads ---------------------------------------------------------------------------
 
