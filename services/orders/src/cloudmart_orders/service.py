@@ -28,16 +28,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import joinedload
 
-from cloudmart_common import scopes, topology
+from cloudmart_common import scopes
 from cloudmart_common.call_policy import UpstreamUnavailable
 from cloudmart_common.db import Database, single_statement_sessions
 from cloudmart_common.errors import BadRequestError, DomainError, UnprocessableError
-from cloudmart_common.events import new_event
 from cloudmart_common.money import two_places
-from cloudmart_common.outbox import OutboxMessage
 from cloudmart_common.principal import Principal
 from cloudmart_common.unit_of_work import UnitOfWork
-from cloudmart_orders import repository
+from cloudmart_orders import events, repository
 from cloudmart_orders.errors import (
     ConcurrentChange,
     OrderNotFound,
@@ -49,7 +47,7 @@ from cloudmart_orders.models import Order, OrderItem, StatusChange
 from cloudmart_orders.schemas import OrderIn
 from cloudmart_orders.settings import Settings
 from cloudmart_orders.upstreams import Upstreams
-from cloudmart_orders.workflow import EVENT_OF_STATUS, check_transition
+from cloudmart_orders.workflow import check_transition
 
 log = logging.getLogger(__name__)
 
@@ -77,32 +75,6 @@ def actor(principal: Principal) -> str:
     if principal.is_service:
         return f"service:{principal.service_name}"
     return f"{principal.role}:{principal.subject}"
-
-
-def _event_fields(order: Order) -> dict[str, Any]:
-    return {
-        "order_id": order.id,
-        "user_id": order.user_id,
-        "total_amount": order.total_amount,
-        "currency": order.currency,
-        "status": order.status,
-        "items": [
-            {
-                "product_id": item.product_id,
-                "product_name": item.product_name,
-                "quantity": item.quantity,
-                "price": item.price,
-            }
-            for item in order.items
-        ],
-        "shipping_region": order.shipping_region,
-    }
-
-
-def _message(order: Order, status: str, fields: dict[str, Any] | None = None) -> OutboxMessage:
-    """The event announcing that `order` became `status`, keyed by the order."""
-    event = new_event(EVENT_OF_STATUS[status], fields or _event_fields(order))
-    return OutboxMessage(topology.ORDERS.name, str(order.id), event)
 
 
 def _change(
@@ -241,7 +213,7 @@ class OrderService:
             history=[],
         )
         who = f"user:{buyer_id}"
-        event = _message(order, "pending")
+        event = events.status_changed(order, "pending")
         try:
             created_at, written = await repository.insert_order(self._database, order, who, event)
         except IntegrityError as exc:  # the same key placed concurrently
@@ -362,8 +334,8 @@ class OrderService:
         where a locked read of the order and its writes took five round trips. `order` (as
         created or read) gives the event its fields, which no status change alters.
         """
-        fields = _event_fields(order) | {"status": "processing", "payment_id": payment_id}
-        event = _message(order, "processing", fields)
+        fields = events.order_fields(order) | {"status": "processing", "payment_id": payment_id}
+        event = events.status_changed(order, "processing", fields)
         written = await repository.mark_paid(self._database, order.id, payment_id, who, event)
         if written is not None:
             self._note_paid(order.id)
@@ -521,7 +493,7 @@ class OrderService:
         # Never into `processing`: only a payment moves an order there (`_paid`).
         check_transition(previous, status)
         order.status = status
-        fields = _event_fields(order)
+        fields = events.order_fields(order)
         if status == "processing":
             fields["payment_id"] = order.payment_id
         if status == "cancelled":
@@ -544,7 +516,7 @@ class OrderService:
         fields: dict[str, Any] | None = None,
     ) -> None:
         _change(order, previous, status, who, reason)
-        uow.publish(_message(order, status, fields))
+        uow.publish(events.status_changed(order, status, fields))
 
     def _written(
         self,

@@ -7,10 +7,9 @@ from typing import Any
 
 from prometheus_client import Counter
 
-from cloudmart_common import topology
-from cloudmart_common.events import new_event
 from cloudmart_common.fault_flags import NO_FAULTS, PRODUCT_CATALOG_FAILURE, FaultFlags
 from cloudmart_common.kafka_producer import EventProducer
+from cloudmart_products import events
 from cloudmart_products.catalog_cache import CachedItems, CatalogCache, page_digest
 from cloudmart_products.errors import (
     CatalogUnavailable,
@@ -270,18 +269,10 @@ class Catalog:
                 product = await self._table.get(product_id)
                 if product is None:
                     continue
-                event = new_event(
-                    "stock_low",
-                    {
-                        "product_id": product_id,
-                        "product_name": product["name"],
-                        "sku": product["sku"],
-                        "stock_quantity": product["stock_quantity"],
-                        "threshold": self._threshold,
-                    },
-                )
                 try:
-                    await self._producer.send(topology.NOTIFICATIONS.name, str(product_id), event)
+                    await self._producer.send(
+                        *events.stock_low(product_id, product, self._threshold)
+                    )
                 except Exception as exc:  # an alert must not fail the sale that caused it
                     log.warning("stock_low for product %s not published: %s", product_id, exc)
 

@@ -12,13 +12,11 @@ from pydantic import SecretStr
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from cloudmart_common import sealed, topology
+from cloudmart_common import sealed
 from cloudmart_common.db import Database
-from cloudmart_common.events import new_event
-from cloudmart_common.outbox import OutboxMessage
 from cloudmart_common.principal import Principal
 from cloudmart_common.unit_of_work import UnitOfWork
-from cloudmart_users import repository
+from cloudmart_users import events, repository
 from cloudmart_users.errors import (
     AlreadyRegistered,
     InvalidCredentials,
@@ -169,19 +167,9 @@ async def request_password_reset(
             return
         token = await tokens.issue(user.id)
         expires_at = datetime.now(UTC) + timedelta(seconds=ttl_seconds)
-        event = new_event(
-            "password_reset_requested",
-            {
-                "user_id": user.id,
-                "username": user.username,
-                "email": user.email,
-                "full_name": user.full_name,
-                # Sealed for notifications: the outbox, Kafka and the DLQ never hold the token.
-                "reset_token": sealed.seal(reset_token_key, token),
-                "expires_at": expires_at,
-            },
-        )
-        uow.publish(OutboxMessage(topology.NOTIFICATIONS.name, str(user.id), event))
+        # Sealed for notifications: the outbox, Kafka and the DLQ never hold the token.
+        sealed_token = sealed.seal(reset_token_key, token)
+        uow.publish(events.password_reset_requested(user, sealed_token, expires_at))
         await uow.commit()
 
 

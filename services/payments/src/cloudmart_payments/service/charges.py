@@ -2,20 +2,17 @@
 
 import logging
 from dataclasses import dataclass
-from typing import Any
 
 from prometheus_client import Counter
 from sqlalchemy import update
 
-from cloudmart_common import scopes, topology
-from cloudmart_common.events import new_event
+from cloudmart_common import scopes
 from cloudmart_common.fault_flags import (
     PAYMENT_FAILURE_PERCENT,
     PAYMENT_UNREACHABLE,
 )
-from cloudmart_common.outbox import OutboxMessage
 from cloudmart_common.principal import Principal
-from cloudmart_payments import repository
+from cloudmart_payments import events, repository
 from cloudmart_payments.errors import (
     PaymentDeclined,
     PaymentMismatch,
@@ -69,18 +66,6 @@ def abandoned() -> Outcome:
     return Outcome(
         "failed", failure_code="abandoned", failure_reason="the charge was never confirmed"
     )
-
-
-def payment_fields(payment: Payment) -> dict[str, Any]:
-    return {
-        "payment_id": payment.id,
-        "order_id": payment.order_id,
-        "user_id": payment.user_id,
-        "amount": payment.amount,
-        "currency": payment.currency,
-        "status": payment.status,
-        "transaction_id": payment.transaction_id,
-    }
 
 
 def declined(payment: Payment) -> PaymentDeclined:
@@ -246,16 +231,13 @@ class Charges(ServiceBase):
         round trips. `payment` (as read or opened) gives the event the fields no settlement
         changes. `intent_id`: the PaymentIntent that settled it, if the row lacks it.
         """
-        fields = payment_fields(payment) | {
-            "status": outcome.status,
-            "transaction_id": intent_id or payment.transaction_id,
-        }
-        if outcome.status == "failed":
-            fields |= {
-                "failure_code": outcome.failure_code or "failed",
-                "failure_reason": outcome.failure_reason or "the payment failed",
-            }
-        event = new_event(f"payment_{outcome.status}", fields)
+        event = events.settled(
+            payment,
+            outcome.status,
+            transaction_id=intent_id or payment.transaction_id,
+            failure_code=outcome.failure_code,
+            failure_reason=outcome.failure_reason,
+        )
         settled = await repository.settle(
             self._database,
             payment.id,
@@ -266,7 +248,7 @@ class Charges(ServiceBase):
                 "charge_id": outcome.charge_id or None,
                 "transaction_id": intent_id,
             },
-            OutboxMessage(topology.PAYMENTS.name, str(payment.order_id), event),
+            event,
         )
         if settled is None:  # settled before: the row as it is
             async with self._statements() as session:

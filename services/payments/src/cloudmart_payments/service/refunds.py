@@ -2,11 +2,8 @@
 
 from prometheus_client import Counter
 
-from cloudmart_common import topology
-from cloudmart_common.events import new_event
-from cloudmart_common.outbox import OutboxMessage
 from cloudmart_common.unit_of_work import UnitOfWork
-from cloudmart_payments import repository
+from cloudmart_payments import events, repository
 from cloudmart_payments.errors import (
     NotRefundable,
     PaymentNotFound,
@@ -16,7 +13,6 @@ from cloudmart_payments.errors import (
 from cloudmart_payments.models import Payment, Refund
 from cloudmart_payments.schemas import RefundIn
 from cloudmart_payments.service.base import ServiceBase
-from cloudmart_payments.service.charges import payment_fields
 from cloudmart_payments.stripe_gateway import (
     RefundState,
     StripeRefused,
@@ -114,15 +110,5 @@ class Refunds(ServiceBase):
         payment.status = (
             "refunded" if payment.refunded_amount >= payment.amount else ("partially_refunded")
         )
-        event = new_event(
-            "payment_refunded",
-            payment_fields(payment)
-            | {
-                "refund_id": refund.id,
-                "refund_amount": refund.amount,
-                "refunded_amount": payment.refunded_amount,
-                "reason": refund.reason,
-            },
-        )
-        uow.publish(OutboxMessage(topology.PAYMENTS.name, str(payment.order_id), event))
+        uow.publish(events.refunded(payment, refund))
         REFUND_OUTCOMES.labels("succeeded").inc()
