@@ -13,7 +13,7 @@ from cloudmart_common.event_contracts import ConsumerContract, FieldRead, find_f
 from cloudmart_dashboard.contract import ANALYTICS_RESULTS
 from cloudmart_local.layout import ROOT
 from cloudmart_notifications import contract as notifications
-from cloudmart_notifications.notifier import SILENT_EVENTS
+from cloudmart_notifications.service import SILENT_EVENTS
 from cloudmart_notifications.templating import TEMPLATE_OF_EVENT, money, when
 from cloudmart_orders.contract import PAYMENTS as ORDERS_PAYMENTS
 
@@ -205,8 +205,8 @@ def test_the_orders_declaration_matches_what_its_handler_reads() -> None:
 
 def test_the_dashboard_declaration_names_fields_its_code_reads() -> None:
     package = ROOT / "services/dashboard/src/cloudmart_dashboard"
-    literals = _literals(package / "store.py", r'"([a-z_]+)"') | _literals(
-        package / "summary.py", r'"([a-z_]+)"'
+    literals = _literals(package / "repository.py", r'"([a-z_]+)"') | _literals(
+        package / "service.py", r'"([a-z_]+)"'
     )
     declared = {
         step

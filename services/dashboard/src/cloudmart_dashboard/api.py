@@ -11,20 +11,16 @@ from fastapi.responses import StreamingResponse
 
 from cloudmart_common.auth import AdminUser
 from cloudmart_common.errors import BadRequestError
-from cloudmart_dashboard.store import LIVE, ResultStore
-from cloudmart_dashboard.summary import summarise
+from cloudmart_dashboard.dependencies import Results
+from cloudmart_dashboard.repository import LIVE
+from cloudmart_dashboard.service import summarise
 
 router = APIRouter(prefix="/api/analytics", tags=["analytics"])
 
 
-def _store(request: Request) -> ResultStore:
-    store: ResultStore = request.app.state.results
-    return store
-
-
 @router.get("/windows", responses={400: {"description": "The cursor is not a window start"}})
 async def windows(
-    request: Request,
+    store: Results,
     admin: AdminUser,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(max_length=40)] = None,
@@ -37,15 +33,14 @@ async def windows(
             before = datetime.fromisoformat(cursor.replace("Z", "+00:00")).timestamp()
         except ValueError as exc:
             raise BadRequestError("invalid cursor", field="cursor") from exc
-    items = await _store(request).windows(limit + 1, before)
+    items = await store.windows(limit + 1, before)
     next_cursor = items[limit - 1]["window_start"] if len(items) > limit else None
     return {"items": items[:limit], "next_cursor": next_cursor}
 
 
 @router.get("/summary")
-async def summary(request: Request, admin: AdminUser) -> dict[str, Any]:
+async def summary(request: Request, store: Results, admin: AdminUser) -> dict[str, Any]:
     """The latest windows added up (SUMMARY_WINDOWS of them), recent anomalies, late events."""
-    store = _store(request)
     count = request.app.state.settings.summary_windows
     return summarise(
         await store.windows(count, None), await store.anomalies(10), await store.late_events()

@@ -12,8 +12,8 @@ from cloudmart_common.service_app import create_service_app
 from cloudmart_common.stores import create_redis
 from cloudmart_common.topology import DASHBOARD_GROUP
 from cloudmart_dashboard.api import router
+from cloudmart_dashboard.repository import ResultStore
 from cloudmart_dashboard.settings import Settings
-from cloudmart_dashboard.store import ResultStore
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

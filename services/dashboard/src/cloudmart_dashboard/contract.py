@@ -1,4 +1,4 @@
-"""What the dashboard reads of the analytics results (store.py, summary.py), for tests/contracts.
+"""What the dashboard reads of the analytics results (repository.py, service.py): contracts.
 
 Results are also served whole by the API; the fields here are the ones the service itself uses.
 """

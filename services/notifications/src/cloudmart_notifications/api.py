@@ -2,10 +2,10 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request, status
+from fastapi import APIRouter, Path, Query, status
 
 from cloudmart_common.auth import AdminUser, NotificationSender
-from cloudmart_notifications.notifier import Notifier
+from cloudmart_notifications.dependencies import Deliveries, Notifications, TemplateSet
 from cloudmart_notifications.schemas import (
     ManualIn,
     PreviewIn,
@@ -15,26 +15,19 @@ from cloudmart_notifications.schemas import (
     TemplateList,
     TemplateOut,
 )
-from cloudmart_notifications.sent_log import SentLog
-from cloudmart_notifications.templating import TEMPLATES, Templates, spec_named
+from cloudmart_notifications.templating import TEMPLATES, spec_named
 
 router = APIRouter(prefix="/api/notifications", tags=["notifications"])
 
 
-def _state(request: Request) -> tuple[Notifier, SentLog, Templates]:
-    state = request.app.state
-    return state.notifier, state.sent_log, state.templates
-
-
 @router.get("", response_model=SentPage)
 async def sent(
-    request: Request,
+    sent_log: Deliveries,
     admin: AdminUser,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     cursor: Annotated[str | None, Query(pattern=r"^\d{1,20}-\d{1,20}$")] = None,
 ) -> SentPage:
     """The recent deliveries, newest first (admins)."""
-    _notifier, sent_log, _templates = _state(request)
     entries, next_cursor = await sent_log.recent(limit, cursor)
     return SentPage(items=[SentOut.model_validate(e) for e in entries], next_cursor=next_cursor)
 
@@ -63,12 +56,11 @@ async def templates(admin: AdminUser) -> TemplateList:
 )
 async def preview(
     name: Annotated[str, Path(max_length=50)],
-    request: Request,
+    renderer: TemplateSet,
     admin: AdminUser,
     body: PreviewIn | None = None,
 ) -> PreviewOut:
     """Render a template with its sample data or the data given (422 when it does not fit)."""
-    _notifier, _sent_log, renderer = _state(request)
     spec = spec_named(name)
     data = body.data if body is not None and body.data is not None else dict(spec.sample)
     rendered = renderer.render(name, data)
@@ -88,10 +80,9 @@ async def preview(
         503: {"description": "The channel did not take the message"},
     },
 )
-async def send(body: ManualIn, request: Request, caller: NotificationSender) -> SentPage:
+async def send(body: ManualIn, notifier: Notifications, caller: NotificationSender) -> SentPage:
     """A message to one user or address now (admins, and services granted notifications:send).
     An empty list: the user is gone or has no address for that channel."""
-    notifier, _sent_log, _templates = _state(request)
     data = dict(body.data)
     if body.template == "manual":
         data |= {"subject": body.subject, "message": body.message}

@@ -17,12 +17,12 @@ from cloudmart_common.topology import NOTIFICATIONS_GROUP
 from cloudmart_notifications.api import router
 from cloudmart_notifications.channels import build_channels, close_channels
 from cloudmart_notifications.dlq import DLQ_MEASURE_SECONDS, DlqSize
-from cloudmart_notifications.notifier import SILENT_EVENTS, Notifier
 from cloudmart_notifications.redrive.api import router as redrive_router
 from cloudmart_notifications.redrive.reader import DlqReader
 from cloudmart_notifications.redrive.service import Redrive
 from cloudmart_notifications.redrive.store import RedriveStore
-from cloudmart_notifications.sent_log import SentLog
+from cloudmart_notifications.repository import SentLog
+from cloudmart_notifications.service import SILENT_EVENTS, Notifier
 from cloudmart_notifications.settings import Settings
 from cloudmart_notifications.smtp import smtp_check
 from cloudmart_notifications.templating import Templates

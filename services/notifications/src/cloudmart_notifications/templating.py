@@ -22,7 +22,7 @@ from jinja2 import (
     select_autoescape,
 )
 
-from cloudmart_common.errors import NotFoundError, UnprocessableError
+from cloudmart_notifications.errors import TemplateDataInvalid, TemplateMissing
 
 Audience = Literal["buyer", "addressee", "admins", "given"]
 
@@ -145,14 +145,6 @@ TEMPLATES: dict[str, TemplateSpec] = {
     )
 }
 TEMPLATE_OF_EVENT = {event: spec for spec in TEMPLATES.values() for event in spec.event_types}
-
-
-class TemplateMissing(NotFoundError):
-    title, slug = "No such template", "template-not-found"
-
-
-class TemplateDataInvalid(UnprocessableError):
-    title, slug = "Template data does not fit", "template-data-invalid"
 
 
 def spec_named(name: str) -> TemplateSpec:

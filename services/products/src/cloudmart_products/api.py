@@ -3,11 +3,12 @@
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request, Response, status
+from fastapi import APIRouter, Path, Query, Response, status
 from pydantic import WithJsonSchema
 
 from cloudmart_common.auth import AdminUser, StockReserver
 from cloudmart_common.db import RowId
+from cloudmart_products.dependencies import Products
 from cloudmart_products.repository import Filters
 from cloudmart_products.schemas import (
     CategoriesOut,
@@ -23,7 +24,6 @@ from cloudmart_products.schemas import (
     ReservationOut,
     StockChange,
 )
-from cloudmart_products.service import Catalog
 
 # Ids start at 1: the item at 0 is the id counter, which no route may read or change.
 ProductId = Annotated[RowId, Path()]
@@ -44,11 +44,6 @@ PriceBound = Annotated[
 MAX_SEARCH_LENGTH = 100
 
 
-def _catalog(request: Request) -> Catalog:
-    catalog: Catalog = request.app.state.catalog
-    return catalog
-
-
 def _out(product: dict[str, Any]) -> ProductOut:
     return ProductOut.model_validate(product)
 
@@ -63,7 +58,7 @@ def _json(body: bytes) -> Response:
 # headers these two routes send; misses and other queries reach them.
 @router.get("", response_model=ProductPage)
 async def list_products(
-    request: Request,
+    catalog: Products,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
     cursor: Annotated[str | None, Query(max_length=MAX_CURSOR_LENGTH)] = None,
     category: Annotated[Category | None, Query()] = None,
@@ -75,32 +70,32 @@ async def list_products(
     """A page of products. Order: DynamoDB key order (stable between pages, not by name or
     price); with `category` the category-index is queried, never scanned."""
     filters = Filters(category, min_price, max_price, in_stock, q)
-    return _json(await _catalog(request).page_json(filters, limit, cursor))
+    return _json(await catalog.page_json(filters, limit, cursor))
 
 
 @router.get("/categories", response_model=CategoriesOut)
-async def categories(request: Request) -> CategoriesOut:
-    counts = await _catalog(request).category_counts()
+async def categories(catalog: Products) -> CategoriesOut:
+    counts = await catalog.category_counts()
     return CategoriesOut(
         items=[CategoryCount(category=name, product_count=n) for name, n in sorted(counts.items())]
     )
 
 
 @router.get("/sku/{sku}", response_model=ProductOut)
-async def by_sku(sku: str, request: Request) -> ProductOut:
-    return _out(await _catalog(request).by_sku(sku))
+async def by_sku(sku: str, catalog: Products) -> ProductOut:
+    return _out(await catalog.by_sku(sku))
 
 
 @router.get("/{product_id:int}", response_model=ProductOut)
-async def get_product(product_id: ProductId, request: Request) -> Response:
-    return _json(await _catalog(request).product_json(product_id))
+async def get_product(product_id: ProductId, catalog: Products) -> Response:
+    return _json(await catalog.product_json(product_id))
 
 
 @router.get("/{product_id:int}/price", response_model=PriceOut)
-async def get_price(product_id: ProductId, request: Request) -> Response:
+async def get_price(product_id: ProductId, catalog: Products) -> Response:
     """The product's name and price, as a checkout prices an order: cached apart from the
     stock, so it stays cached through sales."""
-    return _json(await _catalog(request).price_json(product_id))
+    return _json(await catalog.price_json(product_id))
 
 
 @router.post(
@@ -109,20 +104,20 @@ async def get_price(product_id: ProductId, request: Request) -> Response:
     response_model=ProductOut,
     responses={409: {"description": "The SKU is already used"}},
 )
-async def create_product(body: ProductIn, admin: AdminUser, request: Request) -> ProductOut:
-    return _out(await _catalog(request).create(body))
+async def create_product(body: ProductIn, admin: AdminUser, catalog: Products) -> ProductOut:
+    return _out(await catalog.create(body))
 
 
 @router.put("/{product_id:int}", response_model=ProductOut)
 async def update_product(
-    product_id: ProductId, body: ProductUpdate, admin: AdminUser, request: Request
+    product_id: ProductId, body: ProductUpdate, admin: AdminUser, catalog: Products
 ) -> ProductOut:
-    return _out(await _catalog(request).update(product_id, body))
+    return _out(await catalog.update(product_id, body))
 
 
 @router.delete("/{product_id:int}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_product(product_id: ProductId, admin: AdminUser, request: Request) -> None:
-    await _catalog(request).delete(product_id)
+async def delete_product(product_id: ProductId, admin: AdminUser, catalog: Products) -> None:
+    await catalog.delete(product_id)
 
 
 @router.patch(
@@ -131,9 +126,9 @@ async def delete_product(product_id: ProductId, admin: AdminUser, request: Reque
     responses={409: {"description": "The stock would go below zero"}},
 )
 async def change_stock(
-    product_id: ProductId, body: StockChange, admin: AdminUser, request: Request
+    product_id: ProductId, body: StockChange, admin: AdminUser, catalog: Products
 ) -> ProductOut:
-    return _out(await _catalog(request).change_stock(product_id, body))
+    return _out(await catalog.change_stock(product_id, body))
 
 
 def _reservation_out(record: dict[str, Any]) -> ReservationOut:
@@ -157,16 +152,16 @@ def _reservation_out(record: dict[str, Any]) -> ReservationOut:
     },
 )
 async def reserve(
-    body: ReservationIn, caller: StockReserver, request: Request, response: Response
+    body: ReservationIn, caller: StockReserver, catalog: Products, response: Response
 ) -> ReservationOut:
     """All lines or none (409 out-of-stock names the short products); a repeat is a 200."""
-    record, created = await _catalog(request).reserve(body)
+    record, created = await catalog.reserve(body)
     if not created:
         response.status_code = status.HTTP_200_OK
     return _reservation_out(record)
 
 
 @internal.post("/{order_id}/release", response_model=ReservationOut)
-async def release(order_id: str, caller: StockReserver, request: Request) -> ReservationOut:
+async def release(order_id: str, caller: StockReserver, catalog: Products) -> ReservationOut:
     """Gives back exactly what the order reserved, once; a repeat changes nothing."""
-    return _reservation_out(await _catalog(request).release(order_id))
+    return _reservation_out(await catalog.release(order_id))

@@ -10,7 +10,7 @@ from redis.asyncio import Redis
 
 from cloudmart_common.kafka_consumer import DEDUPE_TTL_SECONDS
 from cloudmart_notifications.redrive.records import DeadLetter, Handling, RecordId
-from cloudmart_notifications.sent_log import newest_first
+from cloudmart_notifications.repository import newest_first
 
 log = logging.getLogger(__name__)
 

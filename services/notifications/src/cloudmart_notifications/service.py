@@ -13,16 +13,15 @@ from prometheus_client import Counter
 
 from cloudmart_common import sealed
 from cloudmart_common.call_policy import UpstreamUnavailable
-from cloudmart_common.errors import ServiceUnavailableError
 from cloudmart_common.events import utc_timestamp
 from cloudmart_common.http_client import ServiceClient
 from cloudmart_common.kafka_consumer import ConsumedEvent, PoisonEvent
 from cloudmart_notifications.channels import Channel, ChannelError, ChannelName, Message
-from cloudmart_notifications.sent_log import Entry, SentLog
+from cloudmart_notifications.errors import ChannelUnavailable, TemplateDataInvalid
+from cloudmart_notifications.repository import Entry, SentLog
 from cloudmart_notifications.settings import Settings
 from cloudmart_notifications.templating import (
     TEMPLATE_OF_EVENT,
-    TemplateDataInvalid,
     Templates,
     TemplateSpec,
     spec_named,
@@ -71,10 +70,6 @@ class ContactCache:
         self._entries.move_to_end(user_id)
         while len(self._entries) > self._size:
             self._entries.popitem(last=False)
-
-
-class ChannelUnavailable(ServiceUnavailableError):
-    title, slug = "Channel unavailable", "channel-unavailable"
 
 
 class Notifier:
