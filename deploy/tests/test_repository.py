@@ -5,6 +5,8 @@ import re
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from cloudmart_common import topology
 from cloudmart_local.layout import ROOT
 
@@ -129,3 +131,94 @@ def test_no_service_imports_another_and_the_library_imports_none() -> None:
                 if top in others:
                     crossings.append(f"{path.relative_to(ROOT)} imports {module}")
     assert crossings == []
+
+
+# --- one service skeleton (architecture.md §3) ------------------------------------------------
+
+# Every domain service has these, in the same places: the composition root, thin routes, its
+# settings, the domain (a module, or a package split by sub-domain), its store, and what routes
+# take as dependencies. The gateway is the edge proxy, with no domain or store of its own.
+SKELETON = ("app.py", "api.py", "settings.py", "service", "repository.py", "dependencies.py")
+DOMAIN_SERVICES = [name for name in SERVICES if name != "gateway"]
+# Files past 400 lines, each no longer than this: the list may only shrink (split by sub-domain).
+LONG_FILES = {
+    "services/orders/src/cloudmart_orders/service.py": 540,
+    "services/products/src/cloudmart_products/repository.py": 550,
+    "services/products/src/cloudmart_products/catalog_cache.py": 420,
+    "libs/common/src/cloudmart_common/asyncapi.py": 455,  # its generator leaves the runtime
+}
+
+
+def _package(service: str) -> Path:
+    return ROOT / "services" / service / "src" / f"cloudmart_{service}"
+
+
+def test_every_domain_service_has_the_one_skeleton() -> None:
+    missing = {
+        service: [
+            part
+            for part in SKELETON
+            if not (_package(service) / part).is_file()
+            and not (_package(service) / part.removesuffix(".py") / "__init__.py").is_file()
+            and not (_package(service) / f"{part}.py").is_file()
+        ]
+        for service in DOMAIN_SERVICES
+    }
+    assert {service: parts for service, parts in missing.items() if parts} == {}
+
+
+def _defined_in(kind: str) -> list[str]:
+    """Where, outside the module meant for them, a service defines `kind`."""
+    home = {"errors": "errors.py", "events": "events.py", "schemas": "schemas.py"}[kind]
+    found = []
+    for service in SERVICES:
+        for path in _package(service).rglob("*.py"):
+            if path.name == home:
+                continue
+            tree = ast.parse(path.read_text())
+            for node in ast.walk(tree):
+                if kind == "errors" and isinstance(node, ast.ClassDef):
+                    bases = {getattr(base, "id", getattr(base, "attr", "")) for base in node.bases}
+                    if bases & DOMAIN_ERRORS:
+                        found.append(f"{path.relative_to(ROOT)}: {node.name}")
+                called = getattr(node, "func", None)
+                name = getattr(called, "id", getattr(called, "attr", ""))
+                if kind == "events" and isinstance(node, ast.Call) and name == "new_event":
+                    found.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+                if kind == "schemas" and isinstance(node, ast.ClassDef):
+                    bases = {getattr(base, "id", getattr(base, "attr", "")) for base in node.bases}
+                    if bases & {"BaseModel", "Strict"}:
+                        found.append(f"{path.relative_to(ROOT)}: {node.name}")
+    return found
+
+
+DOMAIN_ERRORS = {
+    "DomainError",
+    "BadRequestError",
+    "UnauthorizedError",
+    "ForbiddenError",
+    "NotFoundError",
+    "ConflictError",
+    "UnprocessableError",
+    "PaymentRequiredError",
+    "ServiceUnavailableError",
+}
+
+
+@pytest.mark.parametrize("kind", ["errors", "events", "schemas"])
+def test_errors_events_and_schemas_live_in_their_own_modules(kind: str) -> None:
+    """A service's problem types are in errors.py, its event builders in events.py, its
+    request and response bodies in schemas.py (a sub-package keeps its own)."""
+    assert _defined_in(kind) == []
+
+
+def test_long_files_only_shrink() -> None:
+    sources = [path for service in SERVICES for path in _package(service).rglob("*.py")]
+    sources += list((ROOT / "libs" / "common" / "src").rglob("*.py"))
+    long = {
+        str(path.relative_to(ROOT)): count
+        for path in sources
+        if (count := len(path.read_text().splitlines())) > 400
+    }
+    grown = {name: count for name, count in long.items() if count > LONG_FILES.get(name, 400)}
+    assert grown == {}, "split these by sub-domain"
