@@ -56,7 +56,8 @@ lint: install
 	$(BIN)/ruff format --check .
 
 # Packages by name (they are installed editable), test folders by path: no module is seen twice.
-PACKAGES := common gateway users products orders payments notifications dashboard local cli
+PACKAGES := common gateway users products orders payments notifications dashboard local cli \
+	eventtools
 TEST_DIRS := $(wildcard libs/*/tests services/*/tests) tests bench deploy
 
 typecheck: install

@@ -8,14 +8,15 @@ from typing import Any
 import pytest
 from jinja2 import Environment, PackageLoader, meta
 
-from cloudmart_common import asyncapi
-from cloudmart_common.event_contracts import ConsumerContract, FieldRead, find_field
-from cloudmart_dashboard.contract import ANALYTICS_RESULTS
+from cloudmart_common import asyncapi as served  # the committed document
+from cloudmart_eventtools import asyncapi
+from cloudmart_eventtools.consumers import notifications
+from cloudmart_eventtools.consumers.dashboard import ANALYTICS_RESULTS
+from cloudmart_eventtools.consumers.orders import PAYMENTS as ORDERS_PAYMENTS
+from cloudmart_eventtools.event_contracts import ConsumerContract, FieldRead, find_field
 from cloudmart_local.layout import ROOT
-from cloudmart_notifications import contract as notifications
 from cloudmart_notifications.service import SILENT_EVENTS
 from cloudmart_notifications.templating import TEMPLATE_OF_EVENT, money, when
-from cloudmart_orders.contract import PAYMENTS as ORDERS_PAYMENTS
 
 Schemas = dict[str, dict[str, Any]]
 ANALYTICS = ROOT / "analytics"
@@ -79,7 +80,7 @@ def test_every_declared_read_is_in_the_producers_schema(contract: ConsumerContra
 
 @pytest.mark.parametrize("contract", CONTRACTS, ids=_id)
 def test_each_consumer_declares_every_event_it_receives(contract: ConsumerContract) -> None:
-    operation = asyncapi.document()["operations"][f"{contract.consumer}.receive.{contract.topic}"]
+    operation = served.document()["operations"][f"{contract.consumer}.receive.{contract.topic}"]
     received = {reference["$ref"].rsplit("/", 1)[1] for reference in operation["messages"]}
 
     assert set(contract.reads) == received

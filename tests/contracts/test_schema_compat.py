@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from cloudmart_common import schema_compat
-from cloudmart_common.asyncapi import event_schemas, schemas_dir
-from cloudmart_common.schema_compat import RETIRED_VERSIONS, compare
+from cloudmart_eventtools import schema_compat
+from cloudmart_eventtools.asyncapi import event_schemas, schemas_dir
+from cloudmart_eventtools.schema_compat import RETIRED_VERSIONS, compare
 
 Schema = dict[str, Any]
 

@@ -5,7 +5,7 @@ event is poison (DLQ). `name` and `shop_url` come from the service, not from the
 """
 
 from cloudmart_common import topology
-from cloudmart_common.event_contracts import ConsumerContract, FieldRead, reads
+from cloudmart_eventtools.event_contracts import ConsumerContract, FieldRead, reads
 
 _ORDER = ("order_id", "user_id", "total_amount", "currency", "timestamp")
 _ITEMS = ("items[].quantity", "items[].product_name", "items[].price")

@@ -1,7 +1,7 @@
 """What the payments consumer (consumer.py) reads of each payment event, for tests/contracts."""
 
 from cloudmart_common import topology
-from cloudmart_common.event_contracts import ConsumerContract, reads
+from cloudmart_eventtools.event_contracts import ConsumerContract, reads
 
 # The handler converts order_id and payment_id of every event before it looks at the type.
 _IDS = ("order_id", "payment_id")

@@ -1,6 +1,6 @@
 """Fails on an event schema change that consumers cannot survive (the rules: ADR 0018).
 
-`python -m cloudmart_common.schema_compat` compares each `event_schemas/*.schema.json` with its
+`python -m cloudmart_eventtools.schema_compat` compares each `event_schemas/*.schema.json` with its
 previous committed version: the working tree against HEAD when the file has uncommitted changes,
 otherwise HEAD against the parent of the last commit that touched it. It exits 1 when a change is
 incompatible. No git, a shallow clone or a new file means nothing to compare: reported, passed.
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cloudmart_common.asyncapi import schemas_dir
+from cloudmart_eventtools.asyncapi import schemas_dir
 
 VERSION_FIELD = "event_version"
 # Lets a version be dropped once no retained record or DLQ entry can still carry it.
@@ -261,7 +261,7 @@ def check_directory(directory: Path) -> list[FileReport]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m cloudmart_common.schema_compat", description=__doc__.splitlines()[0]
+        prog="python -m cloudmart_eventtools.schema_compat", description=__doc__.splitlines()[0]
     )
     parser.add_argument("--schemas", type=Path, default=schemas_dir())
     args = parser.parse_args(argv)

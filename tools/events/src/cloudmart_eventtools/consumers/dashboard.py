@@ -4,7 +4,7 @@ Results are also served whole by the API; the fields here are the ones the servi
 """
 
 from cloudmart_common import topology
-from cloudmart_common.event_contracts import ConsumerContract, reads
+from cloudmart_eventtools.event_contracts import ConsumerContract, reads
 
 ANALYTICS_RESULTS = ConsumerContract(
     consumer="dashboard",
