@@ -7,7 +7,14 @@ from cloudmart_common import topology
 from cloudmart_common.events import new_event
 from cloudmart_common.outbox import OutboxMessage
 from cloudmart_orders.models import Order
-from cloudmart_orders.workflow import EVENT_OF_STATUS
+
+EVENT_OF_STATUS = {
+    "pending": "order_created",
+    "processing": "order_paid",
+    "shipped": "order_shipped",
+    "delivered": "order_delivered",
+    "cancelled": "order_cancelled",
+}
 
 
 def order_fields(order: Order) -> dict[str, Any]:

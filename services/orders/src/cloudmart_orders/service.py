@@ -7,10 +7,9 @@ The saga (architecture.md §6, ADR 0009):
   5. the charge (payments, Idempotency-Key `order-<id>-charge`),
   6. `processing` + `order_paid`; or compensation: release the stock, `cancelled`.
 
-Every status change takes the order's row lock, checks the workflow and writes its history row
-and event in the same transaction. Whoever comes second (the saga, the `payments` consumer, a
-cancel, recovery) sees the status the first left and acts on that, so a payment that succeeds
-for an order cancelled meanwhile is refunded, never kept.
+Every status change goes through `workflow.Workflow`: whoever comes second (the saga, the
+`payments` consumer, a cancel, recovery) sees the status the first left and acts on that, so a
+payment that succeeds for an order cancelled meanwhile is refunded, never kept.
 """
 
 import asyncio
@@ -24,18 +23,15 @@ from typing import Any
 
 from prometheus_client import Counter
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import joinedload
 
 from cloudmart_common import scopes
 from cloudmart_common.call_policy import UpstreamUnavailable
-from cloudmart_common.db import Database, single_statement_sessions
+from cloudmart_common.db import Database
 from cloudmart_common.errors import BadRequestError, DomainError, UnprocessableError
 from cloudmart_common.money import two_places
 from cloudmart_common.principal import Principal
-from cloudmart_common.unit_of_work import UnitOfWork
-from cloudmart_orders import events, repository
+from cloudmart_orders import repository
 from cloudmart_orders.errors import (
     ConcurrentChange,
     OrderNotFound,
@@ -43,18 +39,17 @@ from cloudmart_orders.errors import (
     PaymentDeclined,
     PaymentInProgress,
 )
-from cloudmart_orders.models import Order, OrderItem, StatusChange
+from cloudmart_orders.models import Order, OrderItem
 from cloudmart_orders.schemas import OrderIn
 from cloudmart_orders.settings import Settings
 from cloudmart_orders.upstreams import Upstreams
-from cloudmart_orders.workflow import check_transition
+from cloudmart_orders.workflow import WHOLE_ORDER, Workflow, check_transition
 
 log = logging.getLogger(__name__)
 
 SYSTEM = "system:recovery"
 
 ORDERS_PLACED = Counter("orders_placed_total", "Checkouts by outcome", ["outcome"])
-ORDER_TRANSITIONS = Counter("order_transitions_total", "Status changes", ["to_status"])
 ORDERS_REVENUE = Counter("orders_revenue_total", "Money of orders paid", ["currency"])
 
 
@@ -66,26 +61,10 @@ class Checkout:
     refusal: DomainError | None = None
 
 
-# One order with its items and history in one statement (joined), where the relationships'
-# default (selectin, right for pages of orders) took three round trips per order read.
-_WHOLE_ORDER = (joinedload(Order.items), joinedload(Order.history))
-
-
 def actor(principal: Principal) -> str:
     if principal.is_service:
         return f"service:{principal.service_name}"
     return f"{principal.role}:{principal.subject}"
-
-
-def _change(
-    order: Order, previous: str | None, status: str, who: str, reason: str | None
-) -> StatusChange:
-    """The order's history row for a change of status, appended to its history."""
-    change = StatusChange(
-        order_id=order.id, from_status=previous, to_status=status, changed_by=who, reason=reason
-    )
-    order.history.append(change)
-    return change
 
 
 def _interrupted() -> UpstreamUnavailable:
@@ -108,11 +87,9 @@ class OrderService:
         self._sessions = sessions
         # The checkout's statements, each one on its own, on the driver (db.Statement).
         self._database = database
-        # Reads and one-statement writes: no BEGIN/COMMIT round trips around them.
-        self._statements = single_statement_sessions(sessions)
+        self._orders = Workflow(sessions, database, after_commit)
         self._up = upstreams
         self._settings = settings
-        self._after_commit = after_commit
         self.checkouts = asyncio.Semaphore(settings.max_concurrent_checkouts)
         # Orders this process moved to `processing` (keys as on the `payments` topic), the
         # latest few thousand: their payment_succeeded needs no look at the database.
@@ -121,8 +98,8 @@ class OrderService:
     # -- reads ---------------------------------------------------------------------------
 
     async def get(self, principal: Principal, order_id: int) -> Order:
-        async with self._statements() as session:
-            order = await session.get(Order, order_id, options=_WHOLE_ORDER)
+        async with self._orders.statements() as session:
+            order = await session.get(Order, order_id, options=WHOLE_ORDER)
         if order is None or not principal.may_see(order.user_id, scopes.ORDERS_READ):
             raise OrderNotFound(f"no order {order_id}")
         return order
@@ -145,7 +122,7 @@ class OrderService:
             if not cursor.isascii() or not cursor.isdigit() or len(cursor) > 19:
                 raise BadRequestError("invalid cursor", field="cursor")
             query = query.where(Order.id < int(cursor))
-        async with self._statements() as session:
+        async with self._orders.statements() as session:
             orders = list(await session.scalars(query.order_by(Order.id.desc()).limit(limit + 1)))
         if len(orders) > limit:
             return orders[:limit], str(orders[limit - 1].id)
@@ -212,14 +189,7 @@ class OrderService:
             items=items,
             history=[],
         )
-        who = f"user:{buyer_id}"
-        event = events.status_changed(order, "pending")
-        try:
-            created_at, written = await repository.insert_order(self._database, order, who, event)
-        except IntegrityError as exc:  # the same key placed concurrently
-            raise ConcurrentChange("an order with this Idempotency-Key is being placed") from exc
-        order.created_at = created_at
-        self._written(order, written, None, "pending", who)
+        await self._orders.create(order, f"user:{buyer_id}")
         return order
 
     async def _run_saga(self, order: Order) -> Checkout:
@@ -227,13 +197,14 @@ class OrderService:
         try:
             await self._up.reserve(order.id, lines)
         except OutOfStock as exc:
-            cancelled = await self._cancel(order.id, f"out of stock: {exc.detail}", "system:saga")
+            why = f"out of stock: {exc.detail}"
+            cancelled = await self._orders.cancel(order.id, why, "system:saga")
             ORDERS_PLACED.labels("out_of_stock").inc()
             return Checkout(cancelled, OutOfStock(exc.detail, order_id=order.id, **exc.extensions))
         except UpstreamUnavailable:
             await self._compensate_unreserved(order.id, "products service unavailable")
             raise
-        order = await self._advance(order, "reserved")
+        order = await self._orders.advance(order, "reserved")
         if order.status != "pending":  # cancelled while we reserved: undo and stop here
             await self._up.release(order.id)
             return Checkout(order, ConcurrentChange("the order was cancelled during checkout"))
@@ -273,7 +244,7 @@ class OrderService:
         ORDERS_PLACED.labels("payment_pending").inc()
         # Stripe still processing: the `payments` consumer settles it. Read afresh: `order`
         # is the one created, whose history rows were never read back.
-        return Checkout(await self._load(order.id) or order)
+        return Checkout(await self._orders.load(order.id) or order)
 
     async def _compensate_unreserved(self, order_id: int, why: str) -> None:
         """Products did not answer the reservation: maybe it happened. Undo, cancel; or leave
@@ -283,7 +254,7 @@ class OrderService:
         except UpstreamUnavailable:
             log.warning("order %s left pending for recovery: %s", order_id, why)
             return
-        await self._cancel(order_id, f"checkout failed: {why}", "system:saga")
+        await self._orders.cancel(order_id, f"checkout failed: {why}", "system:saga")
         ORDERS_PLACED.labels("unavailable").inc()
 
     # -- settling from the payment -------------------------------------------------------
@@ -297,7 +268,8 @@ class OrderService:
         if payment is not None and payment["status"] == "pending":
             return None
         if payment is not None and payment["status"] != "failed":
-            return Checkout(await self._paid(await self._existing(order_id), payment["id"], who))
+            order = await self._orders.existing(order_id)
+            return Checkout(await self._paid(order, payment["id"], who))
         if payment is None:  # the charge never reached payments: nothing was taken
             cancelled = await self._release_and_cancel(order_id, "checkout interrupted", who)
             return Checkout(cancelled, _interrupted())
@@ -316,34 +288,24 @@ class OrderService:
             return
         status, paid_by = state
         if status == "pending" or (status == "cancelled" and paid_by is None):
-            order = await self._load(order_id)
+            order = await self._orders.load(order_id)
             if order is not None:
                 await self._paid(order, payment_id, f"payment:{payment_id}")
 
     async def on_payment_failed(self, order_id: int, payment_id: int, reason: str) -> None:
-        order = await self._load(order_id)
+        order = await self._orders.load(order_id)
         if order is not None and order.status == "pending" and order.saga_step == "reserved":
             await self._release_and_cancel(
                 order_id, f"payment declined: {reason}", f"payment:{payment_id}"
             )
 
     async def _paid(self, order: Order, payment_id: int, who: str) -> Order:
-        """pending -> processing; a payment for an order cancelled meanwhile is refunded.
-
-        One statement, conditioned on `pending` (the workflow's only way into `processing`),
-        where a locked read of the order and its writes took five round trips. `order` (as
-        created or read) gives the event its fields, which no status change alters.
-        """
-        fields = events.order_fields(order) | {"status": "processing", "payment_id": payment_id}
-        event = events.status_changed(order, "processing", fields)
-        written = await repository.mark_paid(self._database, order.id, payment_id, who, event)
-        if written is not None:
+        """pending -> processing; a payment for an order cancelled meanwhile is refunded."""
+        if await self._orders.mark_paid(order, payment_id, who):
             self._note_paid(order.id)
-            order.status, order.payment_id, order.saga_step = "processing", payment_id, "done"
-            self._written(order, written, "pending", "processing", who)
             ORDERS_REVENUE.labels(order.currency).inc(float(order.total_amount))
             return order
-        current = await self._existing(order.id)
+        current = await self._orders.existing(order.id)
         if current.status == "cancelled" and current.payment_id is None:
             log.warning("order %s was cancelled before its payment settled: refunding", order.id)
             await self._up.refund_all(order.id, payment_id)
@@ -383,41 +345,13 @@ class OrderService:
     ) -> Order:
         if status == "cancelled":
             return await self.cancel(principal, order_id, reason)
-        async with UnitOfWork(self._sessions, after_commit=self._after_commit) as uow:
-            order = await self._locked(uow.session, order_id)
-            self._transition(uow, order, status, actor(principal), reason)
-            await uow.commit()
-        return order
+        return await self._orders.change(order_id, status, actor(principal), reason)
 
     async def _release_and_cancel(
         self, order_id: int, reason: str, who: str, *, refunded: bool = False
     ) -> Order:
         await self._up.release(order_id)
-        return await self._cancel(order_id, reason, who, refunded=refunded)
-
-    async def _cancel(
-        self, order_id: int, reason: str, who: str, *, refunded: bool = False
-    ) -> Order:
-        async with UnitOfWork(self._sessions, after_commit=self._after_commit) as uow:
-            order = await self._locked(uow.session, order_id)
-            if order.status == "cancelled":
-                return order
-            order.cancel_reason = reason
-            self._transition(uow, order, "cancelled", who, reason, refunded=refunded)
-            await uow.commit()
-        return order
-
-    async def _advance(self, order: Order, step: str) -> Order:
-        """Record the saga's step on a pending order; the order as it stands if not pending.
-
-        One UPDATE, where locking and reading the order back took three statements.
-        """
-        row = await repository.advance(self._database, order.id, step)
-        if row is None:  # cancelled meanwhile: as it is now
-            return await self._existing(order.id)
-        order.saga_step = step
-        order.version, order.updated_at = row
-        return order
+        return await self._orders.cancel(order_id, reason, who, refunded=refunded)
 
     # -- recovery ------------------------------------------------------------------------
 
@@ -442,7 +376,7 @@ class OrderService:
         return settled
 
     async def recover(self, order_id: int) -> Checkout:
-        order = await self._load(order_id)
+        order = await self._orders.load(order_id)
         assert order is not None
         if order.status != "pending":
             return Checkout(order)
@@ -452,84 +386,3 @@ class OrderService:
             return Checkout(cancelled, _interrupted())
         settled = await self._settle_from_payment(order_id, SYSTEM)
         return settled or Checkout(order)
-
-    # -- internals -----------------------------------------------------------------------
-
-    async def _load(self, order_id: int) -> Order | None:
-        async with self._statements() as session:
-            return await session.get(Order, order_id, options=_WHOLE_ORDER)
-
-    async def _existing(self, order_id: int) -> Order:
-        order = await self._load(order_id)
-        if order is None:
-            raise OrderNotFound(f"no order {order_id}")
-        return order
-
-    @staticmethod
-    async def _locked(session: AsyncSession, order_id: int) -> Order:
-        order = await session.get(
-            Order,
-            order_id,
-            options=_WHOLE_ORDER,
-            # The order's row only: its items and history are read, not locked.
-            with_for_update={"of": Order},
-            populate_existing=True,
-        )
-        if order is None:
-            raise OrderNotFound(f"no order {order_id}")
-        return order
-
-    def _transition(
-        self,
-        uow: UnitOfWork,
-        order: Order,
-        status: str,
-        who: str,
-        reason: str | None,
-        *,
-        refunded: bool = False,
-    ) -> None:
-        previous = order.status
-        # Never into `processing`: only a payment moves an order there (`_paid`).
-        check_transition(previous, status)
-        order.status = status
-        fields = events.order_fields(order)
-        if status == "processing":
-            fields["payment_id"] = order.payment_id
-        if status == "cancelled":
-            fields |= {
-                "cancel_reason": reason or "cancelled",
-                "previous_status": previous,
-                "refunded": refunded,
-            }
-        self._record(uow, order, previous, status, who, reason, fields)
-        ORDER_TRANSITIONS.labels(status).inc()
-
-    def _record(
-        self,
-        uow: UnitOfWork,
-        order: Order,
-        previous: str | None,
-        status: str,
-        who: str,
-        reason: str | None,
-        fields: dict[str, Any] | None = None,
-    ) -> None:
-        _change(order, previous, status, who, reason)
-        uow.publish(events.status_changed(order, status, fields))
-
-    def _written(
-        self,
-        order: Order,
-        written: repository.Written,
-        previous: str | None,
-        status: str,
-        who: str,
-    ) -> None:
-        """After a one-statement write (which no ORM session saw, nor any unit of work's
-        `after_commit`): the order as the write left it, the relay woken, the change counted."""
-        order.version, order.updated_at = written.version, written.updated_at
-        _change(order, previous, status, who, None).changed_at = written.changed_at
-        if self._after_commit is not None:
-            self._after_commit()
-        ORDER_TRANSITIONS.labels(status).inc()

@@ -20,6 +20,7 @@ from cloudmart_products.api import internal, router
 from cloudmart_products.catalog_cache import COPIED_PREFIXES, CatalogCache
 from cloudmart_products.fast_reads import FastReads, claims
 from cloudmart_products.repository import ProductTable
+from cloudmart_products.reservations import ReservationTable
 from cloudmart_products.service import Catalog
 from cloudmart_products.settings import Settings
 from cloudmart_products.table import delay_calls_when_flagged, dynamodb_check, dynamodb_client
@@ -39,9 +40,12 @@ def create_app(settings: Settings | None = None) -> FastPathApp:
             async with dynamodb_client(settings) as dynamodb:
                 instrument_aws_client(dynamodb)
                 delay_calls_when_flagged(dynamodb, faults)
-                table = ProductTable(dynamodb, settings.products_table, settings.reservations_table)
+                table = ProductTable(dynamodb, settings.products_table)
                 app.state.catalog = Catalog(
                     table,
+                    ReservationTable(
+                        dynamodb, settings.products_table, settings.reservations_table
+                    ),
                     CatalogCache(
                         redis,
                         settings.product_cache_seconds,

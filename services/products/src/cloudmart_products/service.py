@@ -20,6 +20,7 @@ from cloudmart_products.errors import (
     ReservationNotFound,
 )
 from cloudmart_products.repository import Filters, ProductTable
+from cloudmart_products.reservations import ReservationTable
 from cloudmart_products.schemas import (
     PriceOut,
     ProductIn,
@@ -42,6 +43,7 @@ class Catalog:
     def __init__(
         self,
         table: ProductTable,
+        reservations: ReservationTable,
         cache: CatalogCache,
         producer: EventProducer,
         low_stock_threshold: int,
@@ -49,6 +51,7 @@ class Catalog:
         faults: FaultFlags = NO_FAULTS,
     ) -> None:
         self._table = table
+        self._reservations = reservations
         self._cache = cache
         self._producer = producer
         self._threshold = low_stock_threshold
@@ -206,7 +209,7 @@ class Catalog:
     async def reserve(self, reservation: ReservationIn) -> tuple[dict[str, Any], bool]:
         """(reservation, created): all lines or none; a repeat for the same order is a no-op."""
         lines = [(line.product_id, line.quantity) for line in reservation.lines]
-        reserved = await self._table.reserve(
+        reserved = await self._reservations.reserve(
             reservation.order_id, lines, low_stock_threshold=self._threshold
         )
         if reserved.outcome == "short":
@@ -214,7 +217,7 @@ class Catalog:
             raise OutOfStock(
                 "not enough stock for every line; nothing was reserved", product_ids=reserved.short
             )
-        record = reserved.record or await self._table.reservation(reservation.order_id)
+        record = reserved.record or await self._reservations.reservation(reservation.order_id)
         assert record is not None
         if sorted(record["lines"]) != sorted(lines):
             raise ReservationConflict(
@@ -234,10 +237,10 @@ class Catalog:
         return record, created
 
     async def release(self, order_id: str) -> dict[str, Any]:
-        record = await self._table.reservation(order_id)
+        record = await self._reservations.reservation(order_id)
         if record is None:
             raise ReservationNotFound(f"order {order_id} holds no reservation")
-        back_in_stock = await self._table.release(order_id, record["lines"])
+        back_in_stock = await self._reservations.release(order_id, record["lines"])
         if back_in_stock is not None:
             STOCK_RESERVATIONS.labels("released").inc()
             await self._cache.invalidate(
@@ -247,7 +250,7 @@ class Catalog:
             )
             # Stock only went up: at most a flag to clear, never a new alert.
             await self._after_stock_change([p for p, _ in record["lines"]], may_alert=False)
-        released = await self._table.reservation(order_id)
+        released = await self._reservations.reservation(order_id)
         assert released is not None
         return released
 

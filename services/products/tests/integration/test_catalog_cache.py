@@ -14,9 +14,11 @@ from redis.asyncio import Redis
 
 from cloudmart_common.kafka_producer import EventProducer
 from cloudmart_local.layout import REDIS_PORT
-from cloudmart_products.catalog_cache import GENERATION_KEY, CatalogCache, page_digest
+from cloudmart_products.cache_scripts import GENERATION_KEY
+from cloudmart_products.catalog_cache import CatalogCache, page_digest
 from cloudmart_products.errors import ProductNotFound
 from cloudmart_products.repository import Filters, ProductTable
+from cloudmart_products.reservations import ReservationTable
 from cloudmart_products.schemas import ProductUpdate, ReservationIn, ReservationLine, StockChange
 from cloudmart_products.service import Catalog
 from cloudmart_products.settings import Settings
@@ -199,9 +201,12 @@ async def in_process() -> AsyncIterator[InProcess]:
 
     async with dynamodb_client(settings) as client:
         client.meta.events.register("before-call.dynamodb.*", count)
-        table = ProductTable(client, settings.products_table, settings.reservations_table)
+        table = ProductTable(client, settings.products_table)
         cache = CatalogCache(redis, 3600, 300)
-        catalog = Catalog(table, cache, cast(EventProducer, _NoEvents()), 0)
+        reservations = ReservationTable(
+            client, settings.products_table, settings.reservations_table
+        )
+        catalog = Catalog(table, reservations, cache, cast(EventProducer, _NoEvents()), 0)
         yield InProcess(catalog, cache, redis, calls)
     await redis.flushdb()  # database 9 is these tests' alone
     await redis.aclose()
@@ -352,9 +357,13 @@ async def test_reads_fall_back_to_dynamodb_while_redis_is_unreachable(
     settings = Settings()
     unreachable = Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.5)
     async with dynamodb_client(settings) as client:
-        table = ProductTable(client, settings.products_table, settings.reservations_table)
+        table = ProductTable(client, settings.products_table)
         catalog = Catalog(
-            table, CatalogCache(unreachable, 3600, 300), cast(EventProducer, _NoEvents()), 0
+            table,
+            ReservationTable(client, settings.products_table, settings.reservations_table),
+            CatalogCache(unreachable, 3600, 300),
+            cast(EventProducer, _NoEvents()),
+            0,
         )
         one = httpx.Response(200, content=await catalog.product_json(product["id"])).json()
         assert one["sku"] == product["sku"]

@@ -28,7 +28,7 @@ async def test_category_pages_query_the_category_index() -> None:
     settings = Settings()
     async with dynamodb_client(settings) as client:
         recorder = Recorder(client)
-        table = ProductTable(recorder, settings.products_table, settings.reservations_table)
+        table = ProductTable(recorder, settings.products_table)
         filters = Filters(category="books", in_stock=True)
         ids, cursor = await table.page_ids(filters, 5, None)
         while cursor:
@@ -42,7 +42,7 @@ async def test_sku_lookups_query_the_sku_index() -> None:
     settings = Settings()
     async with dynamodb_client(settings) as client:
         recorder = Recorder(client)
-        table = ProductTable(recorder, settings.products_table, settings.reservations_table)
+        table = ProductTable(recorder, settings.products_table)
         product = await table.by_sku("BOO-00031")
     assert product is not None
     assert product["category"] == "books"

@@ -85,7 +85,7 @@ async def import_object(settings: Settings, bucket: str, key: str) -> ImportRepo
         except (ValueError, UnicodeDecodeError) as exc:
             report.error = str(exc)
             good = []
-        table = ProductTable(dynamodb, settings.products_table, settings.reservations_table)
+        table = ProductTable(dynamodb, settings.products_table)
         changed_ids = [
             product_id
             for _, row in good
