@@ -138,7 +138,16 @@ def test_no_service_imports_another_and_the_library_imports_none() -> None:
 # Every domain service has these, in the same places: the composition root, thin routes, its
 # settings, the domain (a module, or a package split by sub-domain), its store, and what routes
 # take as dependencies. The gateway is the edge proxy, with no domain or store of its own.
-SKELETON = ("app.py", "api.py", "settings.py", "service", "repository.py", "dependencies.py")
+SKELETON = (
+    "app.py",
+    "api.py",
+    "schemas.py",
+    "settings.py",
+    "service",
+    "repository.py",
+    "dependencies.py",
+    "errors.py",
+)
 DOMAIN_SERVICES = [name for name in SERVICES if name != "gateway"]
 # A module past this many lines holds more than one sub-domain: split it (a sub-package).
 MAX_LINES = 400
@@ -164,7 +173,12 @@ def test_every_domain_service_has_the_one_skeleton() -> None:
 
 def _defined_in(kind: str) -> list[str]:
     """Where, outside the module meant for them, a service defines `kind`."""
-    home = {"errors": "errors.py", "events": "events.py", "schemas": "schemas.py"}[kind]
+    home = {
+        "errors": "errors.py",
+        "events": "events.py",
+        "schemas": "schemas.py",
+        "consumers": "consumer.py",
+    }[kind]
     found = []
     for service in SERVICES:
         for path in _package(service).rglob("*.py"):
@@ -179,6 +193,8 @@ def _defined_in(kind: str) -> list[str]:
                 called = getattr(node, "func", None)
                 name = getattr(called, "id", getattr(called, "attr", ""))
                 if kind == "events" and isinstance(node, ast.Call) and name == "new_event":
+                    found.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+                if kind == "consumers" and isinstance(node, ast.Call) and name == "EventConsumer":
                     found.append(f"{path.relative_to(ROOT)}:{node.lineno}")
                 if kind == "schemas" and isinstance(node, ast.ClassDef):
                     bases = {getattr(base, "id", getattr(base, "attr", "")) for base in node.bases}
@@ -200,10 +216,11 @@ DOMAIN_ERRORS = {
 }
 
 
-@pytest.mark.parametrize("kind", ["errors", "events", "schemas"])
-def test_errors_events_and_schemas_live_in_their_own_modules(kind: str) -> None:
+@pytest.mark.parametrize("kind", ["errors", "events", "schemas", "consumers"])
+def test_errors_events_schemas_and_consumers_live_in_their_own_modules(kind: str) -> None:
     """A service's problem types are in errors.py, its event builders in events.py, its
-    request and response bodies in schemas.py (a sub-package keeps its own)."""
+    request and response bodies in schemas.py (a sub-package keeps its own), the consumer of
+    the topics it reads in consumer.py."""
     assert _defined_in(kind) == []
 
 

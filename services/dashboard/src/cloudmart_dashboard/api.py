@@ -10,35 +10,42 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
 from cloudmart_common.auth import AdminUser
-from cloudmart_common.errors import BadRequestError
 from cloudmart_dashboard.dependencies import Results
+from cloudmart_dashboard.errors import InvalidCursor
 from cloudmart_dashboard.repository import LIVE
+from cloudmart_dashboard.schemas import Summary, WindowPage
 from cloudmart_dashboard.service import summarise
 
 router = APIRouter(prefix="/api/analytics", tags=["analytics"])
 
 
-@router.get("/windows", responses={400: {"description": "The cursor is not a window start"}})
+@router.get(
+    "/windows",
+    response_model=None,
+    responses={
+        200: {"model": WindowPage},
+        400: {"description": "The cursor is not a window start"},
+    },
+)
 async def windows(
     store: Results,
     admin: AdminUser,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(max_length=40)] = None,
 ) -> dict[str, Any]:
-    """Window results, newest first: `{window_start, window_end, order_count, revenue,
-    avg_order_value, top_products, by_region, anomalies, ...}`; the cursor is a window_start."""
+    """Window results, newest first; the cursor is a window_start."""
     before = None
     if cursor is not None:
         try:
             before = datetime.fromisoformat(cursor.replace("Z", "+00:00")).timestamp()
         except ValueError as exc:
-            raise BadRequestError("invalid cursor", field="cursor") from exc
+            raise InvalidCursor("invalid cursor", field="cursor") from exc
     items = await store.windows(limit + 1, before)
     next_cursor = items[limit - 1]["window_start"] if len(items) > limit else None
     return {"items": items[:limit], "next_cursor": next_cursor}
 
 
-@router.get("/summary")
+@router.get("/summary", response_model=None, responses={200: {"model": Summary}})
 async def summary(request: Request, store: Results, admin: AdminUser) -> dict[str, Any]:
     """The latest windows added up (SUMMARY_WINDOWS of them), recent anomalies, late events."""
     count = request.app.state.settings.summary_windows

@@ -5,13 +5,12 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from cloudmart_common.kafka_consumer import ConsumedEvent, DedupeStore, EventConsumer
 from cloudmart_common.kafka_producer import EventProducer
 from cloudmart_common.readiness import DependencyCheck, kafka_check, redis_check
 from cloudmart_common.service_app import create_service_app
 from cloudmart_common.stores import create_redis
-from cloudmart_common.topology import DASHBOARD_GROUP
 from cloudmart_dashboard.api import router
+from cloudmart_dashboard.consumer import results_consumer
 from cloudmart_dashboard.repository import ResultStore
 from cloudmart_dashboard.settings import Settings
 
@@ -26,16 +25,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.redis = redis
         app.state.results = ResultStore(redis, settings.windows_kept)
 
-        async def keep(consumed: ConsumedEvent) -> None:
-            await app.state.results.add(dict(consumed.event))
-
-        consumer = EventConsumer(
-            settings,
-            group=DASHBOARD_GROUP,
-            handler=keep,
-            dedupe=DedupeStore(redis, DASHBOARD_GROUP.group_id),
-            dlq_producer=dlq_producer,
-        )
+        consumer = results_consumer(settings, app.state.results, redis, dlq_producer)
         consumer.start()
         try:
             # Results are served from Redis; without Kafka they only stop getting fresher.

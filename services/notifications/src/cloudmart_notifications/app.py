@@ -7,22 +7,21 @@ from fastapi import FastAPI
 
 from cloudmart_common.fault_flags import close_fault_flags, open_fault_flags
 from cloudmart_common.http_client import ServiceClient
-from cloudmart_common.kafka_consumer import DedupeStore, EventConsumer
 from cloudmart_common.kafka_producer import EventProducer
 from cloudmart_common.periodic import running_periodic
 from cloudmart_common.readiness import DependencyCheck, kafka_check, redis_check
 from cloudmart_common.service_app import create_service_app
 from cloudmart_common.stores import create_redis
-from cloudmart_common.topology import NOTIFICATIONS_GROUP
 from cloudmart_notifications.api import router
 from cloudmart_notifications.channels import build_channels, close_channels
+from cloudmart_notifications.consumer import events_consumer
 from cloudmart_notifications.dlq import DLQ_MEASURE_SECONDS, DlqSize
 from cloudmart_notifications.redrive.api import router as redrive_router
 from cloudmart_notifications.redrive.reader import DlqReader
 from cloudmart_notifications.redrive.service import Redrive
 from cloudmart_notifications.redrive.store import RedriveStore
 from cloudmart_notifications.repository import SentLog
-from cloudmart_notifications.service import SILENT_EVENTS, Notifier
+from cloudmart_notifications.service import Notifier
 from cloudmart_notifications.settings import Settings
 from cloudmart_notifications.smtp import smtp_check
 from cloudmart_notifications.templating import Templates
@@ -49,18 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.sent_log,
             users,
         )
-        consumer = EventConsumer(
-            settings,
-            group=NOTIFICATIONS_GROUP,
-            handler=app.state.notifier.handle,
-            dedupe=DedupeStore(redis, NOTIFICATIONS_GROUP.group_id),
-            dlq_producer=dlq_producer,
-            max_attempts=settings.consumer_max_attempts,
-            retry_initial_seconds=settings.consumer_retry_initial_seconds,
-            retry_max_seconds=settings.consumer_retry_max_seconds,
-            stalled=faults.stalls_consumer,
-            ignored=SILENT_EVENTS,
-        )
+        consumer = events_consumer(settings, app.state.notifier, redis, dlq_producer, faults)
         dlq_size = DlqSize(settings.kafka_bootstrap_servers)
         dlq_reader = DlqReader(settings.kafka_bootstrap_servers)
         app.state.redrive = Redrive(

@@ -8,16 +8,14 @@ from fastapi import FastAPI
 from cloudmart_common.db import Database, session_factory
 from cloudmart_common.http_client import ServiceClient
 from cloudmart_common.idempotency import IdempotencyStore
-from cloudmart_common.kafka_consumer import DedupeStore, EventConsumer
 from cloudmart_common.kafka_producer import EventProducer
 from cloudmart_common.outbox_relay import running_relay
 from cloudmart_common.periodic import running_periodic
 from cloudmart_common.readiness import DependencyCheck, kafka_check, postgres_check, redis_check
 from cloudmart_common.service_app import create_service_app
 from cloudmart_common.stores import create_database_engine, create_redis
-from cloudmart_common.topology import ORDERS_GROUP
 from cloudmart_orders.api import router
-from cloudmart_orders.consumer import IGNORED, already_handled, payment_handler
+from cloudmart_orders.consumer import payments_consumer
 from cloudmart_orders.service import OrderService
 from cloudmart_orders.settings import Settings
 from cloudmart_orders.upstreams import Upstreams
@@ -48,15 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     sessions, database, upstreams, settings, after_commit=relay.wake
                 )
                 app.state.orders = orders
-                consumer = EventConsumer(
-                    settings,
-                    group=ORDERS_GROUP,
-                    handler=payment_handler(orders),
-                    ignored=IGNORED,
-                    already_handled=already_handled(orders),
-                    dedupe=DedupeStore(redis, ORDERS_GROUP.group_id),
-                    dlq_producer=dlq_producer,
-                )
+                consumer = payments_consumer(settings, orders, redis, dlq_producer)
                 consumer.start()
                 try:
                     async with running_periodic(

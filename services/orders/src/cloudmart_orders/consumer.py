@@ -3,8 +3,13 @@
 import logging
 from collections.abc import Callable
 
-from cloudmart_common.kafka_consumer import ConsumedEvent, Handler
+from redis.asyncio import Redis
+
+from cloudmart_common.kafka_consumer import ConsumedEvent, DedupeStore, EventConsumer, Handler
+from cloudmart_common.kafka_producer import EventProducer
+from cloudmart_common.topology import ORDERS_GROUP
 from cloudmart_orders.service import OrderService
+from cloudmart_orders.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -32,3 +37,17 @@ def payment_handler(orders: OrderService) -> Handler:
             await orders.on_payment_failed(order_id, payment_id, str(event["failure_reason"]))
 
     return handle
+
+
+def payments_consumer(
+    settings: Settings, orders: OrderService, redis: Redis, dlq_producer: EventProducer
+) -> EventConsumer:
+    return EventConsumer(
+        settings,
+        group=ORDERS_GROUP,
+        handler=payment_handler(orders),
+        ignored=IGNORED,
+        already_handled=already_handled(orders),
+        dedupe=DedupeStore(redis, ORDERS_GROUP.group_id),
+        dlq_producer=dlq_producer,
+    )

@@ -2,7 +2,7 @@
 // cancel (refunds in full) or refund part of a payment.
 import { useState } from "preact/hooks";
 import { api, newIdempotencyKey } from "../../api/client";
-import type { Order, OrderStatus, Page, Payment } from "../../api/types";
+import type { Order, OrderDetail, OrderStatus, Page, Payment } from "../../api/types";
 import { ErrorBox, Loading, Notice } from "../../components/feedback";
 import { Field, Select, formValues } from "../../components/form";
 import { AdminNav } from "../../components/layout";
@@ -72,7 +72,7 @@ function OrderSearch() {
 }
 
 function AdminOrder({ id }: { id: number }) {
-  const order = useApi((signal) => api<Order>(`/orders/${id}`, { signal }), [id]);
+  const order = useApi((signal) => api<OrderDetail>(`/orders/${id}`, { signal }), [id]);
   const payment = useApi(
     (signal) =>
       api<Payment>(`/payments/order/${id}`, { signal }).catch((e) => {

@@ -1,7 +1,7 @@
 // "My orders" and one order, with their status kept live by polling.
 import { useState } from "preact/hooks";
 import { api } from "../../api/client";
-import type { Order, Page } from "../../api/types";
+import type { Order, OrderDetail, Page } from "../../api/types";
 import { ErrorBox, Loading, Notice, StatusBadge } from "../../components/feedback";
 import { useAction, useApi, useInterval } from "../../hooks";
 import { dateTime, money } from "../../format";
@@ -68,12 +68,12 @@ export function OrderTable({ orders, admin = false }: { orders: Order[]; admin?:
 }
 
 export function OrderPage({ id }: { id: number }) {
-  const order = useApi((signal) => api<Order>(`/orders/${id}`, { signal }), [id]);
+  const order = useApi((signal) => api<OrderDetail>(`/orders/${id}`, { signal }), [id]);
   useInterval(() => {
     if (order.data && !FINAL.has(order.data.status)) order.reload();
   }, LIVE_MS);
   const cancel = useAction(async () => {
-    await api<Order>(`/orders/${id}`, { method: "DELETE", body: { reason: "cancelled by the customer" } });
+    await api<OrderDetail>(`/orders/${id}`, { method: "DELETE", body: { reason: "cancelled by the customer" } });
     order.reload();
   });
   if (order.loading && !order.data) return <Loading what="Loading the order" />;
@@ -103,7 +103,7 @@ export function OrderPage({ id }: { id: number }) {
   );
 }
 
-export function OrderDetails({ order }: { order: Order }) {
+export function OrderDetails({ order }: { order: OrderDetail }) {
   return (
     <>
       <p aria-live="polite">
