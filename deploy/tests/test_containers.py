@@ -272,7 +272,7 @@ def test_lambda_image_runs_the_real_handler() -> None:
     assert "--target /build" in runs
 
 
-def test_analytics_image_carries_the_job_and_the_prometheus_reporter() -> None:
+def test_analytics_image_carries_the_job_the_prometheus_reporter_and_gcs() -> None:
     pom = (ROOT / "analytics" / "pom.xml").read_text()
     version = re.search(r"<flink\.version>([^<]+)</flink\.version>", pom)
     artifact = re.search(r"<artifactId>(order-analytics)</artifactId>\s*<version>([^<]+)<", pom)
@@ -290,6 +290,53 @@ def test_analytics_image_carries_the_job_and_the_prometheus_reporter() -> None:
     plugin = " ".join(i.arguments for i in final.all("RUN"))
     assert "/opt/flink/opt/flink-metrics-prometheus-*.jar" in plugin
     assert "/opt/flink/plugins/metrics-prometheus/" in plugin
+    # gs:// for the checkpoints and the data lake: the GCS file system as a plugin.
+    assert "cp /opt/flink/opt/flink-gs-fs-hadoop-*.jar /opt/flink/plugins/gs-fs-hadoop/" in plugin
+
+
+def build_contexts() -> list[tuple[str, Path, Path, dict[str, str]]]:
+    """(image, Dockerfile, context, build args) as the images workflow builds each image."""
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "images.yml").read_text())
+    found = []
+    for entry in workflow["jobs"]["build"]["strategy"]["matrix"]["include"]:
+        args = dict(a.split("=", 1) for a in str(entry["build-args"]).split() if "=" in a)
+        found.append((entry["image"], ROOT / entry["dockerfile"], ROOT / entry["context"], args))
+    return found
+
+
+def missing_copy_sources(dockerfile: Path, context: Path, args: dict[str, str]) -> list[str]:
+    """The COPY/ADD sources of `dockerfile` that are not in `context` (build args substituted),
+    or that the context's .dockerignore leaves out."""
+    ignore = context / ".dockerignore"
+    ignored = [
+        line.strip().rstrip("/")
+        for line in (ignore.read_text().splitlines() if ignore.is_file() else [])
+        if line.strip() and not line.startswith("#") and not set("*?![") & set(line)
+    ]
+    missing = []
+    for stage in stages(dockerfile):
+        for instruction in stage.all("COPY") + stage.all("ADD"):
+            for source in copy_sources(instruction):
+                for name, value in args.items():
+                    source = source.replace(f"${{{name}}}", value).replace(f"${name}", value)
+                left_out = any(source == i or source.startswith(f"{i}/") for i in ignored)
+                if left_out or not any(context.glob(source.rstrip("/"))):
+                    missing.append(source)
+    return missing
+
+
+@pytest.mark.parametrize("image", [image for image, *_ in build_contexts()])
+def test_every_copy_source_exists_in_the_context_the_workflow_builds_with(image: str) -> None:
+    _, dockerfile, context, args = next(entry for entry in build_contexts() if entry[0] == image)
+    assert missing_copy_sources(dockerfile, context, args) == []
+
+
+def test_a_wrong_build_context_is_caught() -> None:
+    # The analytics image was once built with `context: analytics`: analytics/analytics/pom.xml.
+    assert missing_copy_sources(ANALYTICS_DOCKERFILE, ROOT / "analytics", {}) == [
+        "analytics/pom.xml",
+        "analytics/src",
+    ]
 
 
 # --- docker-compose -----------------------------------------------------------------------------
