@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
+from cloudmart_common import topic_admin, topology
 from deploy.tests import k8s
 from deploy.tests.k8s import Manifest
 from deploy.tests.tools import ROOT, checkov
@@ -191,7 +192,7 @@ def test_services_port_80_to_http_and_probes() -> None:
 def test_every_pod_is_locked_down(environment: str) -> None:
     docs = rendered(environment)
     pods = [d for d in docs if d["kind"] in ("Deployment", "Job")]
-    assert len(pods) == len(SERVICES) + 3
+    assert len(pods) == len(SERVICES) + 3 + 1  # the migrations, the topic Job
     for doc in pods:
         pod = doc["spec"]["template"]["spec"]
         assert pod["securityContext"]["runAsNonRoot"] is True
@@ -244,6 +245,7 @@ def test_configmaps_use_cluster_dns_names() -> None:
         assert data["OTEL_EXPORTER_OTLP_ENDPOINT"].startswith("http://")
         assert data["REDIS_URL"] == "rediss://cloudmart-prod-redis.example.internal:6379/0"
         assert data["KAFKA_BOOTSTRAP_SERVERS"].count(":9094") == 3
+        assert data["KAFKA_SECURITY_PROTOCOL"] == "SSL"  # MSK's TLS listener
         assert data["JWKS_URL"] == base.format("users") + "/api/users/.well-known/jwks.json"
         assert not {k for k in data if "SECRET" in k or "PASSWORD" in k or k == "DATABASE_URL"}
 
@@ -309,7 +311,7 @@ def test_exact_egress() -> None:
         assert namespaces == {"kube-system", "observability"}, service
         expected = {("10.0.0.0/16", 6379)}
         if service != "gateway":
-            expected |= {("10.0.0.0/16", 9092), ("10.0.0.0/16", 9094)}
+            expected |= {("10.0.0.0/16", 9094)}  # TLS only
         if service in ("users", "orders", "payments"):
             expected.add(("10.0.0.0/16", 5432))
         if service in ("products", "payments", "notifications"):
@@ -351,7 +353,9 @@ def test_ingress_routes_everything_to_the_gateway_over_tls() -> None:
 
 def test_migration_jobs_are_pre_install_and_pre_upgrade_hooks() -> None:
     jobs = prod("Job")
-    assert set(jobs) == {f"cloudmart-migrate-{db}" for db in ("users", "orders", "payments")}
+    assert set(jobs) == {f"cloudmart-migrate-{db}" for db in ("users", "orders", "payments")} | {
+        "cloudmart-kafka-topics"
+    }
     for db in ("users", "orders", "payments"):
         job = jobs[f"cloudmart-migrate-{db}"]
         assert job["metadata"]["annotations"]["helm.sh/hook"] == "pre-install,pre-upgrade"
@@ -368,6 +372,49 @@ def test_migration_jobs_are_pre_install_and_pre_upgrade_hooks() -> None:
     for kind in ("ServiceAccount", "NetworkPolicy"):
         helper = prod(kind)["cloudmart-migrations"]["metadata"]["annotations"]
         assert int(helper["helm.sh/hook-weight"]) < 0
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_the_topic_job_applies_the_one_topology_before_every_rollout(environment: str) -> None:
+    docs = rendered(environment)
+    job = of_kind(docs, "Job")["cloudmart-kafka-topics"]
+    assert job["metadata"]["annotations"]["helm.sh/hook"] == "pre-install,pre-upgrade"
+    main = job["spec"]["template"]["spec"]["containers"][0]
+    # The project's own command, with no topic of its own: what it creates is the topology.
+    assert main["command"] == ["python", "-m", "cloudmart_common.topic_admin"]
+    assert main["envFrom"] == [{"configMapRef": {"name": "cloudmart-kafka-topics"}}]
+    # The brokers and the protocol exactly as the services get them.
+    config = of_kind(docs, "ConfigMap")["cloudmart-kafka-topics"]
+    service = of_kind(docs, "ConfigMap")["cloudmart-notifications"]["data"]
+    for key in ("KAFKA_BOOTSTRAP_SERVERS", "KAFKA_SECURITY_PROTOCOL", "ENVIRONMENT"):
+        assert config["data"][key] == service[key], key
+    assert config["data"]["KAFKA_SECURITY_PROTOCOL"] == "SSL"
+    assert main["image"].split("/")[-1].startswith("notifications:")
+    policy = of_kind(docs, "NetworkPolicy")["cloudmart-kafka-topics"]["spec"]
+    _, _, blocks = peers(policy["egress"], "to")
+    assert {port for _, port in blocks} == {9094}
+    for kind in ("ServiceAccount", "NetworkPolicy", "ConfigMap"):
+        helper = of_kind(docs, kind)["cloudmart-kafka-topics"]["metadata"]["annotations"]
+        assert int(helper["helm.sh/hook-weight"]) < int(
+            job["metadata"]["annotations"]["helm.sh/hook-weight"]
+        )
+
+
+def test_what_the_topic_job_asks_for_is_the_topology() -> None:
+    # The command the Job runs, asked what it would do: every topic of the topology with its
+    # cloud replication, retention and compression; the chart's partition counts agree.
+    asked = {topic["name"]: topic for topic in topic_admin.plan()}
+    assert set(asked) == {topic.name for topic in topology.TOPICS}
+    for topic in topology.TOPICS:
+        assert asked[topic.name]["partitions"] == topic.partitions
+        assert asked[topic.name]["replication"] == topic.replication == 2
+        assert asked[topic.name]["configs"] == topic.configs()
+    assert asked["orders"]["configs"]["compression.type"] == "snappy"
+    assert asked["analytics-results"]["configs"]["compression.type"] == "gzip"
+    assert asked["orders"]["configs"]["retention.ms"] == str(7 * 24 * 3600 * 1000)
+    assert asked["analytics-results"]["configs"]["retention.ms"] == str(30 * 24 * 3600 * 1000)
+    values = yaml.safe_load((k8s.CHART / "values.yaml").read_text())
+    assert values["kafka"]["partitions"] == {t.name: t.partitions for t in topology.TOPICS}
 
 
 def test_flink_deployment() -> None:

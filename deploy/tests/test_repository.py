@@ -13,7 +13,7 @@ from cloudmart_local.layout import ROOT
 # Documents that lived outside the repository while it was built; citing one sends a reader
 # nowhere. The project's own are docs/architecture.md and docs/adr/. (Spelled in pieces so that
 # `git grep` for them finds nothing, this line included.)
-OUTSIDE = tuple(f"{name}.md" for name in ("DESIGN", "RECIPES", "STYLE")) + ("../" + "shared",)
+OUTSIDE = (*(f"{name}.md" for name in ("DESIGN", "RECIPES", "STYLE")), "../" + "shared")
 SOURCES = (
     "libs/*/src/**/*.py",
     "services/*/src/**/*.py",

@@ -265,7 +265,7 @@ def test_rds_allows_5432_from_eks_nodes_only() -> None:
     assert "cidr_blocks" not in rule
 
 
-def test_msk_allows_9092_9094_from_eks_and_gcp() -> None:
+def test_msk_allows_tls_9094_from_eks_and_gcp() -> None:
     msk = module("msk")
     rules = _ingress_rules(msk)
     assert set(rules) == {"kafka_from_eks", "kafka_from_gcp"}
@@ -285,7 +285,8 @@ def test_msk_allows_9092_9094_from_eks_and_gcp() -> None:
     assert msk["variable"]["broker_count"]["default"] == 3
     transit = cluster["encryption_info"][0]["encryption_in_transit"][0]
     assert transit["in_cluster"] is True
-    assert msk["variable"]["client_broker_encryption"]["default"] != "PLAINTEXT"
+    # TLS only: every client (services, Flink, the topic Job) sets security.protocol SSL.
+    assert msk["variable"]["client_broker_encryption"]["default"] == "TLS"
     # The root wires the GCP CIDR from one variable into both the SG and the Dataproc subnet.
     modules = parse_dir(PLATFORM)["module"]
     assert modules["msk"]["gcp_dataproc_cidr"] == "${var.gcp_dataproc_cidr}"

@@ -1,5 +1,6 @@
 """Each component of the local stack does its real job, reached the way the services reach it."""
 
+import asyncio
 import json
 import smtplib
 import subprocess
@@ -12,8 +13,10 @@ from typing import Any
 import httpx
 import pytest
 import stripe
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
-from cloudmart_common import topology
+from cloudmart_common import topic_admin, topology
 from cloudmart_common.settings import local_database_password
 from cloudmart_local.layout import (
     DATABASES,
@@ -41,6 +44,33 @@ def test_kafka_lists_the_broker_and_the_design_topics_with_their_partitions() ->
     for topic in topology.TOPICS:
         found = partitions.get(topic.name)
         assert found == topic.partitions, f"{topic.name}: {found} partitions"
+
+
+async def _topic_configs() -> dict[str, dict[str, str]]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=f"127.0.0.1:{KAFKA_PORT}")
+    await admin.start()
+    try:
+        kind = ConfigResourceType.TOPIC
+        described = await admin.describe_configs(
+            [ConfigResource(kind, topic.name) for topic in topology.TOPICS]
+        )
+    finally:
+        await admin.close()
+    found: dict[str, dict[str, str]] = {}
+    for answer in described:
+        for _, _, _, name, entries in answer.resources:
+            found[name] = {entry[0]: entry[1] for entry in entries}
+    return found
+
+
+def test_the_local_topics_are_what_the_cloud_topic_job_asks_for() -> None:
+    # The chart's topic Job and `make up` run the same command; here, on one broker.
+    configs = asyncio.run(_topic_configs())
+    for topic in topic_admin.plan(replication=1):
+        for key, value in topic["configs"].items():
+            assert configs[topic["name"]][key] == value, f"{topic['name']}: {key}"
+    assert configs["orders"]["compression.type"] == "snappy"
+    assert configs["analytics-results"]["compression.type"] == "gzip"
 
 
 def _psql(user: str, database: str, sql: str) -> subprocess.CompletedProcess[str]:

@@ -10,10 +10,8 @@ import subprocess
 from pathlib import Path
 from string import Template
 
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
-
-from cloudmart_common import topology
+from cloudmart_common import topic_admin
+from cloudmart_common.kafka_connection import KafkaConnection
 from cloudmart_common.settings import local_database_password
 from cloudmart_local.layout import (
     CONF_TEMPLATES,
@@ -252,35 +250,9 @@ def prometheus_config() -> bool:
 
 
 async def kafka_topics() -> list[str]:
-    """Create the missing topics of the topology (architecture.md §5); the names created."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=f"127.0.0.1:{KAFKA_PORT}")
-    await admin.start()
-    try:
-        existing = set(await admin.list_topics())
-        missing = [
-            NewTopic(
-                topic.name,
-                num_partitions=topic.partitions,
-                replication_factor=1,  # one local broker
-                topic_configs=topic.configs(),
-            )
-            for topic in topology.TOPICS
-            if topic.name not in existing
-        ]
-        if missing:
-            await admin.create_topics(missing)
-        # Topics made by an earlier `make up` take the topology's configs as they are now
-        # (retention, compression): set whole, since the topology owns every one of them.
-        await admin.alter_configs(
-            [
-                ConfigResource(ConfigResourceType.TOPIC, topic.name, configs=topic.configs())
-                for topic in topology.TOPICS
-                if topic.name in existing
-            ]
-        )
-        return [topic.name for topic in missing]
-    finally:
-        await admin.close()
+    """Create the missing topics of the topology (architecture.md §5), as the cloud's topic Job
+    does (cloudmart_common.topic_admin), on one broker; the names created."""
+    return await topic_admin.apply(KafkaConnection(f"127.0.0.1:{KAFKA_PORT}"), replication=1)
 
 
 def _run_as_service(service: str, command: list[str], what: str) -> str:

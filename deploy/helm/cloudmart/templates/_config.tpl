@@ -17,6 +17,7 @@ Call with (list $ $svc). Never secrets: those come from secretKeyRef (services.<
   "SERVICE_CLIENT_ID" $svc.name
   "REDIS_URL" (printf "%s://%s:%v/0" $scheme $root.Values.redis.host $root.Values.redis.port)
   "KAFKA_BOOTSTRAP_SERVERS" $root.Values.kafka.bootstrapServers
+  "KAFKA_SECURITY_PROTOCOL" $root.Values.kafka.securityProtocol
   "JWKS_URL" (printf "%s/api/users/.well-known/jwks.json" $users)
   "SERVICE_TOKEN_URL" (printf "%s/api/users/oauth/token" $users)
   "TRACING_ENABLED" (printf "%t" $root.Values.tracing.enabled)

@@ -1,6 +1,7 @@
 # MSK of architecture.md §7: three brokers, one per AZ (three client subnets). Reachable from the EKS
-# nodes and from the GCP Dataproc subnet (the Flink job reads the order events), on 9092 (plaintext
-# inside the VPC) and 9094 (TLS). Encrypted at rest with a CMK and between brokers.
+# nodes and from the GCP Dataproc subnet (the Flink job reads the order events) on 9094, TLS only:
+# every client sets security.protocol SSL (KAFKA_SECURITY_PROTOCOL). Encrypted at rest with a CMK
+# and between brokers.
 locals {
   # 9092 is the plaintext listener, 9094 the TLS one; with TLS only, 9092 stays closed.
   # Strings, because for_each takes a set of strings.
@@ -57,7 +58,10 @@ resource "aws_cloudwatch_log_group" "brokers" {
 resource "aws_msk_configuration" "this" {
   name           = var.name
   kafka_versions = [var.kafka_version]
-  # Topics are created by the services' bootstrap; three replicas survive the loss of one AZ.
+  # Topics are created by the chart's topic Job (cloudmart_common.topic_admin) with the
+  # topology's replication (2) and configs. min.insync.replicas=2 with two replicas puts
+  # durability first: while a replica is down its partitions refuse acks=all writes, and the
+  # services' outboxes keep the events until it is back (docs/deploy.md, Kafka).
   server_properties = <<-PROPERTIES
     auto.create.topics.enable=false
     default.replication.factor=3
@@ -67,7 +71,6 @@ resource "aws_msk_configuration" "this" {
 }
 
 resource "aws_msk_cluster" "this" {
-  #checkov:skip=CKV_AWS_81:client_broker is var.client_broker_encryption; TLS_PLAINTEXT only while the services' Kafka clients lack TLS settings (9092 is reachable only from the EKS nodes and the GCP subnet).
   cluster_name           = var.name
   kafka_version          = var.kafka_version
   number_of_broker_nodes = var.broker_count

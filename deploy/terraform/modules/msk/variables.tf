@@ -92,9 +92,9 @@ variable "broker_volume_gib" {
 }
 
 variable "client_broker_encryption" {
-  description = "Client-broker encryption: TLS (9094 only) or TLS_PLAINTEXT (9092 and 9094)."
+  description = "Client-broker encryption: TLS (9094 only) or TLS_PLAINTEXT (9092 and 9094). Every client (the services, the Flink job, the topic Job) speaks TLS."
   type        = string
-  default     = "TLS_PLAINTEXT"
+  default     = "TLS"
 
   validation {
     condition     = contains(["TLS", "TLS_PLAINTEXT"], var.client_broker_encryption)

@@ -22,6 +22,7 @@ from tenacity import (
 )
 
 from cloudmart_common.events import InvalidEvent, validate_event
+from cloudmart_common.kafka_connection import KafkaConnection
 from cloudmart_common.kafka_producer import EventProducer
 from cloudmart_common.readiness import DependencyCheck
 from cloudmart_common.settings import CommonSettings
@@ -180,7 +181,7 @@ class EventConsumer:
         while True:
             consumer = AIOKafkaConsumer(
                 *self._topics,
-                bootstrap_servers=self._settings.kafka_bootstrap_servers,
+                **KafkaConnection.of(self._settings).options(),
                 group_id=self._group_id,
                 client_id=f"{self._settings.service_name}-{self._group_id}",
                 enable_auto_commit=False,

@@ -10,6 +10,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import InvalidProducerEpoch, OutOfOrderSequenceNumber, UnknownProducerId
 from aiokafka.structs import RecordMetadata
 
+from cloudmart_common.kafka_connection import KafkaConnection
 from cloudmart_common.settings import CommonSettings
 
 log = logging.getLogger(__name__)
@@ -40,7 +41,7 @@ class EventProducer:
 
     def _new_producer(self) -> AIOKafkaProducer:
         return AIOKafkaProducer(
-            bootstrap_servers=self._settings.kafka_bootstrap_servers,
+            **KafkaConnection.of(self._settings).options(),
             client_id=self._client_id,
             acks="all",
             enable_idempotence=True,

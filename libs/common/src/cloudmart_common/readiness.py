@@ -11,6 +11,8 @@ from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from cloudmart_common.kafka_connection import KafkaConnection
+
 # Returns when the dependency answers (optionally with details worth showing), raises if not.
 Probe = Callable[[], Awaitable[Mapping[str, Any] | None]]
 
@@ -77,11 +79,11 @@ def redis_check(redis: "Redis", *, critical: bool = True) -> DependencyCheck:
     return DependencyCheck("redis", probe, critical)
 
 
-def kafka_check(bootstrap_servers: str, *, critical: bool = True) -> DependencyCheck:
+def kafka_check(connection: KafkaConnection, *, critical: bool = True) -> DependencyCheck:
     # A fresh metadata round trip each time: a cached client would report a dead broker as up.
     async def probe() -> None:
         client = AIOKafkaClient(
-            bootstrap_servers=bootstrap_servers,
+            **connection.options(),
             request_timeout_ms=3000,
             connections_max_idle_ms=5000,
         )

@@ -1,7 +1,7 @@
 """Settings every service shares; defaults are the local stack of `make up`."""
 
 from pathlib import Path
-from typing import Self
+from typing import Literal, Self
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -23,6 +23,11 @@ class CommonSettings(BaseSettings):
 
     redis_url: str = Field(default="redis://127.0.0.1:16379/0")
     kafka_bootstrap_servers: str = Field(default="127.0.0.1:19092")
+    # SSL for MSK's TLS listener (the chart sets it); the local broker is plaintext.
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL"] = Field(default="PLAINTEXT")
+    kafka_ssl_ca_file: str | None = Field(
+        default=None, description="CA bundle for the brokers; unset: the system's trust store"
+    )
 
     service_client_id: str = Field(default="", description="OAuth client id of this service")
     service_client_secret: SecretStr = Field(default=SecretStr(""))

@@ -5,6 +5,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from cloudmart_common.kafka_connection import KafkaConnection
 from cloudmart_common.kafka_producer import EventProducer
 from cloudmart_common.readiness import DependencyCheck, kafka_check, redis_check
 from cloudmart_common.service_app import create_service_app
@@ -31,7 +32,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             # Results are served from Redis; without Kafka they only stop getting fresher.
             yield [
                 redis_check(redis),
-                kafka_check(settings.kafka_bootstrap_servers, critical=False),
+                kafka_check(KafkaConnection.of(settings), critical=False),
                 consumer.check(),
             ]
         finally:

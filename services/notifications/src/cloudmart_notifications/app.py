@@ -7,6 +7,7 @@ from fastapi import FastAPI
 
 from cloudmart_common.fault_flags import close_fault_flags, open_fault_flags
 from cloudmart_common.http_client import ServiceClient
+from cloudmart_common.kafka_connection import KafkaConnection
 from cloudmart_common.kafka_producer import EventProducer
 from cloudmart_common.periodic import running_periodic
 from cloudmart_common.readiness import DependencyCheck, kafka_check, redis_check
@@ -49,8 +50,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             users,
         )
         consumer = events_consumer(settings, app.state.notifier, redis, dlq_producer, faults)
-        dlq_size = DlqSize(settings.kafka_bootstrap_servers)
-        dlq_reader = DlqReader(settings.kafka_bootstrap_servers)
+        dlq_size = DlqSize(KafkaConnection.of(settings))
+        dlq_reader = DlqReader(KafkaConnection.of(settings))
         app.state.redrive = Redrive(
             dlq_reader,
             RedriveStore(redis),
@@ -62,7 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             async with running_periodic("dlq size", DLQ_MEASURE_SECONDS, dlq_size.measure):
                 # A consumer without its broker or its dedupe store cannot do its job.
                 yield [
-                    kafka_check(settings.kafka_bootstrap_servers),
+                    kafka_check(KafkaConnection.of(settings)),
                     redis_check(redis),
                     smtp_check(settings),
                     consumer.check(),

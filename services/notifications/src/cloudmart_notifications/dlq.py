@@ -5,6 +5,7 @@ import contextlib
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from prometheus_client import Gauge
 
+from cloudmart_common.kafka_connection import KafkaConnection
 from cloudmart_common.topology import DEAD_LETTERS
 
 DLQ_MEASURE_SECONDS = 15.0
@@ -15,15 +16,15 @@ DLQ_MESSAGES = Gauge("notifications_dlq_messages", "Records kept in the dead-let
 class DlqSize:
     """Measured from the topic's offsets (end - beginning): retention, not reading, empties it."""
 
-    def __init__(self, bootstrap_servers: str, topic: str = DEAD_LETTERS.name) -> None:
-        self._bootstrap_servers = bootstrap_servers
+    def __init__(self, connection: KafkaConnection, topic: str = DEAD_LETTERS.name) -> None:
+        self._connection = connection
         self._topic = topic
         self._consumer: AIOKafkaConsumer | None = None
 
     async def measure(self) -> int:
         if self._consumer is None:
             consumer = AIOKafkaConsumer(  # no group: reads offsets only, joins nothing
-                bootstrap_servers=self._bootstrap_servers, enable_auto_commit=False
+                **self._connection.options(), enable_auto_commit=False
             )
             await consumer.start()
             self._consumer = consumer

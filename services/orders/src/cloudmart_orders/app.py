@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from cloudmart_common.db import Database, session_factory
 from cloudmart_common.http_client import ServiceClient
 from cloudmart_common.idempotency import IdempotencyStore
+from cloudmart_common.kafka_connection import KafkaConnection
 from cloudmart_common.kafka_producer import EventProducer
 from cloudmart_common.outbox_relay import running_relay
 from cloudmart_common.periodic import running_periodic
@@ -54,7 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     ):
                         yield [
                             postgres_check(engine),
-                            kafka_check(settings.kafka_bootstrap_servers, critical=False),
+                            kafka_check(KafkaConnection.of(settings), critical=False),
                             redis_check(redis, critical=False),
                         ]
                 finally:

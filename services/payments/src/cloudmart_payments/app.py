@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from cloudmart_common.db import Database, session_factory
 from cloudmart_common.fault_flags import close_fault_flags, open_fault_flags
 from cloudmart_common.idempotency import IdempotencyStore
+from cloudmart_common.kafka_connection import KafkaConnection
 from cloudmart_common.outbox_relay import running_relay
 from cloudmart_common.periodic import running_periodic
 from cloudmart_common.readiness import DependencyCheck, kafka_check, postgres_check
@@ -44,7 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 ):
                     yield [
                         postgres_check(engine),
-                        kafka_check(settings.kafka_bootstrap_servers, critical=False),
+                        kafka_check(KafkaConnection.of(settings), critical=False),
                     ]
         finally:
             close_fault_flags(faults)

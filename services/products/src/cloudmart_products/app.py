@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from cloudmart_common.fast_path import FastPathApp
 from cloudmart_common.fault_flags import close_fault_flags, open_fault_flags
+from cloudmart_common.kafka_connection import KafkaConnection
 from cloudmart_common.kafka_producer import EventProducer
 from cloudmart_common.observed import ObservedRequests
 from cloudmart_common.readiness import DependencyCheck, kafka_check, redis_check
@@ -63,7 +64,7 @@ def create_app(settings: Settings | None = None) -> FastPathApp:
                         dynamodb, [settings.products_table, settings.reservations_table]
                     ),
                     redis_check(redis, critical=False),
-                    kafka_check(settings.kafka_bootstrap_servers, critical=False),
+                    kafka_check(KafkaConnection.of(settings), critical=False),
                 ]
         finally:
             tracking.cancel()

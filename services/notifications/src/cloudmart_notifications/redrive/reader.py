@@ -9,6 +9,7 @@ from typing import TypeVar
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from cloudmart_common.kafka_connection import KafkaConnection
 from cloudmart_common.topology import DEAD_LETTERS
 from cloudmart_notifications.redrive.errors import DlqUnavailable
 from cloudmart_notifications.redrive.records import DeadLetter, dead_letter
@@ -23,8 +24,8 @@ class DlqReader:
     """Reads records of the DLQ by position: no consumer group, so reading commits nothing
     and moves no one's offsets. One client, one request at a time (a seek is per client)."""
 
-    def __init__(self, bootstrap_servers: str, topic: str = DEAD_LETTERS.name) -> None:
-        self._bootstrap_servers = bootstrap_servers
+    def __init__(self, connection: KafkaConnection, topic: str = DEAD_LETTERS.name) -> None:
+        self._connection = connection
         self._topic = topic
         self._consumer: AIOKafkaConsumer | None = None
         self._lock = asyncio.Lock()
@@ -56,7 +57,7 @@ class DlqReader:
     async def _started(self) -> AIOKafkaConsumer:
         if self._consumer is None:
             consumer = AIOKafkaConsumer(
-                bootstrap_servers=self._bootstrap_servers,
+                **self._connection.options(),
                 enable_auto_commit=False,
                 auto_offset_reset="earliest",
                 isolation_level="read_committed",
@@ -73,7 +74,7 @@ class DlqReader:
 
     async def _partitions(self) -> list[int]:
         # A consumer without a subscription keeps no metadata of the topic: ask the cluster.
-        admin = AIOKafkaAdminClient(bootstrap_servers=self._bootstrap_servers)
+        admin = AIOKafkaAdminClient(**self._connection.options())
         await admin.start()
         try:
             [described] = await admin.describe_topics([self._topic])
