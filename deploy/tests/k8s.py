@@ -69,6 +69,10 @@ def value_args(chart: Path, environment: str | None) -> list[str]:
     files = [chart / "values.yaml"]
     if environment is not None:
         files.append(chart / f"values-{environment}.yaml")
+        # Where things are, as Terraform wrote it (the main chart only).
+        platform = chart / f"values-{environment}-platform.yaml"
+        if platform.is_file():
+            files.append(platform)
     return [arg for path in files for arg in ("-f", str(path))]
 
 

@@ -48,7 +48,11 @@ def test_root_syncs_the_apps_directory() -> None:
 def test_platform_syncs_automatically_with_prune_and_self_heal() -> None:
     spec = applications()["cloudmart-platform"]["spec"]
     assert spec["source"]["path"] == "deploy/helm/cloudmart"
-    assert spec["source"]["helm"]["valueFiles"] == ["values.yaml", "values-prod.yaml"]
+    assert spec["source"]["helm"]["valueFiles"] == [
+        "values.yaml",
+        "values-prod.yaml",
+        "values-prod-platform.yaml",  # Terraform's (test_wiring.py)
+    ]
     assert spec["syncPolicy"]["automated"] == {"prune": True, "selfHeal": True}
     assert "CreateNamespace=true" in spec["syncPolicy"]["syncOptions"]
     assert spec["syncPolicy"]["retry"]["limit"] > 0

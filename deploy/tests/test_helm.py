@@ -189,6 +189,16 @@ def test_services_port_80_to_http_and_probes() -> None:
 
 
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_every_service_takes_redis_url_from_the_terraform_secret(environment: str) -> None:
+    for deployment in of_kind(rendered(environment), "Deployment").values():
+        env = container(deployment)["env"]
+        assert env[0] == {
+            "name": "REDIS_URL",
+            "valueFrom": {"secretKeyRef": {"name": "cloudmart-redis", "key": "url"}},
+        }
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
 def test_every_pod_is_locked_down(environment: str) -> None:
     docs = rendered(environment)
     pods = [d for d in docs if d["kind"] in ("Deployment", "Job")]
@@ -243,7 +253,8 @@ def test_configmaps_use_cluster_dns_names() -> None:
         assert data["ENVIRONMENT"] == "prod"
         assert data["TRACING_ENABLED"] == "true"
         assert data["OTEL_EXPORTER_OTLP_ENDPOINT"].startswith("http://")
-        assert data["REDIS_URL"] == "rediss://cloudmart-prod-redis.example.internal:6379/0"
+        # REDIS_URL carries the AUTH token: from the Secret Terraform fills, never a ConfigMap.
+        assert "REDIS_URL" not in data
         assert data["KAFKA_BOOTSTRAP_SERVERS"].count(":9094") == 3
         assert data["KAFKA_SECURITY_PROTOCOL"] == "SSL"  # MSK's TLS listener
         assert data["JWKS_URL"] == base.format("users") + "/api/users/.well-known/jwks.json"
@@ -340,7 +351,7 @@ def test_ingress_routes_everything_to_the_gateway_over_tls() -> None:
     ingress = prod("Ingress")["cloudmart"]
     spec = ingress["spec"]
     assert spec["ingressClassName"] == "nginx"
-    assert spec["tls"] == [{"hosts": ["shop.cloudmart.example.com"], "secretName": "cloudmart-tls"}]
+    assert spec["tls"] == [{"hosts": ["shop.cloudmart.example"], "secretName": "cloudmart-tls"}]
     paths = spec["rules"][0]["http"]["paths"]
     assert [p["path"] for p in paths] == ["/api", "/"]
     assert {json.dumps(p["backend"], sort_keys=True) for p in paths} == {

@@ -257,7 +257,7 @@ def test_notifications_scale_on_the_lag_of_orders() -> None:
     group = topology.NOTIFICATIONS_GROUP
     assert (metadata["consumerGroup"], metadata["topic"]) == (group.group_id, topology.ORDERS.name)
     assert metadata["consumerGroup"] == "notification-service-group"
-    values = yaml.safe_load((k8s.CHART / "values-prod.yaml").read_text())
+    values = yaml.safe_load((k8s.CHART / "values-prod-platform.yaml").read_text())
     assert metadata["bootstrapServers"] == values["kafka"]["bootstrapServers"]
     assert int(metadata["lagThreshold"]) > 0
     # Every trigger value is a string: KEDA's metadata is a map of strings.

@@ -15,13 +15,15 @@ Call with (list $ $svc). Never secrets: those come from secretKeyRef (services.<
   "HOST" "0.0.0.0"
   "PYTHONUNBUFFERED" "1"
   "SERVICE_CLIENT_ID" $svc.name
-  "REDIS_URL" (printf "%s://%s:%v/0" $scheme $root.Values.redis.host $root.Values.redis.port)
   "KAFKA_BOOTSTRAP_SERVERS" $root.Values.kafka.bootstrapServers
   "KAFKA_SECURITY_PROTOCOL" $root.Values.kafka.securityProtocol
   "JWKS_URL" (printf "%s/api/users/.well-known/jwks.json" $users)
   "SERVICE_TOKEN_URL" (printf "%s/api/users/oauth/token" $users)
   "TRACING_ENABLED" (printf "%t" $root.Values.tracing.enabled)
 -}}
+{{- if not $root.Values.redis.urlSecret -}}
+{{- $_ := set $data "REDIS_URL" (printf "%s://%s:%v/0" $scheme $root.Values.redis.host $root.Values.redis.port) -}}
+{{- end -}}
 {{- if $root.Values.tracing.enabled -}}
 {{- $_ := set $data "OTEL_EXPORTER_OTLP_ENDPOINT" $root.Values.tracing.endpoint -}}
 {{- end -}}

@@ -15,6 +15,11 @@ cloudmart-{{ . }}
 {{- $own := index $root.Values.services $name | default dict -}}
 {{- $merged := mergeOverwrite (deepCopy $root.Values.serviceDefaults) (deepCopy $own) -}}
 {{- $_ := set $merged "name" $name -}}
+{{- with $root.Values.redis.urlSecret -}}
+{{- /* REDIS_URL carries the AUTH token: a Secret (Terraform keeps it in Secrets Manager). */ -}}
+{{- $redis := dict "name" "REDIS_URL" "secret" . "key" "url" -}}
+{{- $_ := set $merged "secretEnv" (prepend ($merged.secretEnv | default list) $redis) -}}
+{{- end -}}
 {{- toYaml $merged -}}
 {{- end }}
 

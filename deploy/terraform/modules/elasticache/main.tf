@@ -61,6 +61,22 @@ resource "aws_secretsmanager_secret_version" "auth" {
   secret_string = random_password.auth.result
 }
 
+# The whole REDIS_URL the services take (TLS, AUTH token), as the Kubernetes Secret the chart
+# names (redis.urlSecret, key `url`) expects it: External Secrets mirrors it into the cluster.
+resource "aws_secretsmanager_secret" "url" {
+  #checkov:skip=CKV2_AWS_57:Derived from the AUTH token above; rotated with it.
+  name       = "${var.name}/${var.url_secret_name}"
+  kms_key_id = module.key.key_arn
+  tags       = var.tags
+}
+
+resource "aws_secretsmanager_secret_version" "url" {
+  secret_id = aws_secretsmanager_secret.url.id
+  secret_string = jsonencode({
+    url = "rediss://:${random_password.auth.result}@${aws_elasticache_replication_group.this.primary_endpoint_address}:6379/0"
+  })
+}
+
 resource "aws_elasticache_replication_group" "this" {
   replication_group_id = var.name
   description          = "CloudMart cache and rate limits (${var.name})"

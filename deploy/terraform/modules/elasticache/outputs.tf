@@ -23,3 +23,8 @@ output "kms_key_arn" {
   description = "KMS key of the cache and its secret (readers of the secret need kms:Decrypt)."
   value       = module.key.key_arn
 }
+
+output "url_secret_name" {
+  description = "The Kubernetes Secret (key url) the chart reads REDIS_URL from; its Secrets Manager source is <name>/<this>."
+  value       = var.url_secret_name
+}

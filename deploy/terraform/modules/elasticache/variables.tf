@@ -8,6 +8,17 @@ variable "name" {
   }
 }
 
+variable "url_secret_name" {
+  description = "Name of the Kubernetes Secret holding REDIS_URL (the chart's redis.urlSecret); the Secrets Manager secret is <name>/<this>."
+  type        = string
+  default     = "cloudmart-redis"
+
+  validation {
+    condition     = can(regex("^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", var.url_secret_name))
+    error_message = "A Kubernetes Secret name."
+  }
+}
+
 variable "vpc_id" {
   description = "VPC of the cache security group."
   type        = string

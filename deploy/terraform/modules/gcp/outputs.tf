@@ -22,3 +22,8 @@ output "subnet_cidr" {
   description = "CIDR of the Dataproc subnet (the GCP source of the MSK rules)."
   value       = google_compute_subnetwork.dataproc.ip_cidr_range
 }
+
+output "staging_bucket" {
+  description = "GCS bucket Dataproc stages jobs in (the Flink job's jar goes here)."
+  value       = google_storage_bucket.this["staging"].name
+}

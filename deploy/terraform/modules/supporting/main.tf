@@ -186,7 +186,8 @@ resource "aws_iam_role_policy_attachment" "lbc" {
   policy_arn = aws_iam_policy.lbc.arn
 }
 
-# --- IRSA: the products service (cloudmart/products) on its two DynamoDB tables.
+# --- IRSA: the products service's ServiceAccount (the chart's cloudmart-products) on its two
+# DynamoDB tables.
 data "aws_iam_policy_document" "products_assume" {
   statement {
     actions = ["sts:AssumeRoleWithWebIdentity"]
@@ -199,7 +200,7 @@ data "aws_iam_policy_document" "products_assume" {
     condition {
       test     = "StringEquals"
       variable = "${var.oidc_issuer}:sub"
-      values   = ["system:serviceaccount:${var.app_namespace}:products"]
+      values   = ["system:serviceaccount:${var.app_namespace}:${var.products_service_account}"]
     }
 
     condition {

@@ -144,6 +144,17 @@ variable "app_namespace" {
   }
 }
 
+variable "products_service_account" {
+  description = "The products service's Kubernetes ServiceAccount (the chart names it cloudmart-products)."
+  type        = string
+  default     = "cloudmart-products"
+
+  validation {
+    condition     = can(regex("^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", var.products_service_account))
+    error_message = "A Kubernetes ServiceAccount name."
+  }
+}
+
 variable "dynamodb_table_arns" {
   description = "ARNs of the products tables (the products service's IRSA role)."
   type        = list(string)
