@@ -216,11 +216,14 @@ def test_consumer_groups_are_the_ones_the_consumers_join(document: dict[str, Any
     # Each Python consumer joins its group from the topology; the Flink job (Java) spells it.
     joins = {
         "notifications": (
-            "services/notifications/src/cloudmart_notifications/app.py",
+            "services/notifications/src/cloudmart_notifications/consumer.py",
             "group=NOTIFICATIONS_GROUP",
         ),
-        "orders": ("services/orders/src/cloudmart_orders/app.py", "group=ORDERS_GROUP"),
-        "dashboard": ("services/dashboard/src/cloudmart_dashboard/app.py", "group=DASHBOARD_GROUP"),
+        "orders": ("services/orders/src/cloudmart_orders/consumer.py", "group=ORDERS_GROUP"),
+        "dashboard": (
+            "services/dashboard/src/cloudmart_dashboard/consumer.py",
+            "group=DASHBOARD_GROUP",
+        ),
         "analytics": (
             "analytics/src/main/java/dev/cloudmart/analytics/OrderAnalyticsJob.java",
             f'"{topology.ANALYTICS_GROUP.group_id}"',

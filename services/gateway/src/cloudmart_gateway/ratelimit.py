@@ -54,7 +54,9 @@ if s ~= start then
   c = 0
 end
 c = c + served
-local used = math.floor(p * (window - (now - start)) / window) + c
+-- Rounded up: just after a window ends, a client that spent its limit has spent it still
+-- (rounding down let one more request through at every boundary: an 11th login guess).
+local used = math.ceil(p * (window - (now - start)) / window) + c
 local allowed = 0
 if ask == 1 and used < limit then
   c = c + 1

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from cloudmart_common.stores import create_redis
-from cloudmart_gateway.ratelimit import SYNC_SECONDS, RateLimited, RateLimits
+from cloudmart_gateway.ratelimit import SLIDING_WINDOW, SYNC_SECONDS, RateLimited, RateLimits
 from cloudmart_gateway.settings import Settings
 
 LIMIT = 40
@@ -96,3 +96,25 @@ async def test_without_redis_requests_pass() -> None:
     finally:
         await redis.aclose()
     assert verdict is None
+
+
+async def test_a_spent_limit_stays_spent_across_a_window_boundary() -> None:
+    """9 guesses at the end of one minute and 1 at the start of the next spend a limit of 10:
+    the 11th is refused, whenever the minute turns. The script is run with the clock given."""
+    redis = create_redis(SETTINGS)
+    script = redis.register_script(SLIDING_WINDOW)
+    key = f"test-window-{uuid.uuid4().hex}"
+    window = 60_000
+    start = 1_800_000_000_000 - 1_800_000_000_000 % window  # a window's first millisecond
+
+    async def hit(now: int) -> int:
+        allowed, _remaining, _reset = await script(keys=[key], args=[10, window, now, 0, 1])
+        return int(allowed)
+
+    try:
+        assert [await hit(start + 59_000) for _ in range(9)] == [1] * 9
+        assert await hit(start + window + 100) == 1  # the 10th
+        assert await hit(start + window + 200) == 0  # the 11th
+    finally:
+        await redis.delete(key)
+        await redis.aclose()
