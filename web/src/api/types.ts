@@ -26,6 +26,8 @@ export type RegionFigure = Schemas["DashboardRegionFigure"];
 export type AnalyticsWindow = Schemas["DashboardWindow"];
 export type Anomaly = Schemas["DashboardAnomaly"];
 export type AnalyticsSummary = Schemas["DashboardSummary"];
+export type TrendingProducts = Schemas["DashboardTrendingProducts"];
+export type RankedProduct = Schemas["DashboardRankedProduct"];
 
 /** What the gateway tells the UI at run time (GET /config.json): not part of the public API. */
 export interface WebConfig {

@@ -1,4 +1,5 @@
-"""Routes of the dashboard: recent windows, a summary, and a live stream (SSE)."""
+"""Routes of the dashboard: recent windows, a summary, trending products, and a live stream
+(SSE)."""
 
 import asyncio
 import json
@@ -10,10 +11,11 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
 from cloudmart_common.auth import AdminUser
+from cloudmart_common.errors import NotFoundError
 from cloudmart_dashboard.dependencies import Results
 from cloudmart_dashboard.errors import InvalidCursor
 from cloudmart_dashboard.repository import LIVE
-from cloudmart_dashboard.schemas import Summary, WindowPage
+from cloudmart_dashboard.schemas import Summary, TrendingProducts, WindowPage
 from cloudmart_dashboard.service import summarise
 
 router = APIRouter(prefix="/api/analytics", tags=["analytics"])
@@ -52,6 +54,23 @@ async def summary(request: Request, store: Results, admin: AdminUser) -> dict[st
     return summarise(
         await store.windows(count, None), await store.anomalies(10), await store.late_events()
     )
+
+
+@router.get(
+    "/trending",
+    response_model=None,
+    responses={
+        200: {"model": TrendingProducts},
+        404: {"description": "No sliding window has closed yet"},
+    },
+)
+async def trending(store: Results, admin: AdminUser) -> dict[str, Any]:
+    """The trending products: those of the sliding window that ended last (each new one is
+    also pushed on the stream, as `event: trending_products`)."""
+    latest = await store.trending()
+    if latest is None:
+        raise NotFoundError("no trending products yet: no sliding window has closed")
+    return latest
 
 
 @router.get("/stream")

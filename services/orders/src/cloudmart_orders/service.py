@@ -29,7 +29,7 @@ from cloudmart_common import scopes
 from cloudmart_common.call_policy import UpstreamUnavailable
 from cloudmart_common.db import Database
 from cloudmart_common.errors import BadRequestError, DomainError, UnprocessableError
-from cloudmart_common.money import two_places
+from cloudmart_common.money import MAX_AMOUNT, two_places
 from cloudmart_common.principal import Principal
 from cloudmart_orders import repository
 from cloudmart_orders.errors import (
@@ -172,6 +172,8 @@ class OrderService:
             for line in body.items
         ]
         total = two_places(sum((i.price * i.quantity for i in items), Decimal(0)))
+        if total > MAX_AMOUNT:  # the column's NUMERIC(10,2): refused before anything is written
+            raise UnprocessableError(f"an order's total is at most {MAX_AMOUNT}", field="items")
         order = Order(
             id=order_id,
             user_id=buyer_id,

@@ -44,6 +44,22 @@ def _payment_of(order_id: int, staff: Account) -> dict[str, Any]:
     return payment
 
 
+def test_an_order_over_the_largest_total_is_422_and_nothing_is_held_or_charged(
+    http: httpx.Client, buyer: Account, staff: Account
+) -> None:
+    # Two of the dearest product the catalog takes: a total NUMERIC(10,2) cannot hold (a 500).
+    dearest = new_product(staff, price=99_999_999.99, stock=5)
+    charges_before = stripe_count("charges")
+
+    response = place(http, buyer, order_body([(dearest["id"], 2)]))
+
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "99999999.99" in response.json()["detail"]
+    assert stock_of(dearest["id"]) == 5
+    assert stripe_count("charges") == charges_before
+
+
 def test_checkout_prices_from_the_catalog_charges_once_and_publishes_its_events(
     http: httpx.Client, buyer: Account, staff: Account
 ) -> None:

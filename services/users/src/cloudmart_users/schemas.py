@@ -12,7 +12,8 @@ Password = Annotated[str, StringConstraints(min_length=1, max_length=MAX_LENGTH)
 # A password being set: the length rule is in the schema; the mix of characters is checked on
 # top (passwords.strength_problem), which no schema states.
 NewPassword = Annotated[str, StringConstraints(min_length=MIN_LENGTH, max_length=MAX_LENGTH)]
-Phone = Annotated[str, StringConstraints(pattern=r"^\+?[0-9 ()-]{5,30}$")]
+# At most 30 characters in all, the column's size (the pattern alone let a `+` make it 31).
+Phone = Annotated[str, StringConstraints(pattern=r"^\+?[0-9 ()-]{5,30}$", max_length=30)]
 FullName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Address = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 

@@ -140,7 +140,7 @@ _ORDER_EVENTS = tuple(
     f"order_{status}" for status in ("created", "paid", "shipped", "delivered", "cancelled")
 )
 _PAYMENT_EVENTS = ("payment_succeeded", "payment_failed", "payment_refunded")
-_RESULTS = ("analytics_window", "anomaly_detected", "late_event")
+_RESULTS = ("analytics_window", "anomaly_detected", "late_event", "trending_products")
 DEAD_LETTER = "dead_letter"
 DLQ_TOPIC = topology.DEAD_LETTERS.name
 
@@ -158,7 +158,7 @@ CHANNELS: tuple[Channel, ...] = (
                 "analytics",
                 topology.ANALYTICS_GROUP.group_id,
                 _ORDER_EVENTS,
-                "Flink job: tumbling windows, anomalies, data lake",
+                "Flink job: tumbling and sliding (trending) windows, anomalies, data lake",
             ),
         ),
     ),
@@ -210,6 +210,7 @@ CHANNELS: tuple[Channel, ...] = (
             Message("analytics_window", "window_start (ISO 8601)", RESULT_HEADERS),
             Message("anomaly_detected", "window_start (ISO 8601)", RESULT_HEADERS),
             Message("late_event", "order id", RESULT_HEADERS),
+            Message("trending_products", "window_start (ISO 8601)", RESULT_HEADERS),
         ),
         (Producer("analytics", _RESULTS, "Flink KafkaSink, exactly-once"),),
         (

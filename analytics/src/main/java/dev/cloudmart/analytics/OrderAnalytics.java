@@ -20,6 +20,7 @@ import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 import org.apache.flink.streaming.api.functions.windowing.ProcessAllWindowFunction;
+import org.apache.flink.streaming.api.windowing.assigners.SlidingEventTimeWindows;
 import org.apache.flink.streaming.api.windowing.assigners.TumblingEventTimeWindows;
 import org.apache.flink.streaming.api.windowing.windows.TimeWindow;
 import org.apache.flink.util.Collector;
@@ -27,7 +28,11 @@ import org.apache.flink.util.OutputTag;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** The pipeline of architecture.md §1: order events -> tumbling event-time windows -> JSON results. */
+/**
+ * The pipeline of architecture.md §1: order events -> tumbling event-time windows -> JSON results,
+ * and beside them sliding windows of the products sold (trending products). The figures and
+ * their definitions: analytics/README.md.
+ */
 public final class OrderAnalytics {
     static final ObjectMapper MAPPER = new ObjectMapper();
     private static final Logger LOG = LoggerFactory.getLogger(OrderAnalytics.class);
@@ -42,16 +47,29 @@ public final class OrderAnalytics {
                 .withIdleness(idleness);
     }
 
-    /** Window results (with anomalies) followed by `anomaly_detected` and `late_events` records. */
+    /** {@link #analytics(DataStream, Duration, int, AnomalyRule, Trending.Spec)} with the default trending windows. */
     public static DataStream<String> analytics(
             DataStream<OrderEvent> events, Duration window, int topN, AnomalyRule rule) {
-        SingleOutputStreamOperator<String> windows =
+        return analytics(events, window, topN, rule, Trending.Spec.defaults(window));
+    }
+
+    /**
+     * Window results (with anomalies), `anomaly_detected`, `late_event` and `trending_products`
+     * records. Both kinds of window take the same per-source aggregates, of panes that tile them
+     * all (the greatest common divisor of the window, the trending size and its slide: the
+     * window itself with the default trending windows).
+     */
+    public static DataStream<String> analytics(
+            DataStream<OrderEvent> events, Duration window, int topN, AnomalyRule rule, Trending.Spec trending) {
+        Duration pane = Duration.ofMillis(gcd(window.toMillis(), gcd(trending.size.toMillis(), trending.slide.toMillis())));
+        SingleOutputStreamOperator<Partial> panes =
                 events.filter(e -> e.eventType.startsWith("order_"))
                         .name("order-events")
                         .uid("order-events")
-                        .transform("pre-aggregate", Partial.TYPE, new PreAggregate(window))
-                        .uid("pre-aggregate")
-                        .windowAll(TumblingEventTimeWindows.of(window))
+                        .transform("pre-aggregate", Partial.TYPE, new PreAggregate(pane))
+                        .uid("pre-aggregate");
+        SingleOutputStreamOperator<String> windows =
+                panes.windowAll(TumblingEventTimeWindows.of(window))
                         .sideOutputLateData(LATE)
                         .aggregate(new MergePartials(), new Emit(window, topN), WindowAcc.TYPE, WindowAcc.TYPE, Types.STRING)
                         .name("window-aggregate")
@@ -65,7 +83,19 @@ public final class OrderAnalytics {
                 windows.getSideOutput(LATE).flatMap(OrderAnalytics::lateRecords, Types.STRING)
                         .name("late-events")
                         .uid("late-events");
-        return withAnomalies.union(late);
+        // No late side output here: an event too late for every trending window it falls in is
+        // late for its tumbling window too with the defaults (that one ends first), and reported there.
+        DataStream<String> trendingProducts =
+                panes.windowAll(SlidingEventTimeWindows.of(trending.size, trending.slide))
+                        .aggregate(new Trending.MergeProducts(), new Trending.Emit(trending),
+                                WindowAcc.TYPE, WindowAcc.TYPE, Types.STRING)
+                        .name("trending-aggregate")
+                        .uid("trending-aggregate");
+        return withAnomalies.union(late, trendingProducts);
+    }
+
+    static long gcd(long a, long b) {
+        return b == 0 ? a : gcd(b, a % b);
     }
 
     /** A late event's record. Only single events can be late (see PreAggregate); a window's
@@ -91,10 +121,20 @@ public final class OrderAnalytics {
 
     /** The platform's event envelope (architecture.md §5); ids are derived, so a replay repeats them. */
     static void envelope(ObjectNode node, String eventType, String identity) {
+        envelope(node, eventType, 1, identity);
+    }
+
+    /**
+     * The envelope of a result of {@code version}. A later version's id differs from the first's
+     * (the version is part of what it is derived from): consumers that deduplicate on event_id
+     * take a result recomputed under a new definition in place of the old one.
+     */
+    static void envelope(ObjectNode node, String eventType, int version, String identity) {
         String now = Instant.now().toString();
-        node.put("event_id", UUID.nameUUIDFromBytes((eventType + ":" + identity).getBytes(StandardCharsets.UTF_8)).toString());
+        String derivedFrom = eventType + ":" + (version == 1 ? "" : "v" + version + ":") + identity;
+        node.put("event_id", UUID.nameUUIDFromBytes(derivedFrom.getBytes(StandardCharsets.UTF_8)).toString());
         node.put("event_type", eventType);
-        node.put("event_version", 1);
+        node.put("event_version", version);
         node.put("timestamp", now);
         node.put("emitted_at", now);
     }
@@ -108,7 +148,10 @@ public final class OrderAnalytics {
         return (int) Math.floorMod(Math.floorDiv(epochMillis, 3_600_000L), 24L);
     }
 
-    /** Counts orders (`order_created`) and cancellations; other order events only move time. */
+    /**
+     * Counts orders ({@code order_created}), payments ({@code order_paid}), cancellations and,
+     * among them, refunds (see {@link #refunded}); shipping and delivery only move event time.
+     */
     public static class Accumulate implements AggregateFunction<OrderEvent, WindowAcc, WindowAcc> {
         @Override
         public WindowAcc createAccumulator() {
@@ -117,35 +160,45 @@ public final class OrderAnalytics {
 
         @Override
         public WindowAcc add(OrderEvent e, WindowAcc acc) {
-            if ("order_cancelled".equals(e.eventType)) {
-                acc.cancellations++;
-                return acc;
-            }
-            if (!"order_created".equals(e.eventType)) {
-                return acc;
-            }
-            acc.orders++;
-            acc.revenue += e.totalAmount;
-            WindowAcc.RegionTotals region = acc.regions.get(e.region);
-            if (region == null) {
-                region = new WindowAcc.RegionTotals();
-                acc.regions.put(e.region, region);
-            }
-            region.orders++;
-            region.revenue += e.totalAmount;
-            acc.buyerOrders.merge(e.userId, 1L, Long::sum);
-            acc.hourOrders[utcHour(e.timestamp)]++;
-            for (int i = 0; i < e.productIds.length; i++) {
-                WindowAcc.ProductTotals product = acc.products.get(e.productIds[i]);
-                if (product == null) {
-                    product = new WindowAcc.ProductTotals();
-                    acc.products.put(e.productIds[i], product);
+            switch (e.eventType) {
+                case "order_created" -> created(e, acc);
+                case "order_paid" -> {
+                    acc.paidOrders++;
+                    acc.paid += e.totalAmount;
+                    region(acc, e.region).revenue += e.totalAmount;
+                    sold(e, 1, acc.products);
                 }
-                product.quantity += e.quantities[i];
-                product.revenue += e.quantities[i] * e.prices[i];
-                product.name = e.productNames[i];
+                case "order_cancelled" -> {
+                    acc.cancellations++;
+                    if (refunded(e)) {
+                        acc.refundedOrders++;
+                        acc.refunds += e.totalAmount;
+                        region(acc, e.region).revenue -= e.totalAmount;
+                        sold(e, -1, acc.products);
+                    }
+                }
+                default -> { }
             }
             return acc;
+        }
+
+        private static void created(OrderEvent e, WindowAcc acc) {
+            acc.orders++;
+            acc.grossOrderValue += e.totalAmount;
+            WindowAcc.RegionTotals region = region(acc, e.region);
+            region.orders++;
+            region.grossOrderValue += e.totalAmount;
+            acc.buyerOrders.merge(e.userId, 1L, Long::sum);
+            acc.hourOrders[utcHour(e.timestamp)]++;
+        }
+
+        private static WindowAcc.RegionTotals region(WindowAcc acc, String name) {
+            WindowAcc.RegionTotals region = acc.regions.get(name);
+            if (region == null) {
+                region = new WindowAcc.RegionTotals();
+                acc.regions.put(name, region);
+            }
+            return region;
         }
 
         @Override
@@ -157,16 +210,16 @@ public final class OrderAnalytics {
         @Override
         public WindowAcc merge(WindowAcc a, WindowAcc b) {
             a.orders += b.orders;
-            a.revenue += b.revenue;
+            a.grossOrderValue += b.grossOrderValue;
+            a.paidOrders += b.paidOrders;
+            a.paid += b.paid;
+            a.refundedOrders += b.refundedOrders;
+            a.refunds += b.refunds;
             a.cancellations += b.cancellations;
-            b.products.forEach((id, p) -> a.products.merge(id, p, (mine, theirs) -> {
-                mine.quantity += theirs.quantity;
-                mine.revenue += theirs.revenue;
-                mine.name = theirs.name;
-                return mine;
-            }));
+            mergeProducts(a.products, b.products);
             b.regions.forEach((name, r) -> a.regions.merge(name, r, (mine, theirs) -> {
                 mine.orders += theirs.orders;
+                mine.grossOrderValue += theirs.grossOrderValue;
                 mine.revenue += theirs.revenue;
                 return mine;
             }));
@@ -176,6 +229,42 @@ public final class OrderAnalytics {
             }
             return a;
         }
+    }
+
+    /**
+     * Whether a cancellation gave money back: the order had been paid (only its payment moves an
+     * order to `processing`, and publishes `order_paid`), and the orders service refunds a paid
+     * order in full when cancelling it. A declined or abandoned checkout was still `pending`.
+     */
+    static boolean refunded(OrderEvent cancelled) {
+        return "processing".equals(cancelled.previousStatus);
+    }
+
+    /** The event's items added to {@code products} ({@code sign} 1: sold; -1: refunded). */
+    static void sold(OrderEvent e, int sign, Map<Long, WindowAcc.ProductTotals> products) {
+        for (int i = 0; i < e.productIds.length; i++) {
+            WindowAcc.ProductTotals product = products.get(e.productIds[i]);
+            if (product == null) {
+                product = new WindowAcc.ProductTotals();
+                products.put(e.productIds[i], product);
+            }
+            product.quantity += (long) sign * e.quantities[i];
+            product.revenue += sign * e.quantities[i] * e.prices[i];
+            product.name = e.productNames[i];
+        }
+    }
+
+    /**
+     * {@code from} added into {@code into}, which takes none of its objects: one pane's aggregate
+     * is added to every sliding window that holds it, and each must count on its own.
+     */
+    static void mergeProducts(Map<Long, WindowAcc.ProductTotals> into, Map<Long, WindowAcc.ProductTotals> from) {
+        from.forEach((id, p) -> into.merge(id, p.copy(), (mine, theirs) -> {
+            mine.quantity += theirs.quantity;
+            mine.revenue += theirs.revenue;
+            mine.name = theirs.name;
+            return mine;
+        }));
     }
 
     /** Merges the source subtasks' aggregates of a window, and the single events sent after them. */
@@ -221,8 +310,14 @@ public final class OrderAnalytics {
             node.put("window_start", Instant.ofEpochMilli(context.window().getStart()).toString());
             node.put("window_end", Instant.ofEpochMilli(context.window().getEnd()).toString());
             node.put("order_count", acc.orders);
-            node.put("revenue", money(acc.revenue));
-            node.put("avg_order_value", acc.orders == 0 ? 0.0 : money(acc.revenue / acc.orders));
+            node.put("gross_order_value", money(acc.grossOrderValue));
+            node.put("paid_order_count", acc.paidOrders);
+            node.put("revenue", money(acc.paid - acc.refunds));
+            node.put("refunded_order_count", acc.refundedOrders);
+            node.put("refunds", money(acc.refunds));
+            // The average paid order: refunds left out, as they are of orders possibly paid in
+            // an earlier window (revenue + refunds = avg_order_value x paid_order_count).
+            node.put("avg_order_value", acc.paidOrders == 0 ? 0.0 : money(acc.paid / acc.paidOrders));
             node.put("orders_per_minute", money(acc.orders * 60_000.0 / windowMillis));
             node.put("cancellations", acc.cancellations);
             node.put("active_buyers", acc.buyerOrders.size());
@@ -233,6 +328,7 @@ public final class OrderAnalytics {
             new TreeMap<>(acc.regions).forEach((name, region) -> {
                 ObjectNode r = regions.putObject(name);
                 r.put("order_count", region.orders);
+                r.put("gross_order_value", money(region.grossOrderValue));
                 r.put("revenue", money(region.revenue));
             });
             ObjectNode hours = node.putObject("orders_by_hour");
@@ -250,22 +346,40 @@ public final class OrderAnalytics {
                 node.put("peak_hour", peak);
             }
             node.putArray("anomalies");
-            envelope(node, "analytics_window", node.get("window_start").asText());
+            // Version 2: revenue became money taken (it was the value of the orders created).
+            envelope(node, "analytics_window", 2, node.get("window_start").asText());
             out.collect(MAPPER.writeValueAsString(node));
         }
 
         private ArrayNode top(WindowAcc acc, Comparator<Map.Entry<Long, WindowAcc.ProductTotals>> order) {
-            List<Map.Entry<Long, WindowAcc.ProductTotals>> products = new ArrayList<>(acc.products.entrySet());
-            products.sort(order.thenComparing(Map.Entry::getKey));
             ArrayNode array = MAPPER.createArrayNode();
-            for (Map.Entry<Long, WindowAcc.ProductTotals> entry : products.subList(0, Math.min(topN, products.size()))) {
-                ObjectNode product = array.addObject();
-                product.put("product_id", entry.getKey());
-                product.put("product_name", entry.getValue().name);
-                product.put("quantity", entry.getValue().quantity);
-                product.put("revenue", money(entry.getValue().revenue));
+            for (Map.Entry<Long, WindowAcc.ProductTotals> entry : ranked(acc.products, order, topN)) {
+                product(array.addObject(), entry);
             }
             return array;
         }
+    }
+
+    /**
+     * The first {@code n} products in {@code order}, then by id; only those that sold, net of
+     * refunds (units and revenue both above zero).
+     */
+    static List<Map.Entry<Long, WindowAcc.ProductTotals>> ranked(
+            Map<Long, WindowAcc.ProductTotals> totals, Comparator<Map.Entry<Long, WindowAcc.ProductTotals>> order, int n) {
+        List<Map.Entry<Long, WindowAcc.ProductTotals>> products = new ArrayList<>(totals.size());
+        for (Map.Entry<Long, WindowAcc.ProductTotals> entry : totals.entrySet()) {
+            if (entry.getValue().quantity > 0 && money(entry.getValue().revenue) > 0) {
+                products.add(entry);
+            }
+        }
+        products.sort(order.thenComparing(Map.Entry::getKey));
+        return products.subList(0, Math.min(n, products.size()));
+    }
+
+    static void product(ObjectNode node, Map.Entry<Long, WindowAcc.ProductTotals> entry) {
+        node.put("product_id", entry.getKey());
+        node.put("product_name", entry.getValue().name);
+        node.put("quantity", entry.getValue().quantity);
+        node.put("revenue", money(entry.getValue().revenue));
     }
 }

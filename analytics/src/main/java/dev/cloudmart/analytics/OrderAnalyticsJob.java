@@ -32,7 +32,11 @@ import org.apache.kafka.clients.producer.ProducerRecord;
  *
  * <pre>
  * --bootstrap 127.0.0.1:19092  --input orders  --output analytics-results  --group order-analytics
+ * --security-protocol PLAINTEXT|SSL (MSK's TLS listener, 9094: SSL; the JVM's trust store verifies
+ * MSK's certificates)
  * --window-seconds 300  --out-of-orderness-seconds 10  --idle-seconds 30  --top-n 5
+ * --trending-seconds 900  --trending-slide-seconds 300  --trending-top-n 10 (trending products:
+ * sliding windows; by default 3 x --window-seconds, sliding by --window-seconds)
  * --checkpoint-dir .cloudmart/data/flink/checkpoints  --checkpoint-ms 60000  --restore-from PATH
  * --resume-latest true (restore from the newest checkpoint under --checkpoint-dir/STATE_LAYOUT)
  * --lake-dir .cloudmart/data/lake  --parallelism 4  --delivery exactly-once|at-least-once
@@ -48,16 +52,20 @@ public final class OrderAnalyticsJob {
      * state cannot be mapped across (Flink refuses such a restore) takes a new name, so that a
      * job resuming its latest checkpoint starts afresh instead of failing at every start:
      * layout-2 added the per-source pre-aggregation and explicit operator ids (ADR 0012); layout-3
-     * keyed products and buyers by number, one entry per product and region (ADR 0017).
+     * keyed products and buyers by number, one entry per product and region (ADR 0017); layout-4
+     * counted payments and refunds apart from orders (revenue is money taken) and added the
+     * trending windows: a window restored from layout-3 would mix the two meanings of revenue.
      */
-    static final String STATE_LAYOUT = "layout-3";
+    static final String STATE_LAYOUT = "layout-4";
 
     private OrderAnalyticsJob() {}
 
     public static void main(String[] args) throws Exception {
         Map<String, String> options = parse(args);
         String bootstrap = options.getOrDefault("bootstrap", "127.0.0.1:19092");
+        String securityProtocol = options.getOrDefault("security-protocol", "PLAINTEXT");
         Duration window = Duration.ofSeconds(Long.parseLong(options.getOrDefault("window-seconds", "300")));
+        Trending.Spec trending = trending(options, window);
         int webUiPort = Integer.parseInt(options.getOrDefault("web-ui-port", "18081"));
 
         Configuration conf = new Configuration();
@@ -119,6 +127,7 @@ public final class OrderAnalyticsJob {
                 .setGroupId(options.getOrDefault("group", "order-analytics"))
                 .setStartingOffsets(OffsetsInitializer.earliest())
                 .setProperty("isolation.level", "read_committed")
+                .setProperty("security.protocol", securityProtocol)
                 // The broker answers a fetch once it holds this much or this long has passed:
                 // the local stack asks for one fetch a second per reader instead of one per
                 // order event (each a broker request and a wake-up of the reader's threads).
@@ -135,12 +144,13 @@ public final class OrderAnalyticsJob {
                 .uid("orders-kafka");
 
         DataStream<String> results = OrderAnalytics.analytics(
-                events, window, Integer.parseInt(options.getOrDefault("top-n", "5")), AnomalyRule.defaults());
+                events, window, Integer.parseInt(options.getOrDefault("top-n", "5")), AnomalyRule.defaults(), trending);
 
         boolean exactlyOnce = !"at-least-once".equals(options.get("delivery"));
         String output = options.getOrDefault("output", "analytics-results");
         KafkaSink<String> kafka = KafkaSink.<String>builder()
                 .setBootstrapServers(bootstrap)
+                .setProperty("security.protocol", securityProtocol)
                 .setRecordSerializer(new ByWindowStart(output))
                 .setDeliveryGuarantee(exactlyOnce ? DeliveryGuarantee.EXACTLY_ONCE : DeliveryGuarantee.AT_LEAST_ONCE)
                 .setTransactionalIdPrefix("order-analytics")
@@ -158,6 +168,20 @@ public final class OrderAnalyticsJob {
         results.sinkTo(lake).name("data-lake").uid("data-lake").setParallelism(1);
 
         env.execute("order-analytics");
+    }
+
+    /** The trending windows of the options; what is not given follows from the window (Trending.Spec.defaults). */
+    static Trending.Spec trending(Map<String, String> options, Duration window) {
+        Trending.Spec defaults = Trending.Spec.defaults(window);
+        return new Trending.Spec(
+                seconds(options, "trending-seconds", defaults.size),
+                seconds(options, "trending-slide-seconds", defaults.slide),
+                Integer.parseInt(options.getOrDefault("trending-top-n", String.valueOf(defaults.topN))));
+    }
+
+    private static Duration seconds(Map<String, String> options, String name, Duration otherwise) {
+        String given = options.get(name);
+        return given == null ? otherwise : Duration.ofSeconds(Long.parseLong(given));
     }
 
     /** The newest completed checkpoint (a `chk-N` with its `_metadata`) of any earlier run. */

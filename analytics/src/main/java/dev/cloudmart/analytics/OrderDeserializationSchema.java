@@ -73,7 +73,8 @@ public class OrderDeserializationSchema implements DeserializationSchema<OrderEv
         /**
          * The event, or null when it is not an object with a non-null `event_type` and `timestamp`.
          * Values are read leniently, as JsonNode's asText/asLong/asDouble did: a missing or non-scalar
-         * number is 0, a numeric string is its number, a missing `shipping_region` is "unknown".
+         * number is 0, a numeric string is its number, a missing `shipping_region` is "unknown", a
+         * missing `previous_status` null (a cancellation then counts as unpaid: no refund).
          */
         OrderEvent parse(byte[] message) throws IOException {
             try (JsonParser json = JSON.createParser(message)) {
@@ -94,6 +95,7 @@ public class OrderDeserializationSchema implements DeserializationSchema<OrderEv
                         case "user_id" -> event.userId = number(json, json.getValueAsLong(0));
                         case "total_amount" -> event.totalAmount = number(json, json.getValueAsDouble(0));
                         case "shipping_region" -> event.region = text(json, value, "unknown");
+                        case "previous_status" -> event.previousStatus = text(json, value, null);
                         case "items" -> readItems(json, value);
                         default -> json.skipChildren();
                     }

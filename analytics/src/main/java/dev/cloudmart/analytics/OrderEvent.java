@@ -7,6 +7,8 @@ public class OrderEvent {
     public long userId;
     public String region;
     public double totalAmount;
+    /** An `order_cancelled` event's `previous_status` (null for other events). */
+    public String previousStatus;
     /** Event time, epoch milliseconds, from the event's `timestamp`. */
     public long timestamp;
     public long[] productIds;

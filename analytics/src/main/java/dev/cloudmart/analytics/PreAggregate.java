@@ -20,7 +20,8 @@ import org.apache.flink.streaming.runtime.watermarkstatus.WatermarkStatus;
  * Each window's aggregate of what one source subtask read, sent on when that subtask's watermark
  * passes the window's end: the window task then merges a few aggregates per window instead of
  * receiving, deserialising and adding every event on one thread (ADR 0017). Chained to the source,
- * so events are never serialised at all.
+ * so events are never serialised at all. The windows here are panes that tile both the tumbling
+ * and the trending windows (OrderAnalytics.analytics): each of those merges the panes it spans.
  *
  * <p>An event for a window this subtask has already sent goes on by itself, with its timestamp:
  * the window task counts it or reports it late, exactly as it would have without this step. A

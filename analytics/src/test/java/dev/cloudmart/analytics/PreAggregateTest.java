@@ -66,7 +66,7 @@ class PreAggregateTest {
             assertEquals(9_999, records.get(0).getTimestamp());
             assertEquals(0, first.windowStart);
             assertEquals(2, first.acc.orders);
-            assertEquals(12.0, first.acc.revenue);
+            assertEquals(12.0, first.acc.grossOrderValue);
             assertNull(first.event);
             assertEquals(new Watermark(9_999), output.get(1), "the window leaves before the watermark");
         }
@@ -124,7 +124,7 @@ class PreAggregateTest {
             List<StreamRecord<Partial>> records = sent(restored);
             assertEquals(1, records.size());
             assertEquals(3, records.get(0).getValue().acc.orders);
-            assertEquals(15.0, records.get(0).getValue().acc.revenue);
+            assertEquals(15.0, records.get(0).getValue().acc.grossOrderValue);
         }
     }
 }
