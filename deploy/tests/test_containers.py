@@ -42,6 +42,7 @@ DOCKERFILES = [
     SERVICE_DOCKERFILE,
     LAMBDA_DOCKERFILE,
     DOCKER / "localstripe.Dockerfile",
+    DOCKER / "pgbouncer.Dockerfile",
     ANALYTICS_DOCKERFILE,
 ]
 COMPOSE_FILE = ROOT / "docker-compose.yml"

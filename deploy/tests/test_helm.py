@@ -151,7 +151,7 @@ def test_hpa_gateway_and_orders_as_designed() -> None:
 
 def test_resources_and_replicas_as_designed() -> None:
     deployments = prod("Deployment")
-    assert set(deployments) == {f"cloudmart-{s}" for s in SERVICES}
+    assert set(deployments) == {f"cloudmart-{s}" for s in SERVICES} | {"cloudmart-pgbouncer"}
     for service in SERVICES:
         deployment = deployments[f"cloudmart-{service}"]
         resources = container(deployment)["resources"]
@@ -190,8 +190,9 @@ def test_services_port_80_to_http_and_probes() -> None:
 
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
 def test_every_service_takes_redis_url_from_the_terraform_secret(environment: str) -> None:
-    for deployment in of_kind(rendered(environment), "Deployment").values():
-        env = container(deployment)["env"]
+    deployments = of_kind(rendered(environment), "Deployment")
+    for service in SERVICES:
+        env = container(deployments[f"cloudmart-{service}"])["env"]
         assert env[0] == {
             "name": "REDIS_URL",
             "valueFrom": {"secretKeyRef": {"name": "cloudmart-redis", "key": "url"}},
@@ -202,7 +203,7 @@ def test_every_service_takes_redis_url_from_the_terraform_secret(environment: st
 def test_every_pod_is_locked_down(environment: str) -> None:
     docs = rendered(environment)
     pods = [d for d in docs if d["kind"] in ("Deployment", "Job")]
-    assert len(pods) == len(SERVICES) + 3 + 1  # the migrations, the topic Job
+    assert len(pods) == len(SERVICES) + 3 + 1 + 1  # the migrations, the topic Job, pgbouncer
     for doc in pods:
         pod = doc["spec"]["template"]["spec"]
         assert pod["securityContext"]["runAsNonRoot"] is True
@@ -231,7 +232,9 @@ def test_topology_spread_and_service_accounts() -> None:
 
 def test_pdbs_for_services_with_two_pods() -> None:
     pdbs = prod("PodDisruptionBudget")
-    assert set(pdbs) == {f"cloudmart-{s}" for s in SERVICES if s != "notifications"}
+    assert set(pdbs) == {f"cloudmart-{s}" for s in SERVICES if s != "notifications"} | {
+        "cloudmart-pgbouncer"
+    }
     assert all(
         p["spec"] == {"minAvailable": 1, "selector": p["spec"]["selector"]} for p in pdbs.values()
     )
@@ -318,13 +321,13 @@ def test_exact_egress() -> None:
         spec = policies[f"cloudmart-{service}"]["spec"]
         pods, namespaces, blocks = peers(spec["egress"], "to")
         callees = {s for s, callers in EXPECTED_CALLERS.items() if service in callers}
+        if service in ("users", "orders", "payments"):
+            callees.add("pgbouncer")  # PostgreSQL through pgbouncer, never RDS directly
         assert pods == callees, service
         assert namespaces == {"kube-system", "observability"}, service
         expected = {("10.0.0.0/16", 6379)}
         if service != "gateway":
             expected |= {("10.0.0.0/16", 9094)}  # TLS only
-        if service in ("users", "orders", "payments"):
-            expected.add(("10.0.0.0/16", 5432))
         if service in ("products", "payments", "notifications"):
             expected.add(("0.0.0.0/0", 443))
         if service == "notifications":
@@ -375,9 +378,10 @@ def test_migration_jobs_are_pre_install_and_pre_upgrade_hooks() -> None:
         main = job["spec"]["template"]["spec"]["containers"][0]
         assert main["command"] == ["alembic", "-c", f"services/{db}/alembic.ini", "upgrade", "head"]
         assert main["image"].endswith(f"/cloudmart/{db}:0.1.0")
+        # RDS itself: on a first install pgbouncer does not run yet when the hooks do.
         assert main["env"] == [{
             "name": "DATABASE_URL",
-            "valueFrom": {"secretKeyRef": {"name": f"cloudmart-{db}-db", "key": "url"}},
+            "valueFrom": {"secretKeyRef": {"name": f"cloudmart-{db}-db", "key": "direct-url"}},
         }]  # fmt: skip
     # Hook helpers the Jobs need on a first install come first.
     for kind in ("ServiceAccount", "NetworkPolicy"):
@@ -426,6 +430,31 @@ def test_what_the_topic_job_asks_for_is_the_topology() -> None:
     assert asked["analytics-results"]["configs"]["retention.ms"] == str(30 * 24 * 3600 * 1000)
     values = yaml.safe_load((k8s.CHART / "values.yaml").read_text())
     assert values["kafka"]["partitions"] == {t.name: t.partitions for t in topology.TOPICS}
+
+
+def test_pgbouncer_between_the_services_and_rds_as_locally() -> None:
+    config = prod("ConfigMap")["cloudmart-pgbouncer"]["data"]["pgbouncer.ini"]
+    settings = dict(
+        (key.strip(), value.strip())
+        for key, _, value in (line.partition("=") for line in config.splitlines())
+        if value and not key.startswith((";", "["))
+    )
+    assert settings["pool_mode"] == "session"
+    assert settings["default_pool_size"] == settings["max_db_connections"] == "20"
+    assert settings["server_connect_timeout"] == settings["query_wait_timeout"] == "30"
+    host = yaml.safe_load((k8s.CHART / "values-prod-platform.yaml").read_text())["postgres"]["host"]
+    for db in ("users", "orders", "payments"):
+        assert settings[db] == f"host={host} port=5432 dbname={db}"
+    # The same numbers as the local stack's pgbouncer.
+    local = (ROOT / "local" / "conf" / "pgbouncer.ini").read_text()
+    for key in ("pool_mode", "default_pool_size", "max_db_connections", "query_wait_timeout"):
+        assert f"{key} = {settings[key]}" in local, key
+    policy = prod("NetworkPolicy")["cloudmart-pgbouncer"]["spec"]
+    callers, _, _ = peers(policy["ingress"], "from")
+    assert callers == {"users", "orders", "payments"}
+    _, _, blocks = peers(policy["egress"], "to")
+    assert blocks == {("10.0.0.0/16", 5432)}
+    assert prod("Service")["cloudmart-pgbouncer"]["spec"]["ports"][0]["port"] == 5432
 
 
 def test_flink_deployment() -> None:

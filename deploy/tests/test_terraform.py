@@ -343,6 +343,7 @@ def test_ecr_repositories() -> None:
     assert set(ecr["variable"]["repositories"]["default"]) == services | {
         "analytics",
         "catalog-import",
+        "pgbouncer",
     }
     repo = resource(ecr, "aws_ecr_repository", "this")
     assert repo["image_tag_mutability"] == "IMMUTABLE"

@@ -21,6 +21,7 @@ import yaml
 from deploy.tests import k8s
 from deploy.tests.test_terraform import ENVS, MODULES, PLATFORM, PRODUCTS_SCHEMAS, Hcl, parse_dir
 from deploy.tests.test_terraform import tfvars as read_tfvars
+from deploy.tests.tools import ROOT
 
 _REFERENCE = re.compile(r"\$\{([^}]+)\}")
 
@@ -220,8 +221,8 @@ def mismatches(chart: Chart, terraform: Terraform) -> list[str]:
     expect("Kafka ports", kafka_ports, terraform.kafka_ports())
     if 6379 not in chart.egress_ports("orders") or terraform.ingress_ports("elasticache") != {6379}:
         found.append("Redis port: the chart and the cache's security group disagree")
-    if 5432 not in chart.egress_ports("orders") or 5432 not in terraform.ingress_ports("rds"):
-        found.append("PostgreSQL port: the chart and the database's security group disagree")
+    if 5432 not in chart.egress_ports("pgbouncer") or 5432 not in terraform.ingress_ports("rds"):
+        found.append("PostgreSQL port: pgbouncer and the database's security group disagree")
 
     expect("VPC CIDR", chart.platform_values["network"]["vpcCidr"], terraform.variable("vpc_cidr"))
     expect("region", chart.platform_values["aws"]["region"], terraform.variable("aws_region"))
@@ -253,6 +254,7 @@ def test_the_platform_values_come_from_terraform_outputs_only() -> None:
     )
     assert values["kafka"]["bootstrapServers"] == "${module.msk.bootstrap_brokers_tls}"
     assert values["redis"]["urlSecret"] == "${module.elasticache.url_secret_name}"
+    assert values["postgres"]["host"] == "${module.rds.address}"
     assert (
         values["analytics"]["checkpointDir"] == "gs://${module.gcp.checkpoint_bucket}/checkpoints"
     )
@@ -352,3 +354,19 @@ def test_a_chart_rename_is_caught(setting: str, caught: str) -> None:
     node[last] = value  # what the chart was given, as the platform file would say it
     problems = mismatches(chart, Terraform("prod"))
     assert any(caught in problem for problem in problems), problems
+
+
+@pytest.mark.parametrize("environment", ENVS)
+def test_every_image_the_chart_runs_is_built_and_has_a_repository(environment: str) -> None:
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "images.yml").read_text())
+    built = {entry["image"] for entry in workflow["jobs"]["build"]["strategy"]["matrix"]["include"]}
+    repositories = set(parse_dir(MODULES / "ecr")["variable"]["repositories"]["default"])
+    registry = yaml.safe_load((k8s.CHART / f"values-{environment}.yaml").read_text())["image"]
+    used = {
+        image.rpartition(":")[0].removeprefix(f"{registry['registry']}/cloudmart/")
+        for doc in k8s.render(k8s.CHART, environment)
+        for pod in [doc.get("spec", {}).get("template", {}).get("spec", {})]
+        for c in pod.get("containers", [])
+        for image in [c["image"]]
+    }
+    assert used <= built == repositories

@@ -20,7 +20,7 @@ WORKFLOWS = ROOT / ".github" / "workflows"
 TEST = WORKFLOWS / "test.yml"
 IMAGES = WORKFLOWS / "images.yml"
 VALUES_PROD = "deploy/helm/cloudmart/values-prod.yaml"
-IMAGE_NAMES = {*SERVICE_PORTS, "analytics", "catalog-import"}
+IMAGE_NAMES = {*SERVICE_PORTS, "analytics", "catalog-import", "pgbouncer"}
 # `uses: owner/repo@<40 hex> # v1.2.3`: pinned to a commit, the comment says which release.
 PINNED_USES = re.compile(r"^\s*(?:-\s+)?uses:\s+[\w.-]+/[\w./-]+@[0-9a-f]{40} # v\d+(\.\d+)*\s*$")
 
@@ -155,7 +155,7 @@ def test_images_are_built_for_every_service_on_main() -> None:
     build = workflow["jobs"]["build"]
     matrix = build["strategy"]["matrix"]["include"]
     by_image = {entry["image"]: entry for entry in matrix}
-    assert len(matrix) == len(by_image) == 9
+    assert len(matrix) == len(by_image) == 10
     assert set(by_image) == IMAGE_NAMES
     for service in SERVICE_PORTS:
         entry = by_image[service]

@@ -13,6 +13,8 @@ locals {
       bootstrapServers = module.msk.bootstrap_brokers_tls
       securityProtocol = "SSL"
     }
+    # pgbouncer's (and the migrations') PostgreSQL: the RDS primary.
+    postgres = { host = module.rds.address }
     redis = {
       host      = module.elasticache.primary_endpoint
       urlSecret = module.elasticache.url_secret_name

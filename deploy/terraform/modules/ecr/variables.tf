@@ -19,6 +19,7 @@ variable "repositories" {
     "notifications",
     "payments",
     "dashboard",
+    "pgbouncer",
     "analytics",
     "catalog-import",
   ]
