@@ -4,8 +4,10 @@ test.yml runs `make test` on every pull request; images.yml builds every image o
 it to ECR with OIDC credentials, and commits the new tag to the prod Helm values (GitOps).
 """
 
+import json
 import re
 import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -387,3 +389,85 @@ def test_supply_chain_checks_catch_a_regression() -> None:
     ):
         with pytest.raises(AssertionError):
             check(job)
+
+
+# --- Terraform in CI ------------------------------------------------------------------------------
+
+TERRAFORM_WORKFLOW = WORKFLOWS / "terraform.yml"
+
+
+def test_terraform_is_checked_planned_on_pull_requests_and_applied_on_main() -> None:
+    workflow = load(TERRAFORM_WORKFLOW)
+    assert set(workflow["on"]) == {"pull_request", "push"}
+    assert workflow["on"]["push"]["branches"] == ["main"]
+    for trigger in workflow["on"].values():
+        assert "deploy/terraform/**" in trigger["paths"]
+    assert workflow["permissions"] == {}
+    assert workflow["concurrency"]["cancel-in-progress"] is False
+    jobs = workflow["jobs"]
+    runs = " ".join(s.get("run", "") for s in steps(jobs["check"]))
+    assert "terraform fmt -check -recursive" in runs
+    assert "terraform -chdir=deploy/terraform/platform validate" in runs
+    assert "checkov -d deploy/terraform" in runs
+    # A plan per environment on pull requests, read-only.
+    plan = jobs["plan"]
+    assert plan["if"] == "github.event_name == 'pull_request'"
+    assert plan["needs"] == "check"
+    assert plan["strategy"]["matrix"]["environment"] == ["dev", "prod"]
+    plan_run = " ".join(s.get("run", "") for s in steps(plan))
+    assert "terraform plan" in plan_run
+    assert "terraform apply" not in plan_run
+    assert '-var-file="../envs/$ENVIRONMENT/terraform.tfvars"' in plan_run
+    # An apply per environment on main, behind the environment's approval, dev before prod.
+    apply = jobs["apply"]
+    assert apply["if"] == "github.event_name == 'push'"
+    assert apply["environment"] == "terraform-${{ matrix.environment }}"
+    assert apply["strategy"]["max-parallel"] == 1
+    assert apply["strategy"]["matrix"]["environment"] == ["dev", "prod"]
+    apply_run = " ".join(s.get("run", "") for s in steps(apply))
+    assert "terraform apply -input=false -auto-approve" in apply_run
+    # Its outputs reach the chart through the platform values file, in a pull request.
+    assert "output -raw helm_values" in apply_run
+    assert 'values="deploy/helm/cloudmart/values-$ENVIRONMENT-platform.yaml"' in apply_run
+    assert "gh pr create --base main" in apply_run
+    assert "HEAD:main" not in TERRAFORM_WORKFLOW.read_text()
+
+
+def test_terraform_credentials_are_oidc_only() -> None:
+    text = TERRAFORM_WORKFLOW.read_text()
+    assert "secrets." not in text
+    assert "aws-access-key-id" not in text
+    jobs = load(TERRAFORM_WORKFLOW)["jobs"]
+    assert "id-token" not in jobs["check"]["permissions"]
+    for name in ("plan", "apply"):
+        assert jobs[name]["permissions"]["id-token"] == "write"
+        aws = step_using(jobs[name], "aws-actions/configure-aws-credentials")["with"]
+        assert not {"aws-access-key-id", "aws-secret-access-key"} & set(aws)
+        gcp = next(s for s in steps(jobs[name]) if "gcp_oidc_credentials.py" in s.get("run", ""))
+        assert "GOOGLE_APPLICATION_CREDENTIALS" in gcp["run"]
+
+
+def test_the_gcp_credentials_file_exchanges_the_job_token(tmp_path: Path) -> None:
+    environment = {
+        "GCP_WORKLOAD_IDENTITY_PROVIDER": (
+            "projects/1/locations/global/workloadIdentityPools/gh/providers/gh"
+        ),
+        "GCP_SERVICE_ACCOUNT": "terraform@cloudmart.iam.gserviceaccount.com",
+        "ACTIONS_ID_TOKEN_REQUEST_URL": "https://token.actions.example/token?x=1",
+        "ACTIONS_ID_TOKEN_REQUEST_TOKEN": "request-token",
+    }
+    output = tmp_path / "gcp.json"
+    script = ROOT / "deploy" / "scripts" / "gcp_oidc_credentials.py"
+    result = subprocess.run(
+        ["python3", str(script), str(output)], env=environment, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    written = json.loads(output.read_text())
+    audience = "//iam.googleapis.com/" + environment["GCP_WORKLOAD_IDENTITY_PROVIDER"]
+    assert written["type"] == "external_account"
+    assert written["audience"] == audience
+    assert written["credential_source"]["url"].endswith(f"&audience=https:{audience}")
+    assert written["service_account_impersonation_url"].endswith(
+        "terraform@cloudmart.iam.gserviceaccount.com:generateAccessToken"
+    )
+    assert output.stat().st_mode & 0o077 == 0
