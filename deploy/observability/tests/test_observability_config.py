@@ -261,10 +261,61 @@ def test_fluent_bit_drops_probe_and_scrape_access_lines_only() -> None:
         assert not dropped.search(kept)
 
 
-def test_fluent_bit_ships_to_elasticsearch_in_daily_cloudmart_indices() -> None:
-    es = _plugins("outputs")["es"]
+def test_fluent_bit_ships_to_opensearch_in_daily_cloudmart_indices() -> None:
+    es = _plugins("outputs")["opensearch"]
+    assert es["tls"] is True
     assert es["match"] == "kube.*"
     assert es["logstash_format"] is True
     assert es["logstash_prefix"] == "cloudmart"
     assert isinstance(es["retry_limit"], int)
     assert es["retry_limit"] > 0
+
+
+MONITORING_APPS = REPO / "deploy" / "argocd" / "apps" / "monitoring.yaml"
+
+
+def _alertmanager() -> dict[str, Any]:
+    stack = next(
+        doc
+        for doc in yaml.safe_load_all(MONITORING_APPS.read_text())
+        if doc["metadata"]["name"] == "kube-prometheus-stack"
+    )
+    alertmanager: dict[str, Any] = stack["spec"]["source"]["helm"]["valuesObject"]["alertmanager"]
+    return alertmanager
+
+
+def _receiver_of(route: dict[str, Any], labels: dict[str, str]) -> str:
+    """The receiver Alertmanager picks for an alert with these labels (first matching route)."""
+    for child in route.get("routes", []):
+        wanted = dict(m.replace('"', "").split("=", 1) for m in child["matchers"])
+        if all(labels.get(key) == value for key, value in wanted.items()):
+            return _receiver_of(child, labels)
+    receiver: str = route["receiver"]
+    return receiver
+
+
+def test_every_alert_reaches_a_person_by_severity() -> None:
+    config = _alertmanager()["config"]
+    receivers = {receiver["name"]: receiver for receiver in config["receivers"]}
+    for alert in _alerts():
+        chosen = _receiver_of(config["route"], {"alertname": alert["alert"], **alert["labels"]})
+        expected = {"page": "pagerduty-pages", "ticket": "slack-tickets"}
+        assert chosen == expected[alert["labels"]["severity"]], alert["alert"]
+        assert receivers[chosen] != {"name": chosen}, f"{chosen} notifies nobody"
+
+
+def test_alertmanager_keys_come_from_the_mounted_secret_only() -> None:
+    alertmanager = _alertmanager()
+    assert alertmanager["alertmanagerSpec"]["secrets"] == ["cloudmart-alertmanager"]
+    mounted = "/etc/alertmanager/secrets/cloudmart-alertmanager/"
+    receivers = {r["name"]: r for r in alertmanager["config"]["receivers"]}
+    [pagerduty] = receivers["pagerduty-pages"]["pagerduty_configs"]
+    [slack] = receivers["slack-tickets"]["slack_configs"]
+    assert pagerduty["routing_key_file"].startswith(mounted)
+    assert slack["api_url_file"].startswith(mounted)
+    assert not {"routing_key", "service_key"} & set(pagerduty)
+    assert "api_url" not in slack
+    # A page hides the ticket of the same alert, never the other way round.
+    [inhibit] = alertmanager["config"]["inhibit_rules"]
+    assert inhibit["source_matchers"] == ['severity="page"']
+    assert inhibit["target_matchers"] == ['severity="ticket"']
