@@ -35,6 +35,16 @@ def rendered(environment: str) -> tuple[Manifest, ...]:
 
 
 @cache
+def rendered_on_eks(environment: str) -> tuple[Manifest, ...]:
+    """With the Flink job on EKS (the operator) instead of Dataproc (ADR 0035)."""
+    return tuple(k8s.render(k8s.CHART, environment, "--set", "analytics.runOn=eks"))
+
+
+def on_eks(kind: str) -> dict[str, Manifest]:
+    return of_kind(rendered_on_eks("prod"), kind)
+
+
+@cache
 def rendered_monitoring() -> tuple[Manifest, ...]:
     return tuple(k8s.render(k8s.MONITORING_CHART, None, namespace="monitoring"))
 
@@ -72,7 +82,7 @@ def test_lint_monitoring_chart() -> None:
 
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
 def test_every_manifest_matches_its_schema(environment: str) -> None:
-    docs = rendered(environment)
+    docs = rendered(environment) + rendered_on_eks(environment)
     kinds = {d["kind"] for d in docs}
     assert {"Deployment", "FlinkDeployment", "ServiceMonitor", "NetworkPolicy", "Job"} <= kinds
     errors = [error for doc in docs for error in k8s.validation_errors(doc)]
@@ -89,7 +99,7 @@ def test_validation_can_fail() -> None:
     docs = prod("Deployment")
     deployment = json.loads(json.dumps(docs["cloudmart-gateway"]))
     deployment["spec"]["template"]["spec"]["containers"][0]["livenessProbe"]["httpGett"] = {}
-    flink = json.loads(json.dumps(prod("FlinkDeployment")["cloudmart-analytics"]))
+    flink = json.loads(json.dumps(on_eks("FlinkDeployment")["cloudmart-analytics"]))
     flink["spec"]["job"]["upgradeMode"] = "sometimes"
     monitor = json.loads(json.dumps(prod("ServiceMonitor")["cloudmart-orders"]))
     monitor["spec"]["endpoints"][0]["relabeling"] = []
@@ -105,6 +115,9 @@ def test_checkov_finds_nothing_unjustified(tmp_path: Path) -> None:
         directory.mkdir()
         k8s.write_manifests(list(rendered(environment)), directory)
     k8s.write_manifests(list(rendered_monitoring()), tmp_path)
+    eks = tmp_path / "prod-flink-on-eks"
+    eks.mkdir()
+    k8s.write_manifests(list(rendered_on_eks("prod")), eks)
     result = checkov("--framework", "kubernetes", "-d", str(tmp_path))
     assert result.returncode == 0, result.stdout + result.stderr
     # Every skip carries a reason after the check id.
@@ -457,8 +470,19 @@ def test_pgbouncer_between_the_services_and_rds_as_locally() -> None:
     assert prod("Service")["cloudmart-pgbouncer"]["spec"]["ports"][0]["port"] == 5432
 
 
+def test_the_flink_job_runs_on_dataproc_unless_eks_is_chosen() -> None:
+    # One value decides; on Dataproc nothing of the job is in the cluster.
+    assert yaml.safe_load((k8s.CHART / "values.yaml").read_text())["analytics"]["runOn"] == (
+        "dataproc"
+    )
+    for kind in ("FlinkDeployment", "PodMonitor"):
+        assert prod(kind) == {}
+    assert "cloudmart-analytics" not in prod("ServiceAccount")
+    assert set(on_eks("FlinkDeployment")) == {"cloudmart-analytics"}
+
+
 def test_flink_deployment() -> None:
-    flink = prod("FlinkDeployment")["cloudmart-analytics"]["spec"]
+    flink = on_eks("FlinkDeployment")["cloudmart-analytics"]["spec"]
     pom = (ROOT / "analytics" / "pom.xml").read_text()
     assert "<flink.version>2.2." in pom
     assert flink["flinkVersion"] == "v2_2"
@@ -475,6 +499,7 @@ def test_flink_deployment() -> None:
     assert args["--lake-dir"].startswith("gs://")
     assert args["--web-ui-port"] == "0"
     assert args["--parallelism"] == "4"
+    assert args["--security-protocol"] == "SSL"  # MSK's TLS listener
     config = flink["flinkConfiguration"]
     assert config["execution.checkpointing.interval"] == "60000"
     assert config["state.checkpoints.dir"] == args["--checkpoint-dir"]
@@ -491,7 +516,7 @@ def test_service_monitors_label_job_and_service() -> None:
         assert (endpoint["port"], endpoint["path"]) == ("http", "/metrics")
         relabel = {r["targetLabel"]: r["replacement"] for r in endpoint["relabelings"]}
         assert relabel == {"job": "cloudmart", "service": service}
-    (flink,) = prod("PodMonitor")["cloudmart-analytics"]["spec"]["podMetricsEndpoints"]
+    (flink,) = on_eks("PodMonitor")["cloudmart-analytics"]["spec"]["podMetricsEndpoints"]
     assert {r["targetLabel"]: r["replacement"] for r in flink["relabelings"]} == {
         "job": "analytics"
     }

@@ -428,3 +428,27 @@ def test_checkov_passes_with_justified_skips_only() -> None:
         for line in path.read_text().splitlines():
             if "checkov:skip=" in line:
                 assert re.search(r"checkov:skip=CKV2?_[A-Z]+_\d+:\S.{15,}", line), (path, line)
+
+
+def test_the_flink_job_has_a_network_path_from_dataproc_to_msk() -> None:
+    # HA VPN between the two VPCs, BGP on four tunnels, the Dataproc subnet let into MSK.
+    modules = parse_dir(PLATFORM)["module"]
+    vpn = modules["gcp_aws_vpn"]
+    assert vpn["aws_vpc_id"] == "${module.vpc.vpc_id}"
+    assert vpn["aws_route_table_ids"] == "${module.vpc.private_route_table_ids}"
+    assert vpn["gcp_network_id"] == "${module.gcp.network_id}"
+    parsed = module("gcp_aws_vpn")
+    assert resource(parsed, "google_compute_external_vpn_gateway", "aws")["redundancy_type"] == (
+        "FOUR_IPS_REDUNDANCY"
+    )
+    for kind in ("google_compute_vpn_tunnel", "google_compute_router_interface"):
+        assert resource(parsed, kind, "aws")["count"] == 4
+    assert resource(parsed, "google_compute_router_peer", "aws")["peer_asn"] == "${var.aws_asn}"
+    assert resource(parsed, "aws_vpn_connection", "gcp")["static_routes_only"] is False
+    propagation = resource(parsed, "aws_vpn_gateway_route_propagation", "private")
+    assert propagation["count"] == "${length(var.aws_route_table_ids)}"
+    # MSK's own route table learns the route too, and its security group lets Dataproc in.
+    outputs = module("vpc")["output"]["private_route_table_ids"]["value"]
+    assert "aws_route_table.msk_extra.id" in outputs
+    rule = resource(module("msk"), "aws_vpc_security_group_ingress_rule", "kafka_from_gcp")
+    assert rule["cidr_ipv4"] == "${var.gcp_dataproc_cidr}"

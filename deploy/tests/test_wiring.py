@@ -243,6 +243,12 @@ def test_the_chart_uses_exactly_what_terraform_makes(sides: tuple[Chart, Terrafo
     assert mismatches(chart, terraform) == []
 
 
+def test_the_flink_job_on_eks_uses_what_terraform_makes_too() -> None:
+    chart = Chart.rendered("prod", "--set", "analytics.runOn=eks")
+    assert chart.of_kind("FlinkDeployment")
+    assert mismatches(chart, Terraform("prod")) == []
+
+
 def test_the_platform_values_come_from_terraform_outputs_only() -> None:
     # Each name the chart takes from the platform file is a module output in helm_values.tf.
     values = Terraform("prod").helm_values()

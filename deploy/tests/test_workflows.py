@@ -4,6 +4,7 @@ test.yml runs `make test` on every pull request; images.yml builds every image o
 it to ECR with OIDC credentials, and commits the new tag to the prod Helm values (GitOps).
 """
 
+import itertools
 import json
 import re
 import shutil
@@ -391,7 +392,7 @@ def test_supply_chain_checks_catch_a_regression() -> None:
             check(job)
 
 
-# --- Terraform in CI ------------------------------------------------------------------------------
+# --- Terraform in CI -----------------------------------------------------------------------------
 
 TERRAFORM_WORKFLOW = WORKFLOWS / "terraform.yml"
 
@@ -471,3 +472,70 @@ def test_the_gcp_credentials_file_exchanges_the_job_token(tmp_path: Path) -> Non
         "terraform@cloudmart.iam.gserviceaccount.com:generateAccessToken"
     )
     assert output.stat().st_mode & 0o077 == 0
+
+
+# --- the Flink job on Dataproc --------------------------------------------------------------------
+
+ANALYTICS_WORKFLOW = WORKFLOWS / "analytics.yml"
+SUBMIT = ROOT / "deploy" / "scripts" / "dataproc_submit.py"
+
+
+def test_the_flink_job_is_submitted_to_dataproc_from_main() -> None:
+    workflow = load(ANALYTICS_WORKFLOW)
+    assert set(workflow["on"]) == {"push"}
+    assert workflow["on"]["push"]["branches"] == ["main"]
+    assert "analytics/**" in workflow["on"]["push"]["paths"]
+    assert workflow["concurrency"]["cancel-in-progress"] is False
+    job = workflow["jobs"]["submit"]
+    assert job["permissions"] == {"contents": "read", "id-token": "write"}
+    runs = " ".join(s.get("run", "") for s in steps(job))
+    assert "mvn -B -q -f analytics/pom.xml package" in runs
+    assert "gcp_oidc_credentials.py" in runs
+    assert "deploy/scripts/dataproc_submit.py --environment prod" in runs
+    pom = (ROOT / "analytics" / "pom.xml").read_text()
+    version = re.search(r"<artifactId>order-analytics</artifactId>\s*<version>([^<]+)<", pom)
+    assert version
+    assert f"analytics/target/order-analytics-{version.group(1)}.jar" in runs
+    assert "secrets." not in ANALYTICS_WORKFLOW.read_text()
+
+
+def _submitted(environment: str) -> list[list[str]]:
+    result = run(
+        "python3", SUBMIT, "--environment", environment, "--jar", "order-analytics.jar",
+        "--commit", "0123456789abcdef0123", "--dry-run",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    return [json.loads(line) for line in result.stdout.splitlines()]
+
+
+@pytest.mark.parametrize("environment", ["dev", "prod"])
+def test_dataproc_gets_the_job_as_the_chart_would_run_it(environment: str) -> None:
+    upload, running, submit = _submitted(environment)
+    platform = yaml.safe_load(
+        (ROOT / "deploy" / "helm" / "cloudmart" / f"values-{environment}-platform.yaml").read_text()
+    )
+    dataproc = platform["analytics"]["dataproc"]
+    staged = f"gs://{dataproc['stagingBucket']}/jobs/order-analytics-0123456789ab.jar"
+    assert upload == ["gcloud", "storage", "cp", "order-analytics.jar", staged]
+    assert running[:4] == ["gcloud", "dataproc", "jobs", "list"]
+    assert submit[:5] == ["gcloud", "dataproc", "jobs", "submit", "flink"]
+    head = submit[: submit.index("--")]
+    options = {
+        flag: value
+        for flag, value in itertools.pairwise(head)
+        if flag.startswith("--") and not value.startswith("--")
+    }
+    assert options["--cluster"] == dataproc["cluster"]
+    assert options["--region"] == dataproc["region"]
+    assert options["--project"] == dataproc["project"]
+    assert options["--jar"] == staged
+    job = submit[submit.index("--") + 1 :]
+    args = dict(zip(job[::2], job[1::2], strict=True))
+    # Checkpoints every 60 s and the lake on GCS, Kafka over TLS, resuming its latest state.
+    assert args["--checkpoint-ms"] == "60000"
+    assert args["--checkpoint-dir"] == platform["analytics"]["checkpointDir"]
+    assert args["--checkpoint-dir"].startswith("gs://")
+    assert args["--lake-dir"].startswith("gs://")
+    assert args["--bootstrap"] == platform["kafka"]["bootstrapServers"]
+    assert args["--security-protocol"] == "SSL"
+    assert args["--resume-latest"] == "true"

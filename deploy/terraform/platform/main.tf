@@ -141,6 +141,18 @@ module "gcp" {
   labels        = local.tags
 }
 
+# The Flink job's path from Dataproc to MSK (ADR 0035): HA VPN between the two VPCs.
+module "gcp_aws_vpn" {
+  source = "../modules/gcp_aws_vpn"
+
+  name                = local.name
+  aws_vpc_id          = module.vpc.vpc_id
+  aws_route_table_ids = module.vpc.private_route_table_ids
+  gcp_network_id      = module.gcp.network_id
+  gcp_region          = var.gcp_region
+  tags                = local.tags
+}
+
 module "supporting" {
   source = "../modules/supporting"
   providers = {

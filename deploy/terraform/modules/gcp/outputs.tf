@@ -27,3 +27,8 @@ output "staging_bucket" {
   description = "GCS bucket Dataproc stages jobs in (the Flink job's jar goes here)."
   value       = google_storage_bucket.this["staging"].name
 }
+
+output "network_id" {
+  description = "The VPC network of Dataproc (the HA VPN to AWS attaches to it)."
+  value       = google_compute_network.this.id
+}

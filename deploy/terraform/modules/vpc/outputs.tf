@@ -27,3 +27,8 @@ output "nat_public_ips" {
   description = "Public IPs of the NAT gateways (egress addresses to allow-list at third parties)."
   value       = aws_eip.nat[*].public_ip
 }
+
+output "private_route_table_ids" {
+  description = "Route tables of the private subnets, MSK's included (the VPN to GCP propagates its routes into them)."
+  value       = concat(aws_route_table.private[*].id, [aws_route_table.msk_extra.id])
+}
