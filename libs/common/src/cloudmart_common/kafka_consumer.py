@@ -138,8 +138,12 @@ class EventConsumer:
         stalled: Callable[[], bool] | None = None,
         ignored: frozenset[str] = frozenset(),
         already_handled: Callable[[bytes | None, bytes | None], bool] | None = None,
+        max_poll_records: int = 100,
     ) -> None:
         self._settings = settings
+        # Records per poll: a slow handler (an email each) with a small batch commits sooner and,
+        # after a rebalance, hands fewer half-done records to the next owner.
+        self._max_poll_records = max_poll_records
         # Event types the handler does nothing with, told by the record's `event_type` header:
         # passed over before parsing, validation and the two dedupe round trips.
         self._ignored = frozenset(name.encode() for name in ignored)
@@ -168,6 +172,10 @@ class EventConsumer:
     def start(self) -> None:
         self._task = asyncio.create_task(self.run(), name=f"consumer-{self._group_id}")
 
+    @property
+    def max_poll_records(self) -> int:
+        return self._max_poll_records
+
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
@@ -188,6 +196,7 @@ class EventConsumer:
                 auto_offset_reset="earliest",
                 isolation_level="read_committed",
                 fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
+                max_poll_records=self._max_poll_records,
             )
             try:
                 await consumer.start()
@@ -213,7 +222,7 @@ class EventConsumer:
         committed_at = float("-inf")
         while True:
             self._pause_while_stalled(consumer)
-            batches = await consumer.getmany(timeout_ms=1000, max_records=100)
+            batches = await consumer.getmany(timeout_ms=1000, max_records=self._max_poll_records)
             for partition, records in batches.items():
                 for record in records:
                     if self._stalled_now():

@@ -29,4 +29,5 @@ def events_consumer(
         retry_max_seconds=settings.consumer_retry_max_seconds,
         stalled=faults.stalls_consumer,
         ignored=SILENT_EVENTS,
+        max_poll_records=settings.consumer_max_poll_records,
     )

@@ -45,6 +45,8 @@ class Settings(CommonSettings):
     )
 
     consumer_max_attempts: int = Field(default=6, ge=1)
+    # Records per poll, as designed: ten emails' worth between offset commits.
+    consumer_max_poll_records: int = Field(default=10, ge=1, le=500)
     consumer_retry_initial_seconds: float = Field(default=0.5, gt=0)
     consumer_retry_max_seconds: float = Field(default=16.0, gt=0)
     sent_log_size: int = Field(default=10_000, ge=100, description="Entries kept in the sent log")

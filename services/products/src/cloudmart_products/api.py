@@ -12,8 +12,8 @@ from cloudmart_products.dependencies import Products
 from cloudmart_products.repository import Filters
 from cloudmart_products.schemas import (
     CategoriesOut,
-    Category,
     CategoryCount,
+    CategoryQuery,
     PriceOut,
     ProductIn,
     ProductOut,
@@ -61,7 +61,7 @@ async def list_products(
     catalog: Products,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
     cursor: Annotated[str | None, Query(max_length=MAX_CURSOR_LENGTH)] = None,
-    category: Annotated[Category | None, Query()] = None,
+    category: Annotated[CategoryQuery | None, Query()] = None,
     min_price: Annotated[PriceBound | None, Query(ge=0, le=MAX_PRICE)] = None,
     max_price: Annotated[PriceBound | None, Query(ge=0, le=MAX_PRICE)] = None,
     in_stock: bool = False,

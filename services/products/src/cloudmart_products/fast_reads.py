@@ -25,7 +25,7 @@ from cloudmart_products.api import (
     MAX_SEARCH_LENGTH,
 )
 from cloudmart_products.repository import Filters
-from cloudmart_products.schemas import CATEGORY_PATTERN
+from cloudmart_products.schemas import CATEGORY_QUERY_PATTERN
 from cloudmart_products.service import Catalog
 
 LIST_ROUTE = "/api/products"
@@ -35,7 +35,7 @@ _PRODUCT_PREFIX = "/api/products/"
 _PRICE_SUFFIX = "/price"
 # Ids of up to 18 digits fit an int64; longer ones (never issued) go to the route.
 _MAX_ID_DIGITS = 18
-_CATEGORY = re.compile(CATEGORY_PATTERN)
+_CATEGORY = re.compile(CATEGORY_QUERY_PATTERN)
 # Plain decimals only; pydantic also takes `1e2`, ` 5`, `.5`, which the route parses.
 _PRICE = re.compile(r"[0-9]{1,20}(\.[0-9]{1,20})?")
 _JSON = (b"content-type", b"application/json")
@@ -130,7 +130,7 @@ def _list_query(query_string: bytes) -> ListQuery | None:
         elif name == "category":
             if _CATEGORY.fullmatch(value) is None:
                 return None
-            category = value
+            category = value.lower()  # as the route: a slug, whatever the case asked
         elif name in ("min_price", "max_price"):
             price = _price(value)
             if price is None:

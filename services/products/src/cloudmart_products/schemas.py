@@ -3,7 +3,14 @@
 from datetime import datetime
 from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 from pydantic.json_schema import SkipJsonSchema
 
 from cloudmart_common.json_numbers import JSON_INTEGER
@@ -15,6 +22,12 @@ Stock = Annotated[int, Field(ge=0, le=1_000_000), JSON_INTEGER]
 Sku = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9][A-Z0-9-]{1,39}$")]
 CATEGORY_PATTERN = r"^[a-z0-9][a-z0-9-]{0,49}$"
 Category = Annotated[str, StringConstraints(pattern=CATEGORY_PATTERN)]
+# A category asked for in a query, matched without regard to case (`?category=Electronics` is
+# the `electronics` slug); stored categories stay lower-case slugs (ADR 0028).
+CATEGORY_QUERY_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9-]{0,49}$"
+CategoryQuery = Annotated[
+    str, StringConstraints(pattern=CATEGORY_QUERY_PATTERN), AfterValidator(str.lower)
+]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)]
 Url = Annotated[str, StringConstraints(pattern=r"^https?://\S{1,500}$")]
