@@ -123,6 +123,12 @@ class Terraform:
         scope = self.module_scope("elasticache")
         return scope["var.url_secret_name"], self._name("elasticache", secret["name"])
 
+    def app_secrets(self) -> dict[str, str]:
+        """Kubernetes Secret name -> its Secrets Manager source, for the chart's secrets."""
+        names: list[str] = self.platform["module"]["app_secrets"]["secret_names"]
+        secret = self.module("app_secrets")["resource"]["aws_secretsmanager_secret"]["this"]
+        return {name: self._name("app_secrets", secret["name"], key=name) for name in names}
+
     def kafka_ports(self) -> set[int]:
         encryption = self.module_scope("msk")["var.client_broker_encryption"]
         return {9094} if encryption == "TLS" else {9092, 9094}
@@ -161,13 +167,26 @@ class Chart:
         return data
 
     def secret_refs(self) -> set[str]:
-        return {
+        """Every Secret a pod of the chart reads: environment references and volumes."""
+        pods = [
+            doc["spec"]["template"]["spec"]
+            for doc in self.manifests
+            if "template" in doc.get("spec", {})
+        ]
+        from_env = {
             entry["valueFrom"]["secretKeyRef"]["name"]
-            for deployment in self.of_kind("Deployment").values()
-            for c in deployment["spec"]["template"]["spec"]["containers"]
+            for pod in pods
+            for c in pod["containers"]
             for entry in c.get("env", [])
             if "secretKeyRef" in entry.get("valueFrom", {})
         }
+        from_volumes = {
+            volume["secret"]["secretName"]
+            for pod in pods
+            for volume in pod.get("volumes", [])
+            if "secret" in volume
+        }
+        return from_env | from_volumes
 
     def egress_ports(self, service: str) -> set[int]:
         spec = self.of_kind("NetworkPolicy")[f"cloudmart-{service}"]["spec"]
@@ -215,6 +234,11 @@ def mismatches(chart: Chart, terraform: Terraform) -> list[str]:
     if secret not in chart.secret_refs():
         found.append(f"no service reads REDIS_URL from the Secret {secret!r}")
     expect("Redis URL secret's source", source, f"cloudmart-{terraform.environment}/{secret}")
+
+    sources = terraform.app_secrets()
+    expect("secrets", chart.secret_refs() - {secret}, set(sources))
+    for name, source in sources.items():
+        expect(f"source of the Secret {name}", source, f"cloudmart-{terraform.environment}/{name}")
 
     expect("Kafka protocol", chart.config("orders")["KAFKA_SECURITY_PROTOCOL"], "SSL")
     kafka_ports = chart.egress_ports("orders") & {9092, 9094}
@@ -348,6 +372,7 @@ def test_a_terraform_rename_is_caught(
         ),
         ("kafka.securityProtocol=PLAINTEXT", "Kafka protocol"),
         ("redis.urlSecret=cloudmart-cache", "Redis URL secret"),
+        ("pgbouncer.usersSecret=cloudmart-pgbouncer", "secrets"),
     ],
 )
 def test_a_chart_rename_is_caught(setting: str, caught: str) -> None:
@@ -376,3 +401,14 @@ def test_every_image_the_chart_runs_is_built_and_has_a_repository(environment: s
         for image in [c["image"]]
     }
     assert used <= built == repositories
+
+
+def test_a_secret_the_chart_reads_but_terraform_lacks_is_caught(
+    sides: tuple[Chart, Terraform],
+) -> None:
+    chart, terraform = sides
+    changed = copy.deepcopy(terraform)
+    names = changed.platform["module"]["app_secrets"]["secret_names"]
+    names.remove("cloudmart-stripe")
+    problems = mismatches(chart, changed)
+    assert any(problem.startswith("secrets:") for problem in problems), problems

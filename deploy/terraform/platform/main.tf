@@ -141,6 +141,27 @@ module "gcp" {
   labels        = local.tags
 }
 
+# The Kubernetes Secrets the chart reads, as Secrets Manager secrets External Secrets mirrors
+# (the Redis URL is the cache module's). test_wiring.py keeps this list equal to the chart's.
+module "app_secrets" {
+  source = "../modules/app_secrets"
+
+  name = local.name
+  secret_names = [
+    "cloudmart-admin",
+    "cloudmart-jwt-keys",
+    "cloudmart-orders-db",
+    "cloudmart-payments-db",
+    "cloudmart-pgbouncer-users",
+    "cloudmart-reset-token",
+    "cloudmart-service-clients",
+    "cloudmart-smtp",
+    "cloudmart-stripe",
+    "cloudmart-users-db",
+  ]
+  tags = local.tags
+}
+
 # The Flink job's path from Dataproc to MSK (ADR 0035): HA VPN between the two VPCs.
 module "gcp_aws_vpn" {
   source = "../modules/gcp_aws_vpn"
