@@ -100,7 +100,7 @@ def test_queries_fastapi_parses_the_same_way_are_parsed_here(
         b"limit=20&limit=30",  # FastAPI takes the last one
         b"cursor=",
         b"cursor=" + b"c" * 1001,
-        b"category=Books",
+        b"category=Home%20Garden",
         b"category=books%0A",
         b"category=-books",
         b"min_price=-1",
@@ -118,6 +118,12 @@ def test_queries_fastapi_parses_the_same_way_are_parsed_here(
 )
 def test_other_queries_are_left_to_fastapi(query: bytes) -> None:
     assert _list_query(query) is None
+
+
+def test_a_category_in_any_case_is_the_slug_as_on_the_route() -> None:
+    upper, lower = _list_query(b"category=Books"), _list_query(b"category=books")
+    assert upper is not None
+    assert upper == lower
 
 
 class _BrokenRedis:
