@@ -70,7 +70,8 @@ def test_consumer_performance_summary_gives_the_fetch_rate() -> None:
         parse_consumer_summary("WARN no such topic")
 
 
-def _window(index: int, orders: int, revenue: float, emitted_after_s: float) -> dict[str, object]:
+def _window(index: int, orders: int, value: float, emitted_after_s: float) -> dict[str, object]:
+    """A window of `orders` created orders worth `value`, none paid (what the bench sends)."""
     start = flink_throughput.START + timedelta(seconds=5 * index)
     emitted = datetime(2026, 12, 6, 21, 0, tzinfo=UTC) + timedelta(seconds=emitted_after_s)
     return {
@@ -78,7 +79,8 @@ def _window(index: int, orders: int, revenue: float, emitted_after_s: float) -> 
         "window_end": (start + timedelta(seconds=5)).isoformat().replace("+00:00", "Z"),
         "emitted_at": emitted.isoformat().replace("+00:00", "Z"),
         "order_count": orders,
-        "revenue": revenue,
+        "gross_order_value": value,
+        "revenue": 0.0,
     }
 
 

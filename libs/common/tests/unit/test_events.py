@@ -55,6 +55,8 @@ _SHARED_KEYWORDS = {
     "$schema", "$id", "title", "description", "type", "properties", "required", "const",
     "enum", "minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum", "minLength",
     "maxLength", "pattern", "format", "items", "minItems", "maxItems", "additionalProperties",
+    # A versioned event is a oneOf of its versions (ADR 0018); $comment is an annotation.
+    "oneOf", "$comment",
 }  # fmt: skip
 
 
