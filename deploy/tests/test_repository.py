@@ -1,11 +1,13 @@
 """The repository stands alone: what a user clones is all the documentation there is."""
 
 import ast
+import json
 import re
 import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 
 from cloudmart_common import topology
 from cloudmart_local.layout import ROOT
@@ -234,3 +236,34 @@ def test_no_module_holds_more_than_one_sub_domain() -> None:
         if (count := len(path.read_text().splitlines())) > MAX_LINES
     }
     assert long == {}, "split these by sub-domain"
+
+
+# --- repository basics ------------------------------------------------------------------------
+
+
+def test_the_repository_has_a_licence_and_a_contributing_guide() -> None:
+    licence = (ROOT / "LICENSE").read_text()
+    assert licence.lstrip().startswith("Apache License")
+    assert "Version 2.0, January 2004" in licence
+    assert "END OF TERMS AND CONDITIONS" in licence
+    guide = (ROOT / "CONTRIBUTING.md").read_text()
+    for step in ("make up", "make lint", "make typecheck", "make test", "pre-commit"):
+        assert step in guide, step
+
+
+def test_pre_commit_runs_ruff_mypy_and_hadolint_with_the_workspace_tools() -> None:
+    config = yaml.safe_load((ROOT / ".pre-commit-config.yaml").read_text())
+    hooks = {hook["id"]: hook for repo in config["repos"] for hook in repo["hooks"]}
+    assert {"ruff", "ruff-format", "mypy", "hadolint"} <= set(hooks)
+    for hook in hooks.values():
+        tool = hook["entry"].split()[0]
+        assert tool == "make" or (ROOT / tool).exists(), hook["entry"]
+
+
+def test_renovate_covers_every_ecosystem_of_the_repository() -> None:
+    config = json.loads((ROOT / "renovate.json").read_text())
+    managers = set(config["enabledManagers"])
+    # uv (pyproject.toml + uv.lock), npm, Maven, Actions, Dockerfiles, Terraform, Helm.
+    assert {"pep621", "npm", "maven", "github-actions", "dockerfile", "terraform"} <= managers
+    assert {"helmv3", "helm-values"} <= managers
+    assert config["lockFileMaintenance"]["enabled"] is True
